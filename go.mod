@@ -1,0 +1,3 @@
+module github.com/pbts/pbts
+
+go 1.26
