@@ -1,0 +1,89 @@
+# PBTS build, test and generation entry points. `make help` lists them.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+NODE_BIN := $(CURDIR)/node_modules/.bin
+BUF      := $(NODE_BIN)/buf
+FORGE    := $(NODE_BIN)/forge
+GO_TOOLS := bin/protoc-gen-go bin/protoc-gen-go-grpc bin/protoc-gen-grpc-gateway bin/protoc-gen-openapiv2 bin/abigen
+GO_MODULES := . services/tracker services/receipts services/chainwriter services/gateway
+GENERATED := gen contracts/bindings
+CONTRACTS := ReputationTracker RepFactory
+
+.PHONY: help
+help: ## list targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
+
+## Toolchain -------------------------------------------------------------
+
+node_modules/.package-lock.json: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(GO_TOOLS) &: tools/go.mod tools/go.sum
+	cd tools && GOWORK=off go build -o ../bin/ \
+	  google.golang.org/protobuf/cmd/protoc-gen-go \
+	  google.golang.org/grpc/cmd/protoc-gen-go-grpc \
+	  github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-grpc-gateway \
+	  github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2 \
+	  github.com/ethereum/go-ethereum/cmd/abigen
+
+.PHONY: tools
+tools: node_modules/.package-lock.json $(GO_TOOLS) ## install npm tools (Foundry, solc, buf) and build the pinned Go generators
+
+## Generation ------------------------------------------------------------
+
+.PHONY: generate
+generate: tools ## regenerate protobuf/gRPC/gateway/OpenAPI code and the contract bindings
+	rm -rf gen
+	$(BUF) generate
+	cd contracts && $(FORGE) build --quiet
+	mkdir -p contracts/bindings
+	for c in $(CONTRACTS); do \
+	  node scripts/artifact.js contracts/out/$$c.sol/$$c.json abi > bin/$$c.abi; \
+	  node scripts/artifact.js contracts/out/$$c.sol/$$c.json bin > bin/$$c.bin; \
+	  bin/abigen --v2 --abi bin/$$c.abi --bin bin/$$c.bin --pkg bindings --type $$c \
+	    --out contracts/bindings/$$(echo $$c | sed -E 's/([a-z])([A-Z])/\1_\2/g' | tr A-Z a-z).go; \
+	done
+
+.PHONY: generate-check
+generate-check: generate ## fail when committed generated code is stale
+	@if [ -n "$$(git status --porcelain -- $(GENERATED))" ]; then \
+	  echo "generated code is stale; run 'make generate' and commit:"; git status --porcelain -- $(GENERATED); \
+	  git --no-pager diff --stat -- $(GENERATED); exit 1; fi
+
+## Checks ----------------------------------------------------------------
+
+.PHONY: lint
+lint: tools ## buf lint, gofmt, go vet
+	$(BUF) lint
+	@bad=$$(gofmt -l $$(git ls-files '*.go' | grep -v '^gen/' | grep -v '^contracts/bindings/')); \
+	  if [ -n "$$bad" ]; then echo "gofmt needed:"; echo "$$bad"; exit 1; fi
+	go vet $(addsuffix /...,$(addprefix ./,$(GO_MODULES)))
+
+.PHONY: build-modules
+build-modules: ## build every Go module on its own (GOWORK=off)
+	for m in $(GO_MODULES); do (cd $$m && GOWORK=off go build ./...); done
+
+.PHONY: test-contracts
+test-contracts: tools ## Foundry unit, fuzz, invariant and vector tests
+	cd contracts && $(FORGE) test
+
+.PHONY: test-go
+test-go: ## Go tests with the race detector
+	go test -race -shuffle=on -count=1 $(addsuffix /...,$(addprefix ./,$(GO_MODULES)))
+
+.PHONY: test
+test: tools lint test-contracts test-go build-modules generate-check ## everything CI runs
+
+## Benchmarks ------------------------------------------------------------
+
+.PHONY: bench
+bench: tools ## print every benchmark figure as `figure NAME VALUE UNIT`
+	bash contracts/bench-gas.sh
+	bash receipt/bench.sh
+
+.PHONY: snapshot
+snapshot: tools ## refresh contracts/.gas-snapshot
+	cd contracts && $(FORGE) snapshot

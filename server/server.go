@@ -1,0 +1,193 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/reflection"
+)
+
+// Config is the part of every service's configuration that concerns its
+// listeners, logs and shutdown.
+type Config struct {
+	GRPCAddr        string
+	MetricsAddr     string
+	LogFormat       string
+	LogLevel        string
+	ShutdownTimeout time.Duration
+}
+
+// RegisterFlags defines the shared flags on fs with the given listener defaults.
+func (c *Config) RegisterFlags(fs *flag.FlagSet, grpcAddr, metricsAddr string) {
+	fs.StringVar(&c.GRPCAddr, "grpc-addr", grpcAddr, "gRPC listen address (host:port; port 0 picks one)")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", metricsAddr, "Prometheus /metrics listen address (empty disables)")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
+	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
+	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "graceful shutdown deadline")
+}
+
+// Validate reports the first bad setting by its environment variable name.
+func (c *Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.GRPCAddr); err != nil {
+		return fmt.Errorf("invalid %s %q: %w", EnvName("grpc-addr"), c.GRPCAddr, err)
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return fmt.Errorf("invalid %s %q: %w", EnvName("metrics-addr"), c.MetricsAddr, err)
+		}
+	}
+	if c.ShutdownTimeout <= 0 {
+		return fmt.Errorf("invalid %s %v: must be positive", EnvName("shutdown-timeout"), c.ShutdownTimeout)
+	}
+	return nil
+}
+
+// LogValue lets the config be logged as a group.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("grpc_addr", c.GRPCAddr),
+		slog.String("metrics_addr", c.MetricsAddr),
+		slog.String("log_format", c.LogFormat),
+		slog.String("log_level", c.LogLevel),
+		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+	)
+}
+
+// Server is a gRPC server with the standard health service and reflection,
+// plus a metrics HTTP listener. Listeners open in New, so Addr is known
+// before Run (port 0 in tests).
+type Server struct {
+	name     string
+	cfg      Config
+	log      *slog.Logger
+	grpc     *grpc.Server
+	health   *health.Server
+	registry *prometheus.Registry
+	grpcLis  net.Listener
+	metLis   net.Listener
+}
+
+// New opens the listeners and builds the gRPC server. The service registers
+// its handlers on GRPC() and its collectors on Registry() before Run.
+func New(name string, cfg Config, log *slog.Logger, opts ...grpc.ServerOption) (*Server, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	m := newRPCMetrics(reg)
+	opts = append([]grpc.ServerOption{
+		grpc.ChainUnaryInterceptor(m.unary(log)),
+		grpc.ChainStreamInterceptor(m.stream(log)),
+		grpc.MaxRecvMsgSize(4 << 20),
+	}, opts...)
+
+	gl, err := net.Listen("tcp", cfg.GRPCAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s %s: %w", EnvName("grpc-addr"), cfg.GRPCAddr, err)
+	}
+	s := &Server{name: name, cfg: cfg, log: log, registry: reg, grpcLis: gl}
+	if cfg.MetricsAddr != "" {
+		ml, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			gl.Close()
+			return nil, fmt.Errorf("listen %s %s: %w", EnvName("metrics-addr"), cfg.MetricsAddr, err)
+		}
+		s.metLis = ml
+	}
+	s.grpc = grpc.NewServer(opts...)
+	s.health = health.NewServer()
+	healthpb.RegisterHealthServer(s.grpc, s.health)
+	reflection.Register(s.grpc)
+	return s, nil
+}
+
+// GRPC is the server to register service handlers on.
+func (s *Server) GRPC() *grpc.Server { return s.grpc }
+
+// Health sets serving status per service name ("" is the whole server).
+func (s *Server) Health() *health.Server { return s.health }
+
+// Registry is where the service registers its Prometheus collectors.
+func (s *Server) Registry() *prometheus.Registry { return s.registry }
+
+// Addr is the gRPC listen address.
+func (s *Server) Addr() net.Addr { return s.grpcLis.Addr() }
+
+// MetricsAddr is the metrics listen address, nil when disabled.
+func (s *Server) MetricsAddr() net.Addr {
+	if s.metLis == nil {
+		return nil
+	}
+	return s.metLis.Addr()
+}
+
+// Run serves until ctx ends, then reports NOT_SERVING, stops gracefully
+// within the shutdown deadline (forcing after it) and closes the listeners.
+func (s *Server) Run(ctx context.Context) error {
+	g, gctx := errgroup.WithContext(ctx)
+	s.health.SetServingStatus("", healthpb.HealthCheckResponse_SERVING)
+
+	g.Go(func() error {
+		if err := s.grpc.Serve(s.grpcLis); err != nil && !errors.Is(err, grpc.ErrServerStopped) {
+			return fmt.Errorf("grpc serve: %w", err)
+		}
+		return nil
+	})
+	var msrv *http.Server
+	if s.metLis != nil {
+		mux := http.NewServeMux()
+		mux.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		g.Go(func() error {
+			if err := msrv.Serve(s.metLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("metrics serve: %w", err)
+			}
+			return nil
+		})
+	}
+	s.log.Info("serving", "service", s.name, "grpc", s.Addr().String(), "metrics", addrString(s.MetricsAddr()))
+
+	g.Go(func() error {
+		<-gctx.Done()
+		s.log.Info("shutting down", "service", s.name, "deadline", s.cfg.ShutdownTimeout)
+		s.health.Shutdown()
+		done := make(chan struct{})
+		go func() { s.grpc.GracefulStop(); close(done) }()
+		timer := time.NewTimer(s.cfg.ShutdownTimeout)
+		defer timer.Stop()
+		select {
+		case <-done:
+		case <-timer.C:
+			s.log.Warn("graceful stop deadline passed; forcing", "service", s.name)
+			s.grpc.Stop()
+		}
+		if msrv != nil {
+			sctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			defer cancel()
+			_ = msrv.Shutdown(sctx)
+		}
+		return nil
+	})
+	return g.Wait()
+}
+
+func addrString(a net.Addr) string {
+	if a == nil {
+		return ""
+	}
+	return a.String()
+}
