@@ -1,0 +1,176 @@
+package registry
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/ethereum/go-ethereum/common"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc/codes"
+
+	"github.com/pbts/pbts/database"
+	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
+	"github.com/pbts/pbts/receipt"
+	"github.com/pbts/pbts/services/tracker/internal/store"
+)
+
+type agentServer struct {
+	pbtsv1.UnimplementedAgentServiceServer
+	r *Registry
+}
+
+// signedRequest parses the fields every signed agent request carries.
+func signedRequest(address string, ts uint64, signature string) (common.Address, receipt.Signature, error) {
+	addr, err := parseAddress("address", address)
+	if err != nil {
+		return common.Address{}, receipt.Signature{}, err
+	}
+	if ts == 0 {
+		return common.Address{}, receipt.Signature{}, invalid("timestamp", "required (unix seconds of the signed message)")
+	}
+	sig, err := parseSignature("signature", signature)
+	return addr, sig, err
+}
+
+// unauthenticated explains a failed verification of a signed message.
+func unauthenticated(what string, err error, ts uint64) error {
+	switch {
+	case errors.Is(err, receipt.ErrExpired), errors.Is(err, receipt.ErrFutureTimestamp):
+		return clientErr(codes.Unauthenticated, "%s timestamp %d is outside the accepted window around the tracker's clock; sign a fresh message", what, ts)
+	case errors.Is(err, receipt.ErrBadSignature):
+		return clientErr(codes.Unauthenticated, "signature does not verify: it must be the address's personal_sign of the %s message for this chain and tracker", what)
+	}
+	return err
+}
+
+func (s *agentServer) RegisterAgent(ctx context.Context, req *pbtsv1.RegisterAgentRequest) (*pbtsv1.RegisterAgentResponse, error) {
+	resp, err := s.registerAgent(ctx, req)
+	return reply(ctx, s.r, "RegisterAgent", resp, err)
+}
+
+func (s *agentServer) registerAgent(ctx context.Context, req *pbtsv1.RegisterAgentRequest) (*pbtsv1.RegisterAgentResponse, error) {
+	r := s.r
+	addr, sig, err := signedRequest(req.GetAddress(), req.GetTimestamp(), req.GetSignature())
+	if err != nil {
+		return nil, err
+	}
+	if err := receipt.VerifyRegistration(r.cfg.Domain, addr, req.GetTimestamp(), sig[:], r.cfg.Now(), r.cfg.Window); err != nil {
+		return nil, unauthenticated("registration", err, req.GetTimestamp())
+	}
+	passkey, hash := store.NewPasskey()
+	a, created, err := r.store.CreateAgent(ctx, store.NewAgent{Address: addr, PasskeyHash: hash, Timestamp: req.GetTimestamp(), Signature: sig})
+	if err != nil {
+		return nil, err
+	}
+	// The passkey is shown once: a reputation outage must not lose it, so
+	// the agent comes back without figures then.
+	var fp *Figures
+	if f, err := r.figures(ctx, addr); err == nil {
+		fp = &f
+	} else {
+		r.log.WarnContext(ctx, "register agent: reputation unavailable", "agent", addr.Hex(), "err", err)
+	}
+	resp := &pbtsv1.RegisterAgentResponse{Agent: r.agentProto(a, fp)}
+	if !created {
+		resp.AlreadyRegistered = true
+		return resp, nil
+	}
+	r.log.InfoContext(ctx, "agent registered", "agent", addr.Hex())
+	resp.Passkey, resp.AnnounceUrl = passkey, r.announceURL(passkey)
+	return resp, nil
+}
+
+func (s *agentServer) RotatePasskey(ctx context.Context, req *pbtsv1.RotatePasskeyRequest) (*pbtsv1.RotatePasskeyResponse, error) {
+	resp, err := s.rotatePasskey(ctx, req)
+	return reply(ctx, s.r, "RotatePasskey", resp, err)
+}
+
+func (s *agentServer) rotatePasskey(ctx context.Context, req *pbtsv1.RotatePasskeyRequest) (*pbtsv1.RotatePasskeyResponse, error) {
+	r := s.r
+	addr, sig, err := signedRequest(req.GetAddress(), req.GetTimestamp(), req.GetSignature())
+	if err != nil {
+		return nil, err
+	}
+	if err := receipt.VerifyRotation(r.cfg.Domain, addr, req.GetTimestamp(), sig[:], r.cfg.Now(), r.cfg.Window); err != nil {
+		return nil, unauthenticated("passkey rotation", err, req.GetTimestamp())
+	}
+	passkey, hash := store.NewPasskey()
+	switch err := r.store.RotatePasskey(ctx, addr, hash, req.GetTimestamp()); {
+	case errors.Is(err, database.ErrNotFound):
+		return nil, clientErr(codes.NotFound, "agent %s is not registered", addr.Hex())
+	case errors.Is(err, store.ErrStaleTimestamp):
+		return nil, clientErr(codes.FailedPrecondition,
+			"rotation message replayed or out of order: timestamp %d is not newer than the last one this agent used; sign a new rotation message", req.GetTimestamp())
+	case err != nil:
+		return nil, err
+	}
+	r.log.InfoContext(ctx, "passkey rotated", "agent", addr.Hex())
+	return &pbtsv1.RotatePasskeyResponse{Passkey: passkey, AnnounceUrl: r.announceURL(passkey)}, nil
+}
+
+func (s *agentServer) GetAgent(ctx context.Context, req *pbtsv1.GetAgentRequest) (*pbtsv1.GetAgentResponse, error) {
+	resp, err := s.getAgent(ctx, req)
+	return reply(ctx, s.r, "GetAgent", resp, err)
+}
+
+func (s *agentServer) getAgent(ctx context.Context, req *pbtsv1.GetAgentRequest) (*pbtsv1.GetAgentResponse, error) {
+	r := s.r
+	addr, err := parseAddress("address", req.GetAddress())
+	if err != nil {
+		return nil, err
+	}
+	a, err := r.store.AgentByAddress(ctx, addr)
+	if errors.Is(err, database.ErrNotFound) {
+		return nil, clientErr(codes.NotFound, "agent %s is not registered", addr.Hex())
+	}
+	if err != nil {
+		return nil, err
+	}
+	f, err := r.figures(ctx, addr)
+	if err != nil {
+		return nil, err
+	}
+	return &pbtsv1.GetAgentResponse{Agent: r.agentProto(a, &f)}, nil
+}
+
+// reputationConcurrency bounds the Reputation calls of one ListAgents page.
+const reputationConcurrency = 8
+
+func (s *agentServer) ListAgents(ctx context.Context, req *pbtsv1.ListAgentsRequest) (*pbtsv1.ListAgentsResponse, error) {
+	resp, err := s.listAgents(ctx, req)
+	return reply(ctx, s.r, "ListAgents", resp, err)
+}
+
+func (s *agentServer) listAgents(ctx context.Context, req *pbtsv1.ListAgentsRequest) (*pbtsv1.ListAgentsResponse, error) {
+	r := s.r
+	size, err := r.pageSize(req.GetPageSize())
+	if err != nil {
+		return nil, err
+	}
+	if len(req.GetPageToken()) > 256 {
+		return nil, store.ErrBadPageToken
+	}
+	agents, next, err := r.store.ListAgents(ctx, req.GetPageToken(), size)
+	if err != nil {
+		return nil, err
+	}
+	figs := make([]Figures, len(agents))
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(reputationConcurrency)
+	for i, a := range agents {
+		g.Go(func() error {
+			f, err := r.figures(gctx, a.Address)
+			figs[i] = f
+			return err
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, fmt.Errorf("list agents: %w", err)
+	}
+	resp := &pbtsv1.ListAgentsResponse{NextPageToken: next, Agents: make([]*pbtsv1.Agent, len(agents))}
+	for i, a := range agents {
+		resp.Agents[i] = r.agentProto(a, &figs[i])
+	}
+	return resp, nil
+}
