@@ -29,6 +29,11 @@ $(GO_TOOLS) &: tools/go.mod tools/go.sum
 	  github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2 \
 	  github.com/ethereum/go-ethereum/cmd/abigen
 
+.PHONY: system-deps
+system-deps: ## Postgres at 127.0.0.1:5432 and the Debian packages tests drive (aria2)
+	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-apt.sh aria2c=aria2
+
 .PHONY: tools
 tools: node_modules/.package-lock.json $(GO_TOOLS) ## install npm tools (Foundry, solc, buf) and build the pinned Go generators
 
@@ -75,7 +80,7 @@ test-go: ## Go tests with the race detector
 	go test -race -shuffle=on -count=1 $(addsuffix /...,$(addprefix ./,$(GO_MODULES)))
 
 .PHONY: test
-test: tools lint test-contracts test-go build-modules generate-check ## everything CI runs
+test: system-deps tools lint test-contracts test-go build-modules generate-check ## everything CI runs
 
 ## Benchmarks ------------------------------------------------------------
 
