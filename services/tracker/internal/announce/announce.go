@@ -1,0 +1,152 @@
+// Package announce is the PBTS tracker logic between the HTTP frontend
+// (package bt) and swarm storage (package swarm). A Tracker implements
+// bt.Logic: it resolves the passkey to an agent and the info hash to a
+// catalogued private torrent (Directory), applies the ratio gate to
+// leechers (Gate, DESIGN.md step 4), records the announce in the
+// swarm.PeerStore and hands out peers. Announces repeated within the min
+// interval are answered from the stored state alone, without asking the
+// Directory or the Gate again.
+//
+// It also answers what other services need about live swarms: listings
+// (Swarm), counts (Counts) and peer-to-agent resolution for swarm members
+// (ResolvePeer, ResolveAddr).
+//
+// The Directory and Gate implementations come from the rest of the tracker
+// service (Postgres and the chain); package announcetest has in-memory test
+// doubles.
+package announce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/bits"
+	"net/netip"
+
+	"github.com/pbts/pbts/services/tracker/internal/bt"
+	"github.com/pbts/pbts/services/tracker/internal/swarm"
+)
+
+// Names used across the tracker.
+type (
+	// InfoHash is a v1 info hash.
+	InfoHash = bt.InfoHash
+	// PeerID is a BitTorrent peer id.
+	PeerID = bt.PeerID
+	// Agent is an agent's 20-byte Ethereum address; convert from
+	// go-ethereum's common.Address with announce.Agent(addr).
+	Agent = swarm.Agent
+	// Counts are a swarm's seeders, leechers and completed downloads.
+	Counts = swarm.Counts
+)
+
+// Sentinel errors. Directory implementations return the first three (they
+// may wrap them); the rest come from the Tracker's query methods.
+var (
+	// ErrUnknownPasskey: no agent owns the passkey.
+	ErrUnknownPasskey = errors.New("unknown passkey")
+	// ErrUnregisteredAgent: the passkey's agent is not (or no longer)
+	// registered, e.g. its registration is revoked.
+	ErrUnregisteredAgent = errors.New("agent not registered")
+	// ErrUnknownTorrent: the info hash is not in the catalog.
+	ErrUnknownTorrent = errors.New("torrent not in the catalog")
+	// ErrNotMember: the requesting agent has no peer in the swarm, so it
+	// may not resolve the swarm's peers.
+	ErrNotMember = errors.New("requesting agent is not in the swarm")
+	// ErrPeerNotFound: no live peer in the swarm matches.
+	ErrPeerNotFound = errors.New("peer not found in the swarm")
+)
+
+// Torrent is what the announce path needs of a catalogued torrent.
+type Torrent struct {
+	InfoHash InfoHash
+	// TotalLength is the torrent's size in bytes; a reported left above it
+	// is capped to it before the gate sees it.
+	TotalLength uint64
+}
+
+// PeerRef names one peer of an agent in a swarm.
+type PeerRef struct {
+	ID PeerID
+	// Addr is the endpoint the peer announced from (the connection's
+	// address and the announced port); Hint is an unverified BEP 7 endpoint
+	// of the other address family (zero: none).
+	Addr, Hint netip.AddrPort
+}
+
+// Directory resolves identities and torrents on the announce path. It is
+// called on every announce outside the min interval, so implementations
+// cache (a miss must not cost a database round trip per announce).
+type Directory interface {
+	// AgentByPasskey returns the agent owning the passkey, or an error
+	// wrapping ErrUnknownPasskey (no such passkey) or ErrUnregisteredAgent
+	// (the agent may not use the tracker). The passkey is a secret: never
+	// log it or put it in an error.
+	AgentByPasskey(ctx context.Context, passkey string) (Agent, error)
+	// Torrent returns a catalogued torrent's facts, or an error wrapping
+	// ErrUnknownTorrent (BEP 27: only catalogued private torrents are
+	// tracked).
+	Torrent(ctx context.Context, ih InfoHash) (Torrent, error)
+	// Joined is told when a peer record is created in a swarm: the first
+	// time an agent appears there, and again for each new peer id it uses
+	// (or after its peer expired), with the peer id and endpoints. The
+	// receipts service uses it to check that sender and receiver were in the
+	// swarm, and to resolve peers to agents later. It runs on the announce
+	// path: it must not block (queue the write) and it cannot fail the
+	// announce. Implementations deduplicate as they see fit.
+	Joined(ctx context.Context, ih InfoHash, agent Agent, peer PeerRef)
+}
+
+// Ratio is the minimum share ratio uploaded/(downloaded+left) as a
+// fraction Num/Den (0.5 is {1, 2}), so the rule is integer math.
+type Ratio struct{ Num, Den uint64 }
+
+// DefaultRatio is DESIGN.md's 0.5.
+var DefaultRatio = Ratio{Num: 1, Den: 2}
+
+// Valid reports whether r is a usable ratio (a positive denominator).
+func (r Ratio) Valid() bool { return r.Den > 0 }
+
+// String formats r with two decimals ("0.50").
+func (r Ratio) String() string {
+	if r.Den == 0 {
+		return "NaN"
+	}
+	return fmt.Sprintf("%.2f", float64(r.Num)/float64(r.Den))
+}
+
+// Allows reports whether uploaded/(downloaded+left) >= r, computed exactly
+// (128-bit products, no floats): uploaded·Den >= Num·(downloaded+left).
+func (r Ratio) Allows(uploaded, downloaded, left uint64) bool {
+	need, carry := bits.Add64(downloaded, left, 0)
+	lhsHi, lhsLo := bits.Mul64(uploaded, r.Den)
+	rhsHi, rhsLo := bits.Mul64(need, r.Num)
+	if carry != 0 { // downloaded+left overflowed 64 bits: add Num·2^64
+		var c uint64
+		rhsHi, c = bits.Add64(rhsHi, r.Num, 0)
+		if c != 0 {
+			return false
+		}
+	}
+	return lhsHi > rhsHi || lhsHi == rhsHi && lhsLo >= rhsLo
+}
+
+// Decision is a Gate's answer, with the figures it used so a refusal can
+// tell the person what to do.
+type Decision struct {
+	Allowed bool
+	// Uploaded and Downloaded are the agent's credited bytes (settled on
+	// chain plus verified but unsettled); Left is the left it was asked about.
+	Uploaded, Downloaded, Left uint64
+	MinRatio                   Ratio
+}
+
+// Gate decides whether an agent may leech left more bytes (DESIGN.md step
+// 4: refused when U/(D+left) < MinRatio). The Tracker never asks it about
+// seeders (left 0), nor within the min interval of the last decision for
+// the same peer (unless that peer now wants more than it was allowed).
+// Ratio.Allows implements the rule. An error fails the announce with a
+// generic reason (and is logged); it is not a refusal.
+type Gate interface {
+	Check(ctx context.Context, agent Agent, left uint64) (Decision, error)
+}

@@ -1,0 +1,131 @@
+package announce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/netip"
+	"strconv"
+	"time"
+
+	"github.com/pbts/pbts/services/tracker/internal/swarm"
+)
+
+// PeerInfo describes one live peer for a swarm listing (GetSwarm).
+type PeerInfo struct {
+	Agent  Agent
+	PeerID PeerID
+	// Client is the client-identifying head of the peer id ("-qB4520-").
+	Client string
+	// Addr is the endpoint the peer announced from, Hint an unverified
+	// BEP 7 endpoint of the other family (zero: none).
+	Addr, Hint netip.AddrPort
+	Seeder     bool
+	// Uploaded, Downloaded and Left are as the peer last reported them
+	// (not credited figures: those come from receipts).
+	Uploaded, Downloaded, Left uint64
+	LastSeen                   time.Time
+}
+
+// SwarmInfo is a swarm's counts and (up to a limit) its peers.
+type SwarmInfo struct {
+	Counts Counts
+	Peers  []PeerInfo
+}
+
+// Swarm lists the live swarm of ih: its counts and up to limit peers,
+// seeders first.
+func (t *Tracker) Swarm(ctx context.Context, ih InfoHash, limit int) (SwarmInfo, error) {
+	c, err := t.store.Counts(ctx, ih)
+	if err != nil {
+		return SwarmInfo{}, err
+	}
+	ps, err := t.store.Peers(ctx, ih, limit)
+	if err != nil {
+		return SwarmInfo{}, err
+	}
+	out := SwarmInfo{Counts: c, Peers: make([]PeerInfo, len(ps))}
+	for i, p := range ps {
+		out.Peers[i] = PeerInfo{
+			Agent: p.Agent, PeerID: p.ID, Client: p.ID.ClientPrefix(), Addr: p.Addr, Hint: p.Hint,
+			Seeder: p.Seeder(), Uploaded: p.Uploaded, Downloaded: p.Downloaded, Left: p.Left, LastSeen: p.LastSeen,
+		}
+	}
+	return out, nil
+}
+
+// Counts returns the live counts of the swarm of ih (zero when nobody
+// announced it).
+func (t *Tracker) Counts(ctx context.Context, ih InfoHash) (Counts, error) {
+	return t.store.Counts(ctx, ih)
+}
+
+// Stats sums the store's sizes (for the swarm-size gauges).
+func (t *Tracker) Stats(ctx context.Context) (swarm.Stats, error) { return t.store.Stats(ctx) }
+
+// ResolvePeer returns the agent running the peer with id in the swarm of
+// ih. Only a member may ask: requester must have a live peer in that swarm
+// (ErrNotMember otherwise); ErrPeerNotFound when no live peer has the id.
+func (t *Tracker) ResolvePeer(ctx context.Context, ih InfoHash, requester Agent, id PeerID) (Agent, error) {
+	if err := t.member(ctx, ih, requester); err != nil {
+		return Agent{}, err
+	}
+	p, err := t.store.Peer(ctx, ih, id)
+	return resolved(p, err)
+}
+
+// ResolveAddr is ResolvePeer by the endpoint the peer announced from (its
+// connection's address and announced port; BEP 7 hints are not trusted
+// for this).
+func (t *Tracker) ResolveAddr(ctx context.Context, ih InfoHash, requester Agent, addr netip.AddrPort) (Agent, error) {
+	if err := t.member(ctx, ih, requester); err != nil {
+		return Agent{}, err
+	}
+	p, err := t.store.PeerByAddr(ctx, ih, addr)
+	return resolved(p, err)
+}
+
+func (t *Tracker) member(ctx context.Context, ih InfoHash, requester Agent) error {
+	ok, err := t.store.HasAgent(ctx, ih, requester)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return ErrNotMember
+	}
+	return nil
+}
+
+func resolved(p swarm.Peer, err error) (Agent, error) {
+	if errors.Is(err, swarm.ErrNotFound) {
+		return Agent{}, ErrPeerNotFound
+	}
+	if err != nil {
+		return Agent{}, err
+	}
+	return p.Agent, nil
+}
+
+// RatioRefusal is the failure reason for a refused Decision, with the
+// figures and what to do, e.g. "insufficient ratio: uploaded 1.0 GiB,
+// downloaded 3.0 GiB + 2.0 GiB left; need uploaded/(downloaded+left) >=
+// 0.50; seed to earn credit".
+func RatioRefusal(d Decision) string {
+	return fmt.Sprintf("insufficient ratio: uploaded %s, downloaded %s + %s left; need uploaded/(downloaded+left) >= %s; seed to earn credit",
+		FormatBytes(d.Uploaded), FormatBytes(d.Downloaded), FormatBytes(d.Left), d.MinRatio)
+}
+
+// FormatBytes writes n in binary units with one decimal ("1.5 GiB"),
+// bytes below 1 KiB exactly ("512 B").
+func FormatBytes(n uint64) string {
+	const units = "KMGTPE"
+	if n < 1024 {
+		return strconv.FormatUint(n, 10) + " B"
+	}
+	v, i := float64(n)/1024, 0
+	for v >= 1024 && i < len(units)-1 {
+		v /= 1024
+		i++
+	}
+	return strconv.FormatFloat(v, 'f', 1, 64) + " " + units[i:i+1] + "iB"
+}

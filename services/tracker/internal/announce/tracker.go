@@ -1,0 +1,245 @@
+package announce
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"hash/maphash"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/pbts/pbts/services/tracker/internal/bt"
+	"github.com/pbts/pbts/services/tracker/internal/swarm"
+)
+
+// Refusals a client sees.
+const (
+	msgUnknownPasskey = "unknown passkey: register with `pbts register` and announce with the URL it prints"
+	msgUnregistered   = "unregistered agent: the agent owning this passkey is not registered (or was revoked); run `pbts register` again"
+	msgUnknownTorrent = "torrent not in the PBTS catalog: only published private torrents are tracked (publish it with `pbts publish`)"
+	msgPeerIDTaken    = "peer id in use by another agent in this swarm: restart the client to get a new peer id"
+)
+
+// Tracker is the tracker logic; it implements bt.Logic. Make it with New
+// and run Run beside the HTTP server to expire peers.
+type Tracker struct {
+	cfg   Config
+	store swarm.PeerStore
+	dir   Directory
+	gate  Gate
+	log   *slog.Logger
+	now   func() time.Time
+	seed  maphash.Seed
+	// scratch recycles the per-announce store arguments, which escape
+	// through the PeerStore interface and would otherwise be allocated.
+	scratch sync.Pool
+}
+
+type scratch struct {
+	u   swarm.Update
+	sel swarm.Selection
+}
+
+var _ bt.Logic = (*Tracker)(nil)
+
+// Option adjusts a Tracker.
+type Option func(*Tracker)
+
+// WithClock replaces time.Now (for tests).
+func WithClock(now func() time.Time) Option { return func(t *Tracker) { t.now = now } }
+
+// New returns a Tracker over store using dir and gate. A nil log discards.
+func New(cfg Config, store swarm.PeerStore, dir Directory, gate Gate, log *slog.Logger, opts ...Option) (*Tracker, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	if store == nil || dir == nil || gate == nil {
+		return nil, errors.New("announce: nil store, directory or gate")
+	}
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	t := &Tracker{cfg: cfg, store: store, dir: dir, gate: gate, log: log, now: time.Now, seed: maphash.MakeSeed()}
+	t.scratch.New = func() any { return new(scratch) }
+	for _, o := range opts {
+		o(t)
+	}
+	return t, nil
+}
+
+// Config returns the tracker's settings.
+func (t *Tracker) Config() Config { return t.cfg }
+
+// tag fingerprints a passkey for the store: a fast-path announce must carry
+// the passkey the peer was verified with. The seed is random per process.
+func (t *Tracker) tag(passkey string) uint64 { return maphash.String(t.seed, passkey) }
+
+func (t *Tracker) numWant(req *bt.AnnounceRequest) int {
+	switch {
+	case req.Event == bt.EventStopped:
+		return 0
+	case req.NumWant < 0:
+		return t.cfg.NumWantDefault
+	default:
+		return min(req.NumWant, t.cfg.NumWantMax)
+	}
+}
+
+// Announce implements bt.Logic.
+func (t *Tracker) Announce(ctx context.Context, req *bt.AnnounceRequest, resp *bt.AnnounceResponse) error {
+	now := t.now()
+	sc := t.scratch.Get().(*scratch)
+	defer func() {
+		*sc = scratch{} // hold no response buffers
+		t.scratch.Put(sc)
+	}()
+	u, sel := &sc.u, &sc.sel
+	*u = swarm.Update{
+		PeerID: req.PeerID, Addr: req.Addr, Hint: req.Hint,
+		Uploaded: req.Uploaded, Downloaded: req.Downloaded, Left: req.Left,
+		Event: req.Event, Now: now, Tag: t.tag(req.Passkey),
+	}
+	want := t.numWant(req)
+	*sel = swarm.Selection{Compact: req.Compact, IPv4: resp.IPv4[:0], IPv6: resp.IPv6[:0], Peers: resp.Peers[:0]}
+
+	// Fast path: the same peer with the same passkey, verified within the
+	// min interval, not asking to leech more than it was allowed.
+	p, err := t.store.Peer(ctx, req.InfoHash, req.PeerID)
+	switch {
+	case err == nil && p.Tag == u.Tag && t.fresh(&p, req, now):
+		res, err := t.store.Announce(ctx, req.InfoHash, u, want, sel)
+		if err == nil {
+			t.answer(resp, res, sel)
+			return nil
+		}
+		if !errors.Is(err, swarm.ErrStale) {
+			return err
+		}
+		sel.IPv4, sel.IPv6, sel.Peers = sel.IPv4[:0], sel.IPv6[:0], sel.Peers[:0] // changed meanwhile: verify
+	case err != nil && !errors.Is(err, swarm.ErrNotFound):
+		return err
+	}
+
+	agent, err := t.dir.AgentByPasskey(ctx, req.Passkey)
+	if err != nil {
+		return directoryError(err)
+	}
+	tor, err := t.dir.Torrent(ctx, req.InfoHash)
+	if err != nil {
+		return directoryError(err)
+	}
+	if req.Left > 0 && req.Event != bt.EventStopped {
+		left := req.Left
+		if tor.TotalLength > 0 && left > tor.TotalLength {
+			left = tor.TotalLength
+		}
+		d, err := t.gate.Check(ctx, agent, left)
+		if err != nil {
+			return fmt.Errorf("gate: %w", err)
+		}
+		if !d.Allowed {
+			return bt.ClientError(RatioRefusal(d))
+		}
+	}
+	u.Verified, u.Agent = true, agent
+	res, err := t.store.Announce(ctx, req.InfoHash, u, want, sel)
+	if errors.Is(err, swarm.ErrPeerIDTaken) {
+		return bt.ClientError(msgPeerIDTaken)
+	}
+	if err != nil {
+		return err
+	}
+	if res.Created {
+		t.dir.Joined(ctx, req.InfoHash, agent, PeerRef{ID: req.PeerID, Addr: req.Addr, Hint: req.Hint})
+	}
+	t.answer(resp, res, sel)
+	return nil
+}
+
+// fresh reports whether an announce of the stored peer p may skip the
+// Directory and the Gate.
+func (t *Tracker) fresh(p *swarm.Peer, req *bt.AnnounceRequest, now time.Time) bool {
+	if req.Event == bt.EventStopped {
+		return true // leaving needs only the credential the peer joined with
+	}
+	if now.Sub(p.LastVerified) >= t.cfg.MinInterval || now.Before(p.LastVerified) {
+		return false
+	}
+	// Seeding is never gated; a leecher may go on with no more than the
+	// gate allowed it (a seeder turning leecher is asked again).
+	return req.Left == 0 || (p.Left > 0 && req.Left <= p.Left)
+}
+
+func (t *Tracker) answer(resp *bt.AnnounceResponse, res swarm.Result, sel *swarm.Selection) {
+	resp.Interval, resp.MinInterval = t.cfg.Interval, t.cfg.MinInterval
+	resp.Complete, resp.Incomplete, resp.Downloaded = res.Counts.Seeders, res.Counts.Leechers, res.Counts.Completed
+	resp.IPv4, resp.IPv6, resp.Peers = sel.IPv4, sel.IPv6, sel.Peers
+}
+
+// directoryError turns the Directory's sentinels into refusals; anything
+// else stays internal.
+func directoryError(err error) error {
+	switch {
+	case errors.Is(err, ErrUnknownPasskey):
+		return bt.ClientError(msgUnknownPasskey)
+	case errors.Is(err, ErrUnregisteredAgent):
+		return bt.ClientError(msgUnregistered)
+	case errors.Is(err, ErrUnknownTorrent):
+		return bt.ClientError(msgUnknownTorrent)
+	}
+	return fmt.Errorf("directory: %w", err)
+}
+
+// Scrape implements bt.Logic: the passkey must belong to a registered
+// agent; info hashes outside the catalog are left out of the answer (and
+// when none is known the scrape is refused as for an unknown torrent).
+func (t *Tracker) Scrape(ctx context.Context, req *bt.ScrapeRequest, resp *bt.ScrapeResponse) error {
+	if _, err := t.dir.AgentByPasskey(ctx, req.Passkey); err != nil {
+		return directoryError(err)
+	}
+	for _, ih := range req.InfoHashes {
+		if _, err := t.dir.Torrent(ctx, ih); err != nil {
+			if errors.Is(err, ErrUnknownTorrent) {
+				continue
+			}
+			return directoryError(err)
+		}
+		c, err := t.store.Counts(ctx, ih)
+		if err != nil {
+			return err
+		}
+		resp.Files = append(resp.Files, bt.ScrapeFile{InfoHash: ih, Complete: c.Seeders, Incomplete: c.Leechers, Downloaded: c.Completed})
+	}
+	if len(resp.Files) == 0 {
+		return bt.ClientError(msgUnknownTorrent)
+	}
+	return nil
+}
+
+// Run collects expired peers every GCInterval until ctx ends (it then
+// returns nil, so it suits an errgroup beside the HTTP server).
+func (t *Tracker) Run(ctx context.Context) error {
+	tick := time.NewTicker(t.cfg.GCInterval)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+			if _, err := t.GC(ctx); err != nil && ctx.Err() == nil {
+				t.log.Error("peer GC failed", "err", err)
+			}
+		}
+	}
+}
+
+// GC removes the peers not heard from within PeerExpiry and returns how many.
+func (t *Tracker) GC(ctx context.Context) (int, error) {
+	start := time.Now()
+	n, err := t.store.Collect(ctx, t.now().Add(-t.cfg.PeerExpiry))
+	if n > 0 {
+		t.log.Debug("expired peers collected", "peers", n, "took", time.Since(start))
+	}
+	return n, err
+}

@@ -1,0 +1,148 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net/netip"
+
+	"github.com/ethereum/go-ethereum/common"
+	"google.golang.org/grpc"
+
+	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
+	"github.com/pbts/pbts/database"
+	"github.com/pbts/pbts/services/tracker/internal/announce"
+	"github.com/pbts/pbts/services/tracker/internal/registry"
+	"github.com/pbts/pbts/services/tracker/internal/store"
+)
+
+// directory adapts the Postgres store (with its caches) to the announce path.
+type directory struct {
+	st  *store.Store
+	log *slog.Logger
+	// sem bounds concurrent membership writes; a full semaphore makes the
+	// announce wait rather than lose the record receipts depend on.
+	sem chan struct{}
+}
+
+func newDirectory(st *store.Store, log *slog.Logger) *directory {
+	return &directory{st: st, log: log, sem: make(chan struct{}, 64)}
+}
+
+func (d *directory) AgentByPasskey(ctx context.Context, passkey string) (announce.Agent, error) {
+	a, err := d.st.AgentByPasskey(ctx, passkey)
+	switch {
+	case errors.Is(err, database.ErrNotFound), errors.Is(err, store.ErrInvalid):
+		return announce.Agent{}, announce.ErrUnknownPasskey
+	case err != nil:
+		return announce.Agent{}, err
+	}
+	return announce.Agent(a), nil
+}
+
+func (d *directory) Torrent(ctx context.Context, ih announce.InfoHash) (announce.Torrent, error) {
+	total, _, _, err := d.st.Torrent(ctx, ih)
+	switch {
+	case errors.Is(err, database.ErrNotFound):
+		return announce.Torrent{}, announce.ErrUnknownTorrent
+	case err != nil:
+		return announce.Torrent{}, err
+	}
+	return announce.Torrent{InfoHash: ih, TotalLength: uint64(total)}, nil
+}
+
+func (d *directory) Joined(ctx context.Context, ih announce.InfoHash, agent announce.Agent, _ announce.PeerRef) {
+	d.sem <- struct{}{}
+	go func() {
+		defer func() { <-d.sem }()
+		// Detached from the request: the announce is answered meanwhile.
+		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
+		defer cancel()
+		if err := d.st.RecordMember(wctx, ih, common.Address(agent)); err != nil {
+			d.log.Error("record swarm member", "info_hash", ih.String(), "agent", common.Address(agent), "err", err)
+		}
+	}()
+}
+
+// gate applies the ratio rule (registry.Decide) to reputation figures.
+type gate struct {
+	rep        registry.Reputation
+	num, den   uint64
+}
+
+func (g gate) Check(ctx context.Context, agent announce.Agent, left uint64) (announce.Decision, error) {
+	f, err := g.rep.Figures(ctx, common.Address(agent))
+	if err != nil {
+		return announce.Decision{}, err
+	}
+	d := registry.Decide(f, left, g.num, g.den)
+	return announce.Decision{
+		Allowed: d.Allowed, Uploaded: d.Uploaded, Downloaded: d.Downloaded, Left: d.Left,
+		MinRatio: announce.Ratio{Num: g.num, Den: g.den},
+	}, nil
+}
+
+// swarms adapts the live swarm state to the registry's queries.
+type swarms struct{ t *announce.Tracker }
+
+func (s swarms) Counts(ctx context.Context, ih [20]byte) (seeders, leechers, completed uint32) {
+	c, err := s.t.Counts(ctx, ih)
+	if err != nil {
+		return 0, 0, 0
+	}
+	return uint32(c.Seeders), uint32(c.Leechers), uint32(c.Completed)
+}
+
+// maxSwarmList bounds GetSwarm's answer.
+const maxSwarmList = 1000
+
+func (s swarms) Peers(ctx context.Context, ih [20]byte) ([]registry.SwarmPeer, error) {
+	info, err := s.t.Swarm(ctx, ih, maxSwarmList)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]registry.SwarmPeer, 0, len(info.Peers))
+	for _, p := range info.Peers {
+		out = append(out, registry.SwarmPeer{
+			Agent: common.Address(p.Agent), PeerID: p.PeerID, Seeder: p.Seeder,
+			Uploaded: p.Uploaded, Downloaded: p.Downloaded, Left: p.Left, LastAnnounce: p.LastSeen,
+		})
+	}
+	return out, nil
+}
+
+func (s swarms) Resolve(ctx context.Context, ih [20]byte, asker common.Address, peerID []byte, addr string) (common.Address, error) {
+	var a announce.Agent
+	var err error
+	if peerID != nil {
+		if len(peerID) != 20 {
+			return common.Address{}, registry.ErrPeerNotFound
+		}
+		a, err = s.t.ResolvePeer(ctx, ih, announce.Agent(asker), announce.PeerID(peerID))
+	} else {
+		ap, perr := netip.ParseAddrPort(addr)
+		if perr != nil {
+			return common.Address{}, registry.ErrPeerNotFound
+		}
+		a, err = s.t.ResolveAddr(ctx, ih, announce.Agent(asker), ap)
+	}
+	if errors.Is(err, announce.ErrPeerNotFound) || errors.Is(err, announce.ErrNotMember) {
+		return common.Address{}, registry.ErrPeerNotFound
+	}
+	return common.Address(a), err
+}
+
+// pendingClient asks the receipts service for unsettled totals.
+type pendingClient struct{ c pbtsv1.ReceiptServiceClient }
+
+func newPendingClient(conn grpc.ClientConnInterface) pendingClient {
+	return pendingClient{pbtsv1.NewReceiptServiceClient(conn)}
+}
+
+func (p pendingClient) Pending(ctx context.Context, agent common.Address) (uint64, uint64, error) {
+	r, err := p.c.GetPendingTotals(ctx, &pbtsv1.GetPendingTotalsRequest{Agent: agent.Hex()})
+	if err != nil {
+		return 0, 0, err
+	}
+	return r.GetUploadBytes(), r.GetDownloadBytes(), nil
+}

@@ -1,0 +1,232 @@
+// Package app wires the tracker service: configuration, the Postgres store,
+// the chain and receipts clients, the BitTorrent HTTP frontend and the gRPC
+// registry. cmd/tracker only calls it.
+package app
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/pbts/pbts/database"
+	"github.com/pbts/pbts/receipt"
+	"github.com/pbts/pbts/server"
+	"github.com/pbts/pbts/services/tracker/internal/announce"
+	"github.com/pbts/pbts/services/tracker/internal/bt"
+	"github.com/pbts/pbts/services/tracker/internal/registry"
+	"github.com/pbts/pbts/services/tracker/internal/reputation"
+	"github.com/pbts/pbts/services/tracker/internal/store"
+	"github.com/pbts/pbts/services/tracker/internal/swarm"
+)
+
+// callTimeout bounds one call to a peer service or the database made off
+// the request path.
+const callTimeout = 5 * time.Second
+
+// Config is the tracker's configuration; every flag defaults from its
+// PBTS_* variable (server.ParseFlags).
+type Config struct {
+	DatabaseURL  string `json:"-"` // may hold a password: never logged
+	RPCURL       string
+	ChainID      uint64
+	Contract     string
+	HTTPAddr     string
+	AnnounceBase string
+	ReceiptsAddr string
+	MinRatio     string
+	Window       time.Duration
+	Announce     announce.Config
+	BT           bt.Config
+}
+
+// RegisterFlags defines the tracker's flags.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	c.Announce = announce.DefaultConfig()
+	c.BT = bt.DefaultConfig()
+	fs.StringVar(&c.DatabaseURL, "database-url", "postgres://postgres@127.0.0.1:5432/pbts?sslmode=disable", "Postgres connection string (secret)")
+	fs.StringVar(&c.RPCURL, "rpc-url", "http://127.0.0.1:8545", "Ethereum JSON-RPC endpoint")
+	fs.Uint64Var(&c.ChainID, "chain-id", 31337, "chain id signed messages must name")
+	fs.StringVar(&c.Contract, "tracker-contract", "", "ReputationTracker contract address (required)")
+	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:7070", "BitTorrent announce/scrape listen address")
+	fs.StringVar(&c.AnnounceBase, "announce-base", "", "public base URL of the announce endpoint (default http://<http-addr>)")
+	fs.StringVar(&c.ReceiptsAddr, "receipts-addr", "127.0.0.1:7002", "receipts service gRPC address (pending totals)")
+	fs.StringVar(&c.MinRatio, "min-ratio", "1/2", "minimum upload/(download+left) to leech, as N/D or a decimal")
+	fs.DurationVar(&c.Window, "signature-window", 5*time.Minute, "accepted age of signed registration/publish messages")
+	fs.DurationVar(&c.Announce.Interval, "announce-interval", c.Announce.Interval, "re-announce interval told to clients")
+	fs.DurationVar(&c.Announce.MinInterval, "announce-min-interval", c.Announce.MinInterval, "minimum re-announce interval")
+	fs.IntVar(&c.Announce.NumWantDefault, "numwant-default", c.Announce.NumWantDefault, "peers returned when the client does not say")
+	fs.IntVar(&c.Announce.NumWantMax, "numwant-max", c.Announce.NumWantMax, "most peers returned")
+	fs.DurationVar(&c.Announce.PeerExpiry, "peer-expiry", c.Announce.PeerExpiry, "peers silent this long leave the swarm")
+	fs.IntVar(&c.BT.MaxQueryLength, "max-query-length", c.BT.MaxQueryLength, "longest announce query accepted, bytes")
+}
+
+// LogValue shows the settings without secrets.
+func (c Config) LogValue() slog.Value {
+	return slog.GroupValue(
+		slog.String("rpc_url", c.RPCURL), slog.Uint64("chain_id", c.ChainID),
+		slog.String("tracker_contract", c.Contract), slog.String("http_addr", c.HTTPAddr),
+		slog.String("announce_base", c.AnnounceBase), slog.String("receipts_addr", c.ReceiptsAddr),
+		slog.String("min_ratio", c.MinRatio), slog.Any("announce", c.Announce), slog.Any("bt", c.BT),
+	)
+}
+
+// ParseRatio reads "N/D" or a decimal such as "0.5" into a fraction.
+func ParseRatio(s string) (num, den uint64, err error) {
+	if n, d, ok := strings.Cut(s, "/"); ok {
+		num, err1 := strconv.ParseUint(strings.TrimSpace(n), 10, 32)
+		den, err2 := strconv.ParseUint(strings.TrimSpace(d), 10, 32)
+		if err1 != nil || err2 != nil || den == 0 {
+			return 0, 0, fmt.Errorf("want N/D with D > 0, got %q", s)
+		}
+		return num, den, nil
+	}
+	f, err := strconv.ParseFloat(s, 64)
+	if err != nil || f < 0 || f > 1000 {
+		return 0, 0, fmt.Errorf("want N/D or a decimal between 0 and 1000, got %q", s)
+	}
+	return uint64(f*10000 + 0.5), 10000, nil
+}
+
+func (c *Config) validate() (num, den uint64, contract common.Address, err error) {
+	bad := func(flag string, e error) error { return fmt.Errorf("invalid %s: %w", server.EnvName(flag), e) }
+	if num, den, err = ParseRatio(c.MinRatio); err != nil {
+		return 0, 0, contract, bad("min-ratio", err)
+	}
+	if !common.IsHexAddress(c.Contract) || common.HexToAddress(c.Contract) == (common.Address{}) {
+		return 0, 0, contract, bad("tracker-contract", fmt.Errorf("want the ReputationTracker's 0x address, got %q", c.Contract))
+	}
+	if _, _, err := net.SplitHostPort(c.HTTPAddr); err != nil {
+		return 0, 0, contract, bad("http-addr", err)
+	}
+	if c.ChainID == 0 {
+		return 0, 0, contract, bad("chain-id", errors.New("must be positive"))
+	}
+	if err := c.Announce.Validate(); err != nil {
+		return 0, 0, contract, fmt.Errorf("invalid announce settings: %w", err)
+	}
+	if err := c.BT.Validate(); err != nil {
+		return 0, 0, contract, fmt.Errorf("invalid announce settings: %w", err)
+	}
+	if _, err := pgxpool.ParseConfig(c.DatabaseURL); err != nil {
+		return 0, 0, contract, bad("database-url", errors.New("not a valid connection string (not shown)"))
+	}
+	return num, den, common.HexToAddress(c.Contract), nil
+}
+
+// Setup builds the tracker on srv and returns its background work: the
+// HTTP frontend, swarm GC, contract-event polling and migrations. It starts
+// (and reports health) even while Postgres, the chain or the receipts
+// service are down; requests that need them fail until they answer.
+func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger) (func(context.Context) error, error) {
+	num, den, contract, err := c.validate()
+	if err != nil {
+		return nil, err
+	}
+	log.Info("tracker config", "config", *c)
+
+	// pgxpool connects lazily, so a down database does not stop the start.
+	pool, err := pgxpool.New(ctx, c.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("database: %w", err)
+	}
+	db := &database.DB{Pool: pool}
+	st := store.New(db, store.Options{})
+
+	eth, err := ethclient.DialContext(ctx, c.RPCURL)
+	if err != nil {
+		return nil, fmt.Errorf("invalid %s: %w", server.EnvName("rpc-url"), err)
+	}
+	rconn, err := grpc.NewClient(c.ReceiptsAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, fmt.Errorf("invalid %s: %w", server.EnvName("receipts-addr"), err)
+	}
+	rep := reputation.New(reputation.Config{Tracker: contract}, eth, newPendingClient(rconn), log)
+
+	peers, err := swarm.NewMemory(0)
+	if err != nil {
+		return nil, err
+	}
+	trk, err := announce.New(c.Announce, peers, newDirectory(st, log), gate{rep: rep, num: num, den: den}, log)
+	if err != nil {
+		return nil, err
+	}
+	handler, err := bt.NewHandler(trk, c.BT, log)
+	if err != nil {
+		return nil, err
+	}
+	ln, err := net.Listen("tcp", c.HTTPAddr)
+	if err != nil {
+		return nil, fmt.Errorf("listen %s %s: %w", server.EnvName("http-addr"), c.HTTPAddr, err)
+	}
+	base := c.AnnounceBase
+	if base == "" {
+		base = "http://" + ln.Addr().String()
+	}
+	reg, err := registry.New(registry.Config{
+		Domain:       receipt.Domain{ChainID: c.ChainID, Tracker: contract},
+		AnnounceBase: base, Window: c.Window, MinRatioNum: num, MinRatioDen: den, Log: log,
+	}, st, rep, swarms{trk})
+	if err != nil {
+		ln.Close()
+		return nil, err
+	}
+	reg.Register(srv.GRPC())
+	// The registry needs the database: report it not serving until migrated.
+	for _, name := range []string{"pbts.v1.AgentService", "pbts.v1.DatasetService"} {
+		srv.Health().SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
+	}
+	log.Info("announce endpoint", "addr", ln.Addr().String(), "base", base)
+
+	return func(ctx context.Context) error {
+		defer pool.Close()
+		defer eth.Close()
+		defer rconn.Close()
+		g, ctx := errgroup.WithContext(ctx)
+		g.Go(func() error { return bt.Serve(ctx, ln, handler, 5*time.Second) })
+		g.Go(func() error { return trk.Run(ctx) })
+		g.Go(func() error { return rep.Run(ctx) })
+		g.Go(func() error {
+			migrateUntilDone(ctx, c.DatabaseURL, log)
+			if ctx.Err() == nil {
+				for _, name := range []string{"pbts.v1.AgentService", "pbts.v1.DatasetService"} {
+					srv.Health().SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
+				}
+			}
+			return nil
+		})
+		return g.Wait()
+	}, nil
+}
+
+// migrateUntilDone applies the schema, retrying with backoff while the
+// database is unreachable.
+func migrateUntilDone(ctx context.Context, url string, log *slog.Logger) {
+	delay := 500 * time.Millisecond
+	for {
+		err := database.Migrate(ctx, url, database.Migrations(), log)
+		if err == nil {
+			return
+		}
+		log.Warn("database not ready; retrying", "err", err, "in", delay)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 15*time.Second)
+	}
+}
