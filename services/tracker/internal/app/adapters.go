@@ -9,8 +9,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"google.golang.org/grpc"
 
-	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/database"
+	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/services/tracker/internal/announce"
 	"github.com/pbts/pbts/services/tracker/internal/registry"
 	"github.com/pbts/pbts/services/tracker/internal/store"
@@ -66,8 +66,8 @@ func (d *directory) Joined(ctx context.Context, ih announce.InfoHash, agent anno
 
 // gate applies the ratio rule (registry.Decide) to reputation figures.
 type gate struct {
-	rep        registry.Reputation
-	num, den   uint64
+	rep      registry.Reputation
+	num, den uint64
 }
 
 func (g gate) Check(ctx context.Context, agent announce.Agent, left uint64) (announce.Decision, error) {

@@ -21,7 +21,9 @@ import (
 // receipts side is tested in services/receipts.
 type pendingFunc func(common.Address) (uint64, uint64, error)
 
-func (f pendingFunc) Pending(_ context.Context, a common.Address) (uint64, uint64, error) { return f(a) }
+func (f pendingFunc) Pending(_ context.Context, a common.Address) (uint64, uint64, error) {
+	return f(a)
+}
 
 func settle(t *testing.T, c *anviltest.Chain, d chain.Deployment, batch int64, agents []common.Address, up, down []int64) {
 	t.Helper()
