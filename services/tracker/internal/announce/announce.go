@@ -19,11 +19,10 @@ package announce
 import (
 	"context"
 	"errors"
-	"fmt"
-	"math/bits"
 	"net/netip"
 
 	"github.com/pbts/pbts/services/tracker/internal/bt"
+	"github.com/pbts/pbts/services/tracker/internal/gate"
 	"github.com/pbts/pbts/services/tracker/internal/swarm"
 )
 
@@ -97,49 +96,14 @@ type Directory interface {
 	Joined(ctx context.Context, ih InfoHash, agent Agent, peer PeerRef)
 }
 
-// Ratio is the minimum share ratio uploaded/(downloaded+left) as a
-// fraction Num/Den (0.5 is {1, 2}), so the rule is integer math.
-type Ratio struct{ Num, Den uint64 }
+// Ratio and Decision are the gate's (see package gate).
+type (
+	Ratio    = gate.Ratio
+	Decision = gate.Decision
+)
 
 // DefaultRatio is DESIGN.md's 0.5.
-var DefaultRatio = Ratio{Num: 1, Den: 2}
-
-// Valid reports whether r is a usable ratio (a positive denominator).
-func (r Ratio) Valid() bool { return r.Den > 0 }
-
-// String formats r with two decimals ("0.50").
-func (r Ratio) String() string {
-	if r.Den == 0 {
-		return "NaN"
-	}
-	return fmt.Sprintf("%.2f", float64(r.Num)/float64(r.Den))
-}
-
-// Allows reports whether uploaded/(downloaded+left) >= r, computed exactly
-// (128-bit products, no floats): uploaded·Den >= Num·(downloaded+left).
-func (r Ratio) Allows(uploaded, downloaded, left uint64) bool {
-	need, carry := bits.Add64(downloaded, left, 0)
-	lhsHi, lhsLo := bits.Mul64(uploaded, r.Den)
-	rhsHi, rhsLo := bits.Mul64(need, r.Num)
-	if carry != 0 { // downloaded+left overflowed 64 bits: add Num·2^64
-		var c uint64
-		rhsHi, c = bits.Add64(rhsHi, r.Num, 0)
-		if c != 0 {
-			return false
-		}
-	}
-	return lhsHi > rhsHi || lhsHi == rhsHi && lhsLo >= rhsLo
-}
-
-// Decision is a Gate's answer, with the figures it used so a refusal can
-// tell the person what to do.
-type Decision struct {
-	Allowed bool
-	// Uploaded and Downloaded are the agent's credited bytes (settled on
-	// chain plus verified but unsettled); Left is the left it was asked about.
-	Uploaded, Downloaded, Left uint64
-	MinRatio                   Ratio
-}
+var DefaultRatio = gate.DefaultRatio
 
 // Gate decides whether an agent may leech left more bytes (DESIGN.md step
 // 4: refused when U/(D+left) < MinRatio). The Tracker never asks it about

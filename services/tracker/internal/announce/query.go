@@ -3,9 +3,7 @@ package announce
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/netip"
-	"strconv"
 	"time"
 
 	"github.com/pbts/pbts/services/tracker/internal/swarm"
@@ -104,28 +102,4 @@ func resolved(p swarm.Peer, err error) (Agent, error) {
 		return Agent{}, err
 	}
 	return p.Agent, nil
-}
-
-// RatioRefusal is the failure reason for a refused Decision, with the
-// figures and what to do, e.g. "insufficient ratio: uploaded 1.0 GiB,
-// downloaded 3.0 GiB + 2.0 GiB left; need uploaded/(downloaded+left) >=
-// 0.50; seed to earn credit".
-func RatioRefusal(d Decision) string {
-	return fmt.Sprintf("insufficient ratio: uploaded %s, downloaded %s + %s left; need uploaded/(downloaded+left) >= %s; seed to earn credit",
-		FormatBytes(d.Uploaded), FormatBytes(d.Downloaded), FormatBytes(d.Left), d.MinRatio)
-}
-
-// FormatBytes writes n in binary units with one decimal ("1.5 GiB"),
-// bytes below 1 KiB exactly ("512 B").
-func FormatBytes(n uint64) string {
-	const units = "KMGTPE"
-	if n < 1024 {
-		return strconv.FormatUint(n, 10) + " B"
-	}
-	v, i := float64(n)/1024, 0
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64) + " " + units[i:i+1] + "iB"
 }

@@ -139,7 +139,7 @@ func (t *Tracker) Announce(ctx context.Context, req *bt.AnnounceRequest, resp *b
 			return fmt.Errorf("gate: %w", err)
 		}
 		if !d.Allowed {
-			return bt.ClientError(RatioRefusal(d))
+			return bt.ClientError(d.Message())
 		}
 	}
 	u.Verified, u.Agent = true, agent

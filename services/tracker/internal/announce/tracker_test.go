@@ -473,47 +473,6 @@ func TestResolveAndListing(t *testing.T) {
 	}
 }
 
-func TestRatio(t *testing.T) {
-	const max = math.MaxUint64
-	for _, tc := range []struct {
-		r              announce.Ratio
-		up, down, left uint64
-		want           bool
-	}{
-		{announce.DefaultRatio, 1, 2, 0, true},
-		{announce.DefaultRatio, 1, 1, 1, true},
-		{announce.DefaultRatio, 1, 2, 1, false},
-		{announce.DefaultRatio, 0, 0, 0, true},
-		{announce.DefaultRatio, 0, 0, 1, false},
-		{announce.DefaultRatio, 1 * GiB, 3 * GiB, 2 * GiB, false},
-		{announce.DefaultRatio, 3 * GiB, 3 * GiB, 2 * GiB, true},
-		{announce.DefaultRatio, max, max, max, true},        // sums past 64 bits
-		{announce.DefaultRatio, max / 2, max, max, false},   // (2^63-1)*2 < 2^65-2
-		{announce.Ratio{Num: 1, Den: 1}, max, max, 0, true}, //
-		{announce.Ratio{Num: 1, Den: 1}, max, max, 1, false},
-		{announce.Ratio{Num: max, Den: 1}, max, 1, 1, false}, // product past 128 bits
-		{announce.Ratio{Num: 0, Den: 1}, 0, max, max, true},
-	} {
-		if got := tc.r.Allows(tc.up, tc.down, tc.left); got != tc.want {
-			t.Errorf("%v.Allows(%d, %d, %d) = %v, want %v", tc.r, tc.up, tc.down, tc.left, got, tc.want)
-		}
-	}
-	if s := (announce.Ratio{Num: 3, Den: 4}).String(); s != "0.75" {
-		t.Errorf("String = %q", s)
-	}
-}
-
-func TestFormatBytes(t *testing.T) {
-	for n, want := range map[uint64]string{
-		0: "0 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB", GiB: "1.0 GiB", 3 * GiB / 2: "1.5 GiB",
-		1 << 40: "1.0 TiB", math.MaxUint64: "16.0 EiB",
-	} {
-		if got := announce.FormatBytes(n); got != want {
-			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
-		}
-	}
-}
-
 func TestConfigValidate(t *testing.T) {
 	if err := announce.DefaultConfig().Validate(); err != nil {
 		t.Fatal(err)

@@ -222,13 +222,13 @@ func TestGetAgent(t *testing.T) {
 		want *pbtsv1.Agent
 	}{
 		{"fresh", registry.Figures{}, &pbtsv1.Agent{RatioInfinite: true,
-			LeechRefusal: "insufficient ratio: uploaded 0 B, downloaded 0 B + 1 B to download; need upload/(download+left) >= 0.50 — seed to earn credit"}},
+			LeechRefusal: "insufficient ratio: uploaded 0 B, downloaded 0 B + 1 B left; need uploaded/(downloaded+left) >= 0.50; seed to earn credit"}},
 		{"credit", registry.Figures{SettledUpload: GiB, OnChain: true}, &pbtsv1.Agent{SettledUploadBytes: GiB, RatioInfinite: true, CanLeech: true}},
 		{"mixed", registry.Figures{SettledUpload: 3 * GiB, PendingUpload: GiB, SettledDownload: GiB, PendingDownload: GiB},
 			&pbtsv1.Agent{SettledUploadBytes: 3 * GiB, PendingUploadBytes: GiB, SettledDownloadBytes: GiB, PendingDownloadBytes: GiB, Ratio: 2, CanLeech: true}},
 		{"at the limit", registry.Figures{SettledUpload: GiB, SettledDownload: 2 * GiB},
 			&pbtsv1.Agent{SettledUploadBytes: GiB, SettledDownloadBytes: 2 * GiB, Ratio: 0.5,
-				LeechRefusal: "insufficient ratio: uploaded 1.0 GiB, downloaded 2.0 GiB + 1 B to download; need upload/(download+left) >= 0.50 — seed to earn credit"}},
+				LeechRefusal: "insufficient ratio: uploaded 1.0 GiB, downloaded 2.0 GiB + 1 B left; need uploaded/(downloaded+left) >= 0.50; seed to earn credit"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

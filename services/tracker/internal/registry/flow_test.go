@@ -131,7 +131,7 @@ func TestFullFlow(t *testing.T) {
 	e.rep.set(leecher.addr, registry.Figures{SettledUpload: GiB, SettledDownload: 2 * GiB, PendingDownload: GiB / 2})
 	_, err = e.datasets.GetTorrent(ctx, &pbtsv1.GetTorrentRequest{InfoHash: ihHex(b.infoHash), Passkey: leecherPK})
 	wantCode(t, err, codes.PermissionDenied,
-		"insufficient ratio: uploaded 1.0 GiB, downloaded 2.5 GiB + 146.5 KiB to download; need upload/(download+left) >= 0.50 — seed to earn credit")
+		"insufficient ratio: uploaded 1.0 GiB, downloaded 2.5 GiB + 146.5 KiB left; need uploaded/(downloaded+left) >= 0.50; seed to earn credit")
 	// By name too.
 	_, err = e.datasets.GetTorrent(ctx, &pbtsv1.GetTorrentRequest{InfoHash: clip.name, Passkey: leecherPK})
 	wantCode(t, err, codes.PermissionDenied, "insufficient ratio")

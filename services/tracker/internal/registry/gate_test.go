@@ -1,6 +1,8 @@
 package registry_test
 
 import (
+	"github.com/pbts/pbts/services/tracker/internal/gate"
+
 	"math"
 	"math/big"
 	"math/rand/v2"
@@ -51,7 +53,7 @@ func TestDecide(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			d := registry.Decide(tt.f, tt.left, tt.num, tt.den)
-			want := registry.Decision{Allowed: tt.allowed, Uploaded: tt.up, Downloaded: tt.down, Left: tt.left, Num: tt.num, Den: tt.den}
+			want := registry.Decision{Allowed: tt.allowed, Uploaded: tt.up, Downloaded: tt.down, Left: tt.left, MinRatio: gate.Ratio{Num: tt.num, Den: tt.den}}
 			if d != want {
 				t.Errorf("Decide = %+v, want %+v", d, want)
 			}
@@ -97,7 +99,7 @@ func TestDecideMatchesReference(t *testing.T) {
 
 func TestDecisionMessage(t *testing.T) {
 	d := registry.Decide(registry.Figures{SettledUpload: GiB, SettledDownload: 2 * GiB, PendingDownload: GiB}, 2*GiB, 1, 2)
-	want := "insufficient ratio: uploaded 1.0 GiB, downloaded 3.0 GiB + 2.0 GiB to download; need upload/(download+left) >= 0.50 — seed to earn credit"
+	want := "insufficient ratio: uploaded 1.0 GiB, downloaded 3.0 GiB + 2.0 GiB left; need uploaded/(downloaded+left) >= 0.50; seed to earn credit"
 	if d.Allowed || d.Message() != want {
 		t.Errorf("Message() = %q (allowed %v)\nwant        %q", d.Message(), d.Allowed, want)
 	}
@@ -105,20 +107,20 @@ func TestDecisionMessage(t *testing.T) {
 		t.Errorf("allowed decision has message %q", m)
 	}
 	d = registry.Decide(registry.Figures{SettledUpload: 512, SettledDownload: 3 * KiB / 2}, 700*MiB, 3, 4)
-	want = "insufficient ratio: uploaded 512 B, downloaded 1.5 KiB + 700.0 MiB to download; need upload/(download+left) >= 0.75 — seed to earn credit"
+	want = "insufficient ratio: uploaded 512 B, downloaded 1.5 KiB + 700.0 MiB left; need uploaded/(downloaded+left) >= 0.75; seed to earn credit"
 	if d.Message() != want {
 		t.Errorf("Message() = %q\nwant        %q", d.Message(), want)
 	}
 }
 
-func TestHumanBytes(t *testing.T) {
+func TestFormatBytes(t *testing.T) {
 	for n, want := range map[uint64]string{
 		0: "0 B", 1: "1 B", 1023: "1023 B", 1024: "1.0 KiB", 1536: "1.5 KiB",
 		MiB - 1: "1.0 MiB", MiB: "1.0 MiB", 5*GiB + GiB/2: "5.5 GiB", 1 << 40: "1.0 TiB",
 		1 << 50: "1.0 PiB", math.MaxUint64: "16.0 EiB",
 	} {
-		if got := registry.HumanBytes(n); got != want {
-			t.Errorf("HumanBytes(%d) = %q, want %q", n, got, want)
+		if got := gate.FormatBytes(n); got != want {
+			t.Errorf("FormatBytes(%d) = %q, want %q", n, got, want)
 		}
 	}
 }

@@ -2,12 +2,12 @@ package registry
 
 import (
 	"context"
-	"fmt"
 	"math"
 	"math/bits"
-	"strconv"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/pbts/pbts/services/tracker/internal/gate"
 )
 
 // Reputation reports an agent's figures: bytes settled on chain plus bytes of
@@ -54,82 +54,13 @@ func satAdd(a, b uint64) uint64 {
 	return s
 }
 
-// Decision is the access gate's verdict with the figures it used.
-type Decision struct {
-	Allowed bool
-	// Uploaded and Downloaded are settled + pending bytes; Left the bytes the
-	// download still needs.
-	Uploaded, Downloaded, Left uint64
-	// Num/Den is the minimum ratio.
-	Num, Den uint64
-}
+// Decision is the gate's verdict (package gate).
+type Decision = gate.Decision
 
-// Decide is the ratio gate (DESIGN.md, data flow step 4), the one place the
-// rule is written: with U = settled + pending upload and D = settled + pending
-// download, a download of left more bytes is allowed iff
-//
-//	left == 0  or  U * den >= num * (D + left)
-//
-// that is U / (D + left) >= num/den, in exact integer arithmetic (128-bit
-// products, no overflow; U and D saturate at 2^64-1 bytes, 16 EiB). Seeding
-// (left == 0) is never refused. num == 0 allows everything; den must not be 0
-// (New refuses such a configuration; Decide then refuses every download).
+// Decide applies the access rule (package gate, DESIGN.md step 4) to an
+// agent's figures: with U = settled + pending upload and D = settled +
+// pending download (each saturating at 2^64-1), a download of left more
+// bytes is allowed iff left == 0 or U / (D + left) >= num/den, exactly.
 func Decide(f Figures, left, num, den uint64) Decision {
-	d := Decision{Uploaded: f.Upload(), Downloaded: f.Download(), Left: left, Num: num, Den: den}
-	if left == 0 {
-		d.Allowed = true
-		return d
-	}
-	// lhs = U*den (128 bits).
-	lh, ll := bits.Mul64(d.Uploaded, den)
-	// need = D + left (65 bits: carry:sum); rhs = num*need (up to 129 bits).
-	sum, carry := bits.Add64(d.Downloaded, left, 0)
-	rh, rl := bits.Mul64(num, sum)
-	var top uint64
-	if carry != 0 {
-		rh, top = bits.Add64(rh, num, 0)
-	}
-	d.Allowed = top == 0 && (lh > rh || lh == rh && ll >= rl)
-	return d
-}
-
-// Message explains a refusal to a person, with human-sized figures:
-//
-//	insufficient ratio: uploaded 1.0 GiB, downloaded 3.0 GiB + 2.0 GiB to download;
-//	need upload/(download+left) >= 0.50 — seed to earn credit
-//
-// (one line). It is empty when the decision allows.
-func (d Decision) Message() string {
-	if d.Allowed {
-		return ""
-	}
-	return fmt.Sprintf("insufficient ratio: uploaded %s, downloaded %s + %s to download; need upload/(download+left) >= %s — seed to earn credit",
-		HumanBytes(d.Uploaded), HumanBytes(d.Downloaded), HumanBytes(d.Left), ratioString(d.Num, d.Den))
-}
-
-func ratioString(num, den uint64) string {
-	if den == 0 {
-		return "∞"
-	}
-	return strconv.FormatFloat(float64(num)/float64(den), 'f', 2, 64)
-}
-
-// HumanBytes formats n in binary units with one decimal ("1.5 GiB"); below
-// 1 KiB in bytes ("512 B").
-func HumanBytes(n uint64) string {
-	const units = "KMGTPE"
-	if n < 1024 {
-		return strconv.FormatUint(n, 10) + " B"
-	}
-	v, i := float64(n)/1024, 0
-	for v >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	// Round first so 1023.96 KiB reads "1.0 MiB", not "1024.0 KiB".
-	if math.Round(v*10)/10 >= 1024 && i < len(units)-1 {
-		v /= 1024
-		i++
-	}
-	return strconv.FormatFloat(v, 'f', 1, 64) + " " + units[i:i+1] + "iB"
+	return gate.Decide(f.Upload(), f.Download(), left, gate.Ratio{Num: num, Den: den})
 }
