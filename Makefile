@@ -72,8 +72,8 @@ build-modules: ## build every Go module on its own (GOWORK=off)
 	for m in $(GO_MODULES); do (cd $$m && GOWORK=off go build ./...); done
 
 .PHONY: test-contracts
-test-contracts: tools ## Foundry unit, fuzz, invariant and vector tests
-	cd contracts && $(FORGE) test
+test-contracts: tools ## Foundry unit, fuzz, invariant and vector tests (and the gas snapshot is current)
+	cd contracts && $(FORGE) snapshot --check
 
 .PHONY: test-go
 test-go: ## Go tests with the race detector
@@ -85,9 +85,11 @@ test: system-deps tools lint test-contracts test-go build-modules generate-check
 ## Benchmarks ------------------------------------------------------------
 
 .PHONY: bench
-bench: tools ## print every benchmark figure as `figure NAME VALUE UNIT`
+bench: system-deps tools ## print every benchmark figure as `figure NAME VALUE UNIT`
+	bash scripts/ensure-apt.sh opentracker=opentracker
 	bash contracts/bench-gas.sh
 	bash receipt/bench.sh
+	bash services/tracker/bench/announce.sh
 
 .PHONY: snapshot
 snapshot: tools ## refresh contracts/.gas-snapshot
