@@ -69,7 +69,7 @@ lint: tools ## buf lint, gofmt, go vet
 
 .PHONY: build-modules
 build-modules: ## build every Go module on its own (GOWORK=off)
-	for m in $(GO_MODULES); do (cd $$m && GOWORK=off go build ./...); done
+	out=$$(mktemp -d); for m in $(GO_MODULES); do (cd $$m && GOWORK=off go build -o $$out/ ./...); done; rm -rf $$out
 
 .PHONY: test-contracts
 test-contracts: tools ## Foundry unit, fuzz, invariant and vector tests (and the gas snapshot is current)
