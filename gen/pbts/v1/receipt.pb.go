@@ -83,20 +83,34 @@ func (ReceiptStatus) EnumDescriptor() ([]byte, []int) {
 type RefusalReason int32
 
 const (
-	RefusalReason_REFUSAL_REASON_UNSPECIFIED             RefusalReason = 0
-	RefusalReason_REFUSAL_REASON_MALFORMED               RefusalReason = 1
-	RefusalReason_REFUSAL_REASON_BAD_SIGNATURE           RefusalReason = 2
-	RefusalReason_REFUSAL_REASON_SIGNER_NOT_RECEIVER     RefusalReason = 3
-	RefusalReason_REFUSAL_REASON_SENDER_UNREGISTERED     RefusalReason = 4
-	RefusalReason_REFUSAL_REASON_RECEIVER_UNREGISTERED   RefusalReason = 5
-	RefusalReason_REFUSAL_REASON_SELF_RECEIPT            RefusalReason = 6
-	RefusalReason_REFUSAL_REASON_UNKNOWN_TORRENT         RefusalReason = 7
-	RefusalReason_REFUSAL_REASON_NOT_IN_SWARM            RefusalReason = 8
-	RefusalReason_REFUSAL_REASON_PIECE_OUT_OF_RANGE      RefusalReason = 9
-	RefusalReason_REFUSAL_REASON_PIECE_HASH_MISMATCH     RefusalReason = 10
-	RefusalReason_REFUSAL_REASON_PIECE_OVERCREDITED      RefusalReason = 11
+	RefusalReason_REFUSAL_REASON_UNSPECIFIED RefusalReason = 0
+	// A field does not parse (bad hex, length, EIP-55 checksum), an address is
+	// zero or piece_size is 0; the detail names the field.
+	RefusalReason_REFUSAL_REASON_MALFORMED RefusalReason = 1
+	// The signature is malformed (v, r/s range, high s) or does not recover.
+	RefusalReason_REFUSAL_REASON_BAD_SIGNATURE RefusalReason = 2
+	// The signature recovers to an address other than the receiver.
+	RefusalReason_REFUSAL_REASON_SIGNER_NOT_RECEIVER   RefusalReason = 3
+	RefusalReason_REFUSAL_REASON_SENDER_UNREGISTERED   RefusalReason = 4
+	RefusalReason_REFUSAL_REASON_RECEIVER_UNREGISTERED RefusalReason = 5
+	// Sender and receiver are the same agent.
+	RefusalReason_REFUSAL_REASON_SELF_RECEIPT RefusalReason = 6
+	// The info hash is not in the catalog.
+	RefusalReason_REFUSAL_REASON_UNKNOWN_TORRENT RefusalReason = 7
+	// The sender or the receiver never announced in this torrent's swarm.
+	RefusalReason_REFUSAL_REASON_NOT_IN_SWARM RefusalReason = 8
+	// piece_index is not below the torrent's piece count.
+	RefusalReason_REFUSAL_REASON_PIECE_OUT_OF_RANGE RefusalReason = 9
+	// piece_hash is not the published SHA-256 of that piece.
+	RefusalReason_REFUSAL_REASON_PIECE_HASH_MISMATCH RefusalReason = 10
+	// Crediting piece_size would take the bytes credited for this (torrent,
+	// receiver, piece), over all senders, above the piece's length.
+	RefusalReason_REFUSAL_REASON_PIECE_OVERCREDITED RefusalReason = 11
+	// The timestamp is further from the server's clock than its window.
 	RefusalReason_REFUSAL_REASON_TIMESTAMP_OUT_OF_WINDOW RefusalReason = 12
-	RefusalReason_REFUSAL_REASON_CONFLICTING_DUPLICATE   RefusalReason = 13
+	// A different receipt for the same (torrent, receiver, piece, sender) was
+	// accepted before (or comes earlier in the same request).
+	RefusalReason_REFUSAL_REASON_CONFLICTING_DUPLICATE RefusalReason = 13
 )
 
 // Enum value maps for RefusalReason.
@@ -342,9 +356,14 @@ type ReceiptRecord struct {
 	TxHash string `protobuf:"bytes,5,opt,name=tx_hash,json=txHash,proto3" json:"tx_hash,omitempty"`
 	// Settlement block number, once settled.
 	BlockNumber uint64 `protobuf:"varint,6,opt,name=block_number,json=blockNumber,proto3" json:"block_number,omitempty"`
-	// Merkle proof of the digest in the batch's receiptsRoot, once batched.
-	MerkleProof   []string               `protobuf:"bytes,7,rep,name=merkle_proof,json=merkleProof,proto3" json:"merkle_proof,omitempty"`
-	AcceptedAt    *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=accepted_at,json=acceptedAt,proto3" json:"accepted_at,omitempty"`
+	// Merkle proof of the digest in the batch's receiptsRoot, once batched
+	// (OpenZeppelin StandardMerkleTree, siblings from the leaf up; set by GetReceipt).
+	MerkleProof []string               `protobuf:"bytes,7,rep,name=merkle_proof,json=merkleProof,proto3" json:"merkle_proof,omitempty"`
+	AcceptedAt  *timestamppb.Timestamp `protobuf:"bytes,8,opt,name=accepted_at,json=acceptedAt,proto3" json:"accepted_at,omitempty"`
+	// The batch's receiptsRoot, once batched (set by GetReceipt), 0x + 64 hex.
+	BatchRoot string `protobuf:"bytes,9,opt,name=batch_root,json=batchRoot,proto3" json:"batch_root,omitempty"`
+	// When the batch was confirmed on chain, once settled.
+	SettledAt     *timestamppb.Timestamp `protobuf:"bytes,10,opt,name=settled_at,json=settledAt,proto3" json:"settled_at,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -435,7 +454,22 @@ func (x *ReceiptRecord) GetAcceptedAt() *timestamppb.Timestamp {
 	return nil
 }
 
-// SubmitReceiptsRequest carries a bounded batch of receipts.
+func (x *ReceiptRecord) GetBatchRoot() string {
+	if x != nil {
+		return x.BatchRoot
+	}
+	return ""
+}
+
+func (x *ReceiptRecord) GetSettledAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.SettledAt
+	}
+	return nil
+}
+
+// SubmitReceiptsRequest carries a bounded batch of receipts (1 to the server's
+// --max-batch).
 type SubmitReceiptsRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Receipts      []*Receipt             `protobuf:"bytes,1,rep,name=receipts,proto3" json:"receipts,omitempty"`
@@ -554,10 +588,14 @@ func (x *ReceiptResult) GetDigest() string {
 
 // SubmitReceiptsResponse answers each receipt in request order.
 type SubmitReceiptsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Results       []*ReceiptResult       `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Results []*ReceiptResult       `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	// How many results are ACCEPTED, DUPLICATE and REFUSED.
+	AcceptedCount  uint32 `protobuf:"varint,2,opt,name=accepted_count,json=acceptedCount,proto3" json:"accepted_count,omitempty"`
+	DuplicateCount uint32 `protobuf:"varint,3,opt,name=duplicate_count,json=duplicateCount,proto3" json:"duplicate_count,omitempty"`
+	RefusedCount   uint32 `protobuf:"varint,4,opt,name=refused_count,json=refusedCount,proto3" json:"refused_count,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *SubmitReceiptsResponse) Reset() {
@@ -595,6 +633,27 @@ func (x *SubmitReceiptsResponse) GetResults() []*ReceiptResult {
 		return x.Results
 	}
 	return nil
+}
+
+func (x *SubmitReceiptsResponse) GetAcceptedCount() uint32 {
+	if x != nil {
+		return x.AcceptedCount
+	}
+	return 0
+}
+
+func (x *SubmitReceiptsResponse) GetDuplicateCount() uint32 {
+	if x != nil {
+		return x.DuplicateCount
+	}
+	return 0
+}
+
+func (x *SubmitReceiptsResponse) GetRefusedCount() uint32 {
+	if x != nil {
+		return x.RefusedCount
+	}
+	return 0
 }
 
 // GetReceiptRequest names a receipt by digest.
@@ -687,15 +746,20 @@ func (x *GetReceiptResponse) GetRecord() *ReceiptRecord {
 	return nil
 }
 
-// ListReceiptsRequest filters and pages receipts. Filters combine with AND.
+// ListReceiptsRequest filters and pages receipts. Filters combine with AND;
+// unset filters match everything.
 type ListReceiptsRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Receipts where this agent is sender or receiver.
-	Agent    string `protobuf:"bytes,1,opt,name=agent,proto3" json:"agent,omitempty"`
+	// Receipts where this agent is sender or receiver, 0x + 40 hex.
+	Agent string `protobuf:"bytes,1,opt,name=agent,proto3" json:"agent,omitempty"`
+	// Receipts of this torrent, 0x + 64 hex.
 	InfoHash string `protobuf:"bytes,2,opt,name=info_hash,json=infoHash,proto3" json:"info_hash,omitempty"`
-	BatchId  uint64 `protobuf:"varint,3,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
-	// At most this many records (bounded by the server).
-	PageSize      int32  `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Receipts in this settlement batch.
+	BatchId uint64 `protobuf:"varint,3,opt,name=batch_id,json=batchId,proto3" json:"batch_id,omitempty"`
+	// At most this many records: 0 means the server's default (100), larger
+	// values are capped at the server's maximum (1000); negative is invalid.
+	PageSize int32 `protobuf:"varint,4,opt,name=page_size,json=pageSize,proto3" json:"page_size,omitempty"`
+	// Opaque token from a previous response with the same filters.
 	PageToken     string `protobuf:"bytes,5,opt,name=page_token,json=pageToken,proto3" json:"page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -768,9 +832,10 @@ func (x *ListReceiptsRequest) GetPageToken() string {
 
 // ListReceiptsResponse is one page of receipts.
 type ListReceiptsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Records       []*ReceiptRecord       `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
-	NextPageToken string                 `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Records []*ReceiptRecord       `protobuf:"bytes,1,rep,name=records,proto3" json:"records,omitempty"`
+	// Token for the next page; empty on the last page.
+	NextPageToken string `protobuf:"bytes,2,opt,name=next_page_token,json=nextPageToken,proto3" json:"next_page_token,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -864,13 +929,18 @@ func (x *GetPendingTotalsRequest) GetAgent() string {
 	return ""
 }
 
-// GetPendingTotalsResponse gives verified-but-unsettled bytes.
+// GetPendingTotalsResponse gives verified-but-unsettled bytes (receipts that
+// are pending or in a batch not yet confirmed on chain).
 type GetPendingTotalsResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Agent         string                 `protobuf:"bytes,1,opt,name=agent,proto3" json:"agent,omitempty"`
-	UploadBytes   uint64                 `protobuf:"varint,2,opt,name=upload_bytes,json=uploadBytes,proto3" json:"upload_bytes,omitempty"`
-	DownloadBytes uint64                 `protobuf:"varint,3,opt,name=download_bytes,json=downloadBytes,proto3" json:"download_bytes,omitempty"`
-	ReceiptCount  uint64                 `protobuf:"varint,4,opt,name=receipt_count,json=receiptCount,proto3" json:"receipt_count,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The agent's address, EIP-55.
+	Agent string `protobuf:"bytes,1,opt,name=agent,proto3" json:"agent,omitempty"`
+	// Bytes the agent supplied (it is the sender).
+	UploadBytes uint64 `protobuf:"varint,2,opt,name=upload_bytes,json=uploadBytes,proto3" json:"upload_bytes,omitempty"`
+	// Bytes the agent received (it is the receiver).
+	DownloadBytes uint64 `protobuf:"varint,3,opt,name=download_bytes,json=downloadBytes,proto3" json:"download_bytes,omitempty"`
+	// Unsettled receipts naming the agent as sender or receiver.
+	ReceiptCount  uint64 `protobuf:"varint,4,opt,name=receipt_count,json=receiptCount,proto3" json:"receipt_count,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -933,11 +1003,14 @@ func (x *GetPendingTotalsResponse) GetReceiptCount() uint64 {
 	return 0
 }
 
-// WatchReceiptsRequest filters the stream; empty filters watch everything.
+// WatchReceiptsRequest filters the stream; empty filters watch everything, set
+// ones must all match.
 type WatchReceiptsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Sender        string                 `protobuf:"bytes,1,opt,name=sender,proto3" json:"sender,omitempty"`
-	Receiver      string                 `protobuf:"bytes,2,opt,name=receiver,proto3" json:"receiver,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only receipts from this sender, 0x + 40 hex.
+	Sender string `protobuf:"bytes,1,opt,name=sender,proto3" json:"sender,omitempty"`
+	// Only receipts signed by this receiver, 0x + 40 hex.
+	Receiver      string `protobuf:"bytes,2,opt,name=receiver,proto3" json:"receiver,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1047,7 +1120,7 @@ const file_pbts_v1_receipt_proto_rawDesc = "" +
 	"\n" +
 	"piece_size\x18\x06 \x01(\rB\x03\xe0A\x02R\tpieceSize\x12!\n" +
 	"\ttimestamp\x18\a \x01(\x04B\x03\xe0A\x02R\ttimestamp\x12!\n" +
-	"\tsignature\x18\b \x01(\tB\x03\xe0A\x02R\tsignature\"\xba\x02\n" +
+	"\tsignature\x18\b \x01(\tB\x03\xe0A\x02R\tsignature\"\x94\x03\n" +
 	"\rReceiptRecord\x12*\n" +
 	"\areceipt\x18\x01 \x01(\v2\x10.pbts.v1.ReceiptR\areceipt\x12\x16\n" +
 	"\x06digest\x18\x02 \x01(\tR\x06digest\x12.\n" +
@@ -1057,16 +1130,24 @@ const file_pbts_v1_receipt_proto_rawDesc = "" +
 	"\fblock_number\x18\x06 \x01(\x04R\vblockNumber\x12!\n" +
 	"\fmerkle_proof\x18\a \x03(\tR\vmerkleProof\x12;\n" +
 	"\vaccepted_at\x18\b \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"acceptedAt\"J\n" +
+	"acceptedAt\x12\x1d\n" +
+	"\n" +
+	"batch_root\x18\t \x01(\tR\tbatchRoot\x129\n" +
+	"\n" +
+	"settled_at\x18\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampR\tsettledAt\"J\n" +
 	"\x15SubmitReceiptsRequest\x121\n" +
 	"\breceipts\x18\x01 \x03(\v2\x10.pbts.v1.ReceiptB\x03\xe0A\x02R\breceipts\"\x9f\x01\n" +
 	"\rReceiptResult\x12.\n" +
 	"\x06status\x18\x01 \x01(\x0e2\x16.pbts.v1.ReceiptStatusR\x06status\x12.\n" +
 	"\x06reason\x18\x02 \x01(\x0e2\x16.pbts.v1.RefusalReasonR\x06reason\x12\x16\n" +
 	"\x06detail\x18\x03 \x01(\tR\x06detail\x12\x16\n" +
-	"\x06digest\x18\x04 \x01(\tR\x06digest\"J\n" +
+	"\x06digest\x18\x04 \x01(\tR\x06digest\"\xbf\x01\n" +
 	"\x16SubmitReceiptsResponse\x120\n" +
-	"\aresults\x18\x01 \x03(\v2\x16.pbts.v1.ReceiptResultR\aresults\"0\n" +
+	"\aresults\x18\x01 \x03(\v2\x16.pbts.v1.ReceiptResultR\aresults\x12%\n" +
+	"\x0eaccepted_count\x18\x02 \x01(\rR\racceptedCount\x12'\n" +
+	"\x0fduplicate_count\x18\x03 \x01(\rR\x0eduplicateCount\x12#\n" +
+	"\rrefused_count\x18\x04 \x01(\rR\frefusedCount\"0\n" +
 	"\x11GetReceiptRequest\x12\x1b\n" +
 	"\x06digest\x18\x01 \x01(\tB\x03\xe0A\x02R\x06digest\"D\n" +
 	"\x12GetReceiptResponse\x12.\n" +
@@ -1164,28 +1245,29 @@ var file_pbts_v1_receipt_proto_depIdxs = []int32{
 	3,  // 0: pbts.v1.ReceiptRecord.receipt:type_name -> pbts.v1.Receipt
 	2,  // 1: pbts.v1.ReceiptRecord.state:type_name -> pbts.v1.SettlementState
 	16, // 2: pbts.v1.ReceiptRecord.accepted_at:type_name -> google.protobuf.Timestamp
-	3,  // 3: pbts.v1.SubmitReceiptsRequest.receipts:type_name -> pbts.v1.Receipt
-	0,  // 4: pbts.v1.ReceiptResult.status:type_name -> pbts.v1.ReceiptStatus
-	1,  // 5: pbts.v1.ReceiptResult.reason:type_name -> pbts.v1.RefusalReason
-	6,  // 6: pbts.v1.SubmitReceiptsResponse.results:type_name -> pbts.v1.ReceiptResult
-	4,  // 7: pbts.v1.GetReceiptResponse.record:type_name -> pbts.v1.ReceiptRecord
-	4,  // 8: pbts.v1.ListReceiptsResponse.records:type_name -> pbts.v1.ReceiptRecord
-	4,  // 9: pbts.v1.WatchReceiptsResponse.record:type_name -> pbts.v1.ReceiptRecord
-	5,  // 10: pbts.v1.ReceiptService.SubmitReceipts:input_type -> pbts.v1.SubmitReceiptsRequest
-	8,  // 11: pbts.v1.ReceiptService.GetReceipt:input_type -> pbts.v1.GetReceiptRequest
-	10, // 12: pbts.v1.ReceiptService.ListReceipts:input_type -> pbts.v1.ListReceiptsRequest
-	12, // 13: pbts.v1.ReceiptService.GetPendingTotals:input_type -> pbts.v1.GetPendingTotalsRequest
-	14, // 14: pbts.v1.ReceiptService.WatchReceipts:input_type -> pbts.v1.WatchReceiptsRequest
-	7,  // 15: pbts.v1.ReceiptService.SubmitReceipts:output_type -> pbts.v1.SubmitReceiptsResponse
-	9,  // 16: pbts.v1.ReceiptService.GetReceipt:output_type -> pbts.v1.GetReceiptResponse
-	11, // 17: pbts.v1.ReceiptService.ListReceipts:output_type -> pbts.v1.ListReceiptsResponse
-	13, // 18: pbts.v1.ReceiptService.GetPendingTotals:output_type -> pbts.v1.GetPendingTotalsResponse
-	15, // 19: pbts.v1.ReceiptService.WatchReceipts:output_type -> pbts.v1.WatchReceiptsResponse
-	15, // [15:20] is the sub-list for method output_type
-	10, // [10:15] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	16, // 3: pbts.v1.ReceiptRecord.settled_at:type_name -> google.protobuf.Timestamp
+	3,  // 4: pbts.v1.SubmitReceiptsRequest.receipts:type_name -> pbts.v1.Receipt
+	0,  // 5: pbts.v1.ReceiptResult.status:type_name -> pbts.v1.ReceiptStatus
+	1,  // 6: pbts.v1.ReceiptResult.reason:type_name -> pbts.v1.RefusalReason
+	6,  // 7: pbts.v1.SubmitReceiptsResponse.results:type_name -> pbts.v1.ReceiptResult
+	4,  // 8: pbts.v1.GetReceiptResponse.record:type_name -> pbts.v1.ReceiptRecord
+	4,  // 9: pbts.v1.ListReceiptsResponse.records:type_name -> pbts.v1.ReceiptRecord
+	4,  // 10: pbts.v1.WatchReceiptsResponse.record:type_name -> pbts.v1.ReceiptRecord
+	5,  // 11: pbts.v1.ReceiptService.SubmitReceipts:input_type -> pbts.v1.SubmitReceiptsRequest
+	8,  // 12: pbts.v1.ReceiptService.GetReceipt:input_type -> pbts.v1.GetReceiptRequest
+	10, // 13: pbts.v1.ReceiptService.ListReceipts:input_type -> pbts.v1.ListReceiptsRequest
+	12, // 14: pbts.v1.ReceiptService.GetPendingTotals:input_type -> pbts.v1.GetPendingTotalsRequest
+	14, // 15: pbts.v1.ReceiptService.WatchReceipts:input_type -> pbts.v1.WatchReceiptsRequest
+	7,  // 16: pbts.v1.ReceiptService.SubmitReceipts:output_type -> pbts.v1.SubmitReceiptsResponse
+	9,  // 17: pbts.v1.ReceiptService.GetReceipt:output_type -> pbts.v1.GetReceiptResponse
+	11, // 18: pbts.v1.ReceiptService.ListReceipts:output_type -> pbts.v1.ListReceiptsResponse
+	13, // 19: pbts.v1.ReceiptService.GetPendingTotals:output_type -> pbts.v1.GetPendingTotalsResponse
+	15, // 20: pbts.v1.ReceiptService.WatchReceipts:output_type -> pbts.v1.WatchReceiptsResponse
+	16, // [16:21] is the sub-list for method output_type
+	11, // [11:16] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_pbts_v1_receipt_proto_init() }

@@ -34,15 +34,31 @@ const (
 // (DESIGN.md step 6). What it acknowledges is durable; nothing is counted twice.
 type ReceiptServiceClient interface {
 	// SubmitReceipts verifies and persists a bounded batch of signed receipts.
-	// Each receipt is answered with its own status, in request order.
+	// Each receipt is answered with its own status, in request order. Accepted
+	// receipts are committed (one transaction per request) before the answer.
+	//
+	// Errors (nothing is applied): INVALID_ARGUMENT for an empty batch, a batch
+	// above the server's limit (--max-batch, 4096 by default), or a batch in which
+	// no receipt is well-formed (the message names the first bad field, e.g.
+	// "receipts[0].sender: ..."); UNAVAILABLE while the database is unreachable
+	// (safe to retry: a retried receipt is answered DUPLICATE, never counted twice).
+	// A malformed receipt in an otherwise usable batch is answered REFUSED with
+	// reason MALFORMED and a detail naming the field.
 	SubmitReceipts(ctx context.Context, in *SubmitReceiptsRequest, opts ...grpc.CallOption) (*SubmitReceiptsResponse, error)
-	// GetReceipt returns one receipt by digest, with its batch and Merkle proof once settled.
+	// GetReceipt returns one receipt by digest, with its batch, the batch's
+	// Merkle root and the receipt's Merkle proof once it is in a batch.
 	GetReceipt(ctx context.Context, in *GetReceiptRequest, opts ...grpc.CallOption) (*GetReceiptResponse, error)
-	// ListReceipts pages through receipts filtered by agent, info hash or batch.
+	// ListReceipts pages through receipts filtered by agent, info hash or batch,
+	// in acceptance order; filtered by info hash alone, in (receiver,
+	// piece_index, sender) order.
 	ListReceipts(ctx context.Context, in *ListReceiptsRequest, opts ...grpc.CallOption) (*ListReceiptsResponse, error)
-	// GetPendingTotals returns an agent's verified but not yet settled bytes.
+	// GetPendingTotals returns an agent's verified but not yet settled bytes
+	// (zero for an agent with nothing pending).
 	GetPendingTotals(ctx context.Context, in *GetPendingTotalsRequest, opts ...grpc.CallOption) (*GetPendingTotalsResponse, error)
-	// WatchReceipts streams newly accepted receipts, filtered by sender or receiver.
+	// WatchReceipts streams receipts as they are accepted (after commit), filtered
+	// by sender and/or receiver. Response headers are sent once the subscription is
+	// active. A subscriber that falls too far behind is ended with
+	// RESOURCE_EXHAUSTED; catch up with ListReceipts and watch again.
 	WatchReceipts(ctx context.Context, in *WatchReceiptsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchReceiptsResponse], error)
 }
 
@@ -121,15 +137,31 @@ type ReceiptService_WatchReceiptsClient = grpc.ServerStreamingClient[WatchReceip
 // (DESIGN.md step 6). What it acknowledges is durable; nothing is counted twice.
 type ReceiptServiceServer interface {
 	// SubmitReceipts verifies and persists a bounded batch of signed receipts.
-	// Each receipt is answered with its own status, in request order.
+	// Each receipt is answered with its own status, in request order. Accepted
+	// receipts are committed (one transaction per request) before the answer.
+	//
+	// Errors (nothing is applied): INVALID_ARGUMENT for an empty batch, a batch
+	// above the server's limit (--max-batch, 4096 by default), or a batch in which
+	// no receipt is well-formed (the message names the first bad field, e.g.
+	// "receipts[0].sender: ..."); UNAVAILABLE while the database is unreachable
+	// (safe to retry: a retried receipt is answered DUPLICATE, never counted twice).
+	// A malformed receipt in an otherwise usable batch is answered REFUSED with
+	// reason MALFORMED and a detail naming the field.
 	SubmitReceipts(context.Context, *SubmitReceiptsRequest) (*SubmitReceiptsResponse, error)
-	// GetReceipt returns one receipt by digest, with its batch and Merkle proof once settled.
+	// GetReceipt returns one receipt by digest, with its batch, the batch's
+	// Merkle root and the receipt's Merkle proof once it is in a batch.
 	GetReceipt(context.Context, *GetReceiptRequest) (*GetReceiptResponse, error)
-	// ListReceipts pages through receipts filtered by agent, info hash or batch.
+	// ListReceipts pages through receipts filtered by agent, info hash or batch,
+	// in acceptance order; filtered by info hash alone, in (receiver,
+	// piece_index, sender) order.
 	ListReceipts(context.Context, *ListReceiptsRequest) (*ListReceiptsResponse, error)
-	// GetPendingTotals returns an agent's verified but not yet settled bytes.
+	// GetPendingTotals returns an agent's verified but not yet settled bytes
+	// (zero for an agent with nothing pending).
 	GetPendingTotals(context.Context, *GetPendingTotalsRequest) (*GetPendingTotalsResponse, error)
-	// WatchReceipts streams newly accepted receipts, filtered by sender or receiver.
+	// WatchReceipts streams receipts as they are accepted (after commit), filtered
+	// by sender and/or receiver. Response headers are sent once the subscription is
+	// active. A subscriber that falls too far behind is ended with
+	// RESOURCE_EXHAUSTED; catch up with ListReceipts and watch again.
 	WatchReceipts(*WatchReceiptsRequest, grpc.ServerStreamingServer[WatchReceiptsResponse]) error
 	mustEmbedUnimplementedReceiptServiceServer()
 }

@@ -1,0 +1,7 @@
+package ledger
+
+// Exported for the benchmarks.
+const (
+	InsertReceiptsSQL = insertReceipts
+	InsertCreditsSQL  = insertCredits
+)

@@ -1,0 +1,167 @@
+package service
+
+import (
+	"flag"
+	"fmt"
+	"log/slog"
+	"net"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/pbts/pbts/receipt"
+	"github.com/pbts/pbts/server"
+)
+
+// Config is the receipts service's own configuration (the listeners, logs and
+// shutdown deadline are server.Config's). Every field is a flag defaulting
+// from its PBTS_* variable.
+type Config struct {
+	// DatabaseURL is a secret (it may hold a password): never logged.
+	DatabaseURL string `json:"-"`
+	// Migrate applies the suite's migrations at start (under an advisory lock).
+	Migrate bool
+	// DBMaxConns bounds the pool.
+	DBMaxConns int
+	// DBWriters bounds the SubmitReceipts transactions run at once.
+	DBWriters int
+
+	// ChainID and TrackerContract are the receipt Domain.
+	ChainID         uint64
+	TrackerContract string
+
+	TimestampWindow time.Duration
+	MaxBatch        int
+	MaxPageSize     int
+	// VerifyWorkers is the number of signature-recovery goroutines (0:
+	// GOMAXPROCS).
+	VerifyWorkers int
+
+	WatchBuffer int
+	MaxWatchers int
+
+	CacheAgents    int
+	CacheMembers   int
+	CacheDatasetMB int
+
+	// PprofAddr serves net/http/pprof when set (keep it on loopback).
+	PprofAddr string
+
+	domain receipt.Domain
+}
+
+// Defaults.
+const (
+	DefaultDatabaseURL = "postgres://postgres@127.0.0.1:5432/pbts?sslmode=disable"
+	DefaultPageSize    = 100
+	// maxBatchLimit keeps a full batch (about 420 bytes per receipt) under
+	// the gRPC server's 4 MiB message limit.
+	maxBatchLimit = 8192
+)
+
+// RegisterFlags defines the flags on fs.
+func (c *Config) RegisterFlags(fs *flag.FlagSet) {
+	fs.StringVar(&c.DatabaseURL, "database-url", DefaultDatabaseURL, "Postgres connection URL (secret: never logged)")
+	fs.BoolVar(&c.Migrate, "migrate", true, "apply the database migrations at start")
+	fs.IntVar(&c.DBMaxConns, "db-max-conns", 16, "maximum Postgres connections")
+	fs.IntVar(&c.DBWriters, "db-writers", 1, "SubmitReceipts transactions committed at once (verification runs in parallel regardless)")
+	fs.Uint64Var(&c.ChainID, "chain-id", 31337, "EIP-155 chain id of the receipt domain")
+	fs.StringVar(&c.TrackerContract, "tracker-contract", "", "ReputationTracker contract address of the receipt domain (required)")
+	fs.DurationVar(&c.TimestampWindow, "timestamp-window", time.Hour, "largest accepted distance between a receipt's timestamp and the server clock")
+	fs.IntVar(&c.MaxBatch, "max-batch", 4096, fmt.Sprintf("most receipts per SubmitReceipts request (1..%d)", maxBatchLimit))
+	fs.IntVar(&c.MaxPageSize, "max-page-size", 1000, "most records per ListReceipts page")
+	fs.IntVar(&c.VerifyWorkers, "verify-workers", 0, "signature recovery goroutines (0: one per core, GOMAXPROCS)")
+	fs.IntVar(&c.WatchBuffer, "watch-buffer", 8192, "receipts buffered per WatchReceipts subscriber before it is dropped")
+	fs.IntVar(&c.MaxWatchers, "max-watchers", 1024, "most concurrent WatchReceipts subscribers")
+	fs.IntVar(&c.CacheAgents, "cache-agents", 1_000_000, "registered agents cached")
+	fs.IntVar(&c.CacheMembers, "cache-members", 4_000_000, "swarm memberships cached")
+	fs.IntVar(&c.CacheDatasetMB, "cache-dataset-mb", 256, "MiB of dataset piece hashes cached")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "net/http/pprof listen address (empty disables)")
+}
+
+func bad(name string, format string, args ...any) error {
+	return fmt.Errorf("invalid %s: %s", server.EnvName(name), fmt.Sprintf(format, args...))
+}
+
+// Validate checks every setting and names the first bad one by its
+// environment variable.
+func (c *Config) Validate() error {
+	if c.DatabaseURL == "" {
+		return bad("database-url", "required")
+	}
+	if _, err := pgxpool.ParseConfig(c.DatabaseURL); err != nil {
+		return bad("database-url", "cannot be parsed (value not shown: it may hold a password)")
+	}
+	if c.DBMaxConns < 2 || c.DBMaxConns > 1000 {
+		return bad("db-max-conns", "%d: want 2..1000", c.DBMaxConns)
+	}
+	if c.DBWriters < 1 || c.DBWriters > c.DBMaxConns {
+		return bad("db-writers", "%d: want 1..%s (%d)", c.DBWriters, server.EnvName("db-max-conns"), c.DBMaxConns)
+	}
+	if c.ChainID == 0 {
+		return bad("chain-id", "must not be 0")
+	}
+	if c.TrackerContract == "" {
+		return bad("tracker-contract", "required (the ReputationTracker contract address)")
+	}
+	tracker, err := receipt.ParseAddress(c.TrackerContract)
+	if err != nil {
+		return bad("tracker-contract", "%q: %v", c.TrackerContract, err)
+	}
+	c.domain = receipt.Domain{ChainID: c.ChainID, Tracker: tracker}
+	if err := c.domain.Validate(); err != nil {
+		return bad("tracker-contract", "%v", err)
+	}
+	switch {
+	case c.TimestampWindow < time.Second || c.TimestampWindow > 7*24*time.Hour:
+		return bad("timestamp-window", "%v: want 1s..168h", c.TimestampWindow)
+	case c.MaxBatch < 1 || c.MaxBatch > maxBatchLimit:
+		return bad("max-batch", "%d: want 1..%d", c.MaxBatch, maxBatchLimit)
+	case c.MaxPageSize < 1 || c.MaxPageSize > 10000:
+		return bad("max-page-size", "%d: want 1..10000", c.MaxPageSize)
+	case c.VerifyWorkers < 0 || c.VerifyWorkers > 256:
+		return bad("verify-workers", "%d: want 0..256", c.VerifyWorkers)
+	case c.WatchBuffer < 1 || c.WatchBuffer > 1<<20:
+		return bad("watch-buffer", "%d: want 1..1048576", c.WatchBuffer)
+	case c.MaxWatchers < 1 || c.MaxWatchers > 100000:
+		return bad("max-watchers", "%d: want 1..100000", c.MaxWatchers)
+	case c.CacheAgents < 1:
+		return bad("cache-agents", "%d: want at least 1", c.CacheAgents)
+	case c.CacheMembers < 1:
+		return bad("cache-members", "%d: want at least 1", c.CacheMembers)
+	case c.CacheDatasetMB < 1:
+		return bad("cache-dataset-mb", "%d: want at least 1", c.CacheDatasetMB)
+	}
+	if c.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+			return bad("pprof-addr", "%q: %v", c.PprofAddr, err)
+		}
+	}
+	return nil
+}
+
+// Domain is the receipt domain (valid after Validate).
+func (c *Config) Domain() receipt.Domain { return c.domain }
+
+// LogValue logs the configuration without the database URL's secrets.
+func (c Config) LogValue() slog.Value {
+	db := "unparseable"
+	if pc, err := pgxpool.ParseConfig(c.DatabaseURL); err == nil {
+		db = fmt.Sprintf("%s:%d/%s", pc.ConnConfig.Host, pc.ConnConfig.Port, pc.ConnConfig.Database)
+	}
+	return slog.GroupValue(
+		slog.String("database", db),
+		slog.Bool("migrate", c.Migrate),
+		slog.Int("db_max_conns", c.DBMaxConns),
+		slog.Int("db_writers", c.DBWriters),
+		slog.Uint64("chain_id", c.ChainID),
+		slog.String("tracker_contract", c.TrackerContract),
+		slog.Duration("timestamp_window", c.TimestampWindow),
+		slog.Int("max_batch", c.MaxBatch),
+		slog.Int("max_page_size", c.MaxPageSize),
+		slog.Int("verify_workers", c.VerifyWorkers),
+		slog.Int("watch_buffer", c.WatchBuffer),
+		slog.Int("max_watchers", c.MaxWatchers),
+		slog.String("pprof_addr", c.PprofAddr),
+	)
+}
