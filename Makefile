@@ -90,6 +90,8 @@ bench: system-deps tools ## print every benchmark figure as `figure NAME VALUE U
 	bash contracts/bench-gas.sh
 	bash receipt/bench.sh
 	bash services/tracker/bench/announce.sh
+	bash services/receipts/bench/receipts.sh
+	bash services/chainwriter/bench/chainwriter.sh
 
 .PHONY: snapshot
 snapshot: tools ## refresh contracts/.gas-snapshot

@@ -1,0 +1,253 @@
+// Package e2e runs the PBTS services as real processes (built from this
+// tree) against a real Postgres, a real anvil chain and real BitTorrent
+// clients, and checks what users see.
+package e2e
+
+import (
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/ethereum/go-ethereum/crypto"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
+	"github.com/pbts/pbts/chain"
+	"github.com/pbts/pbts/chain/anviltest"
+	"github.com/pbts/pbts/database/dbtest"
+	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
+	"github.com/pbts/pbts/receipt"
+)
+
+var (
+	buildOnce sync.Once
+	binDir    string
+	buildErr  error
+)
+
+// repoRoot is the directory holding go.work.
+func repoRoot(t testing.TB) string {
+	dir, _ := os.Getwd()
+	for {
+		if _, err := os.Stat(filepath.Join(dir, "go.work")); err == nil {
+			return dir
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("go.work not found above the test directory")
+		}
+		dir = parent
+	}
+}
+
+// binaries builds the service commands once per test process.
+func binaries(t testing.TB) string {
+	t.Helper()
+	buildOnce.Do(func() {
+		binDir, buildErr = os.MkdirTemp("", "pbts-e2e-bin-")
+		if buildErr != nil {
+			return
+		}
+		cmd := exec.Command("go", "build", "-o", binDir+"/",
+			"./services/tracker/cmd/tracker", "./services/receipts/cmd/receipts")
+		cmd.Dir = repoRoot(t)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
+		}
+	})
+	if buildErr != nil {
+		t.Fatal(buildErr)
+	}
+	return binDir
+}
+
+func freeAddr(t testing.TB) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().String()
+}
+
+// service is one running PBTS process.
+type service struct {
+	name     string
+	cmd      *exec.Cmd
+	out      *syncBuffer
+	GRPCAddr string
+}
+
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// start runs a service binary with PBTS_* settings; it is stopped with
+// SIGTERM when the test ends, and its log is shown if the test failed.
+func start(t testing.TB, name string, env map[string]string) *service {
+	t.Helper()
+	s := &service{name: name, out: &syncBuffer{}, GRPCAddr: freeAddr(t)}
+	s.cmd = exec.Command(filepath.Join(binaries(t), name))
+	s.cmd.Env = append(os.Environ(), "PBTS_GRPC_ADDR="+s.GRPCAddr, "PBTS_METRICS_ADDR="+freeAddr(t), "PBTS_LOG_LEVEL=debug")
+	for k, v := range env {
+		s.cmd.Env = append(s.cmd.Env, k+"="+v)
+	}
+	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
+	if err := s.cmd.Start(); err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	t.Cleanup(func() {
+		s.cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { s.cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			s.cmd.Process.Kill()
+			<-done
+			t.Errorf("%s did not stop within 15s of SIGTERM", name)
+		}
+		if t.Failed() {
+			t.Logf("%s log:\n%s", name, tailString(s.out.String(), 6000))
+		}
+	})
+	return s
+}
+
+// conn dials the service and waits until the named health service answers SERVING.
+func (s *service) conn(t testing.TB, healthName string) *grpc.ClientConn {
+	t.Helper()
+	c, err := grpc.NewClient(s.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	hc := healthpb.NewHealthClient(c)
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		r, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: healthName})
+		cancel()
+		if err == nil && r.Status == healthpb.HealthCheckResponse_SERVING {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s health %q: %v %v (log:\n%s)", s.name, healthName, r, err, tailString(s.out.String(), 4000))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+func tailString(s string, n int) string {
+	if len(s) > n {
+		return "…" + s[len(s)-n:]
+	}
+	return s
+}
+
+// stack is Postgres + anvil + the deployed contracts + tracker + receipts.
+type stack struct {
+	Chain     *anviltest.Chain
+	Deploy    chain.Deployment
+	Domain    receipt.Domain
+	Tracker   *service
+	Receipts  *service
+	Announce  string // base URL of the announce endpoint
+	Agents    pbtsv1.AgentServiceClient
+	Datasets  pbtsv1.DatasetServiceClient
+	ReceiptsC pbtsv1.ReceiptServiceClient
+}
+
+func newStack(t *testing.T, initialCredit uint64) *stack {
+	t.Helper()
+	ctx := context.Background()
+	dbURL := dbtest.NewURL(t)
+	c := anviltest.Start(t)
+	d, err := chain.Deploy(ctx, c.Client, anviltest.Key(0), chain.DeployParams{InitialCredit: initialCredit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	common := map[string]string{
+		"PBTS_DATABASE_URL":     dbURL,
+		"PBTS_RPC_URL":          c.URL,
+		"PBTS_CHAIN_ID":         fmt.Sprint(d.ChainID),
+		"PBTS_TRACKER_CONTRACT": d.Tracker.Hex(),
+	}
+	rec := start(t, "receipts", common)
+	httpAddr := freeAddr(t)
+	trkEnv := map[string]string{
+		"PBTS_HTTP_ADDR":             httpAddr,
+		"PBTS_RECEIPTS_ADDR":         rec.GRPCAddr,
+		"PBTS_ANNOUNCE_INTERVAL":     "5s",
+		"PBTS_ANNOUNCE_MIN_INTERVAL": "1s",
+		"PBTS_PEER_EXPIRY":           "15s",
+	}
+	for k, v := range common {
+		trkEnv[k] = v
+	}
+	trk := start(t, "tracker", trkEnv)
+	tc := trk.conn(t, "pbts.v1.AgentService")
+	rc := rec.conn(t, "pbts.v1.ReceiptService")
+	return &stack{
+		Chain: c, Deploy: d, Domain: receipt.Domain{ChainID: d.ChainID, Tracker: d.Tracker},
+		Tracker: trk, Receipts: rec, Announce: "http://" + httpAddr,
+		Agents: pbtsv1.NewAgentServiceClient(tc), Datasets: pbtsv1.NewDatasetServiceClient(tc),
+		ReceiptsC: pbtsv1.NewReceiptServiceClient(rc),
+	}
+}
+
+// agent is a registered test agent.
+type agent struct {
+	Key     *ecdsa.PrivateKey
+	Passkey string
+}
+
+func (a agent) Address() string { return crypto.PubkeyToAddress(a.Key.PublicKey).Hex() }
+
+func (s *stack) register(t *testing.T) agent {
+	t.Helper()
+	key, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := uint64(time.Now().Unix())
+	sig, err := receipt.SignRegistration(s.Domain, ts, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.Agents.RegisterAgent(context.Background(), &pbtsv1.RegisterAgentRequest{
+		Address: crypto.PubkeyToAddress(key.PublicKey).Hex(), Timestamp: ts, Signature: sig.Hex(),
+	})
+	if err != nil {
+		t.Fatalf("RegisterAgent: %v", err)
+	}
+	if r.Passkey == "" || !strings.HasSuffix(r.AnnounceUrl, "/announce/"+r.Passkey) {
+		t.Fatalf("RegisterAgent gave passkey %q, announce URL %q", r.Passkey, r.AnnounceUrl)
+	}
+	return agent{Key: key, Passkey: r.Passkey}
+}
