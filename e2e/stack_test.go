@@ -60,7 +60,7 @@ func binaries(t testing.TB) string {
 			return
 		}
 		cmd := exec.Command("go", "build", "-o", binDir+"/",
-			"./services/tracker/cmd/tracker", "./services/receipts/cmd/receipts")
+			"./services/tracker/cmd/tracker", "./services/receipts/cmd/receipts", "./services/chainwriter/cmd/chainwriter")
 		cmd.Dir = repoRoot(t)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)
@@ -211,6 +211,12 @@ func newStack(t *testing.T, initialCredit uint64) *stack {
 		trkEnv[k] = v
 	}
 	trk := start(t, "tracker", trkEnv)
+	// The chainwriter holds the tracker authority's key (the deployer, anvil key 0).
+	cwEnv := map[string]string{"PBTS_CHAINWRITER_KEY": fmt.Sprintf("%x", crypto.FromECDSA(anviltest.Key(0))), "PBTS_BATCH_MAX_AGE": "500ms"}
+	for k, v := range common {
+		cwEnv[k] = v
+	}
+	start(t, "chainwriter", cwEnv)
 	tc := trk.conn(t, "pbts.v1.AgentService")
 	rc := rec.conn(t, "pbts.v1.ReceiptService")
 	return &stack{

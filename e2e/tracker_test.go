@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/sha256"
+	"encoding/hex"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -18,9 +19,11 @@ import (
 
 	"github.com/anacrolix/torrent/bencode"
 	"github.com/anacrolix/torrent/metainfo"
+	gethcommon "github.com/ethereum/go-ethereum/common"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/pbts/pbts/chain"
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/receipt"
 	"github.com/pbts/pbts/torrentfile"
@@ -215,14 +218,61 @@ func TestTrackerEndToEnd(t *testing.T) {
 		t.Fatalf("GetSwarm = %v, %v; want the seeder's agent listed as seeder", sw, err)
 	}
 
-	// The leecher's figures: its queued registration's credit, no pending bytes yet.
-	ag, err := s.Agents.GetAgent(ctx, &pbtsv1.GetAgentRequest{Address: leecher.Address()})
+	// The leecher signs one receipt per verified piece for the only sender,
+	// as the agent CLI does; the receipts service verifies and keeps them.
+	var rs []*pbtsv1.Receipt
+	now := uint64(time.Now().Unix())
+	for i, sum := range sums {
+		size := min(256*KiB, len(data)-i*256*KiB)
+		r := receipt.Receipt{
+			InfoHash: receipt.InfoHashFromV1(ih), Sender: gethcommon.HexToAddress(seeder.Address()),
+			Receiver: gethcommon.HexToAddress(leecher.Address()), PieceHash: sum,
+			PieceIndex: uint32(i), PieceSize: uint32(size), Timestamp: now,
+		}
+		sig, err := receipt.Sign(s.Domain, r, leecher.Key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		rs = append(rs, &pbtsv1.Receipt{
+			InfoHash: "0x" + hex.EncodeToString(r.InfoHash[:]), Sender: r.Sender.Hex(), Receiver: r.Receiver.Hex(),
+			PieceHash: "0x" + hex.EncodeToString(sum[:]), PieceIndex: r.PieceIndex, PieceSize: r.PieceSize,
+			Timestamp: now, Signature: sig.Hex(),
+		})
+	}
+	sub, err := s.ReceiptsC.SubmitReceipts(ctx, &pbtsv1.SubmitReceiptsRequest{Receipts: rs})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if a := ag.Agent; a.SettledUploadBytes != 2*MiB || a.SettledDownloadBytes != 0 || !a.CanLeech ||
-		a.ChainRegistration != pbtsv1.ChainRegistration_CHAIN_REGISTRATION_PENDING {
-		t.Fatalf("GetAgent(leecher) = %v", a)
+	for i, r := range sub.Results {
+		if r.Status != pbtsv1.ReceiptStatus_RECEIPT_STATUS_ACCEPTED {
+			t.Fatalf("receipt %d: %v", i, r)
+		}
+	}
+	// The same receipts again count nothing.
+	again, err := s.ReceiptsC.SubmitReceipts(ctx, &pbtsv1.SubmitReceiptsRequest{Receipts: rs[:1]})
+	if err != nil || again.Results[0].Status != pbtsv1.ReceiptStatus_RECEIPT_STATUS_DUPLICATE {
+		t.Fatalf("resubmitted receipt: %v, %v; want DUPLICATE", again, err)
+	}
+
+	// The chainwriter registers both agents and settles the batch; the
+	// tracker's view follows the contract's events.
+	total := uint64(len(data))
+	waitUntil(t, ctx, "settlement on chain", func() bool {
+		l, err1 := s.Agents.GetAgent(ctx, &pbtsv1.GetAgentRequest{Address: leecher.Address()})
+		u, err2 := s.Agents.GetAgent(ctx, &pbtsv1.GetAgentRequest{Address: seeder.Address()})
+		return err1 == nil && err2 == nil &&
+			l.Agent.ChainRegistration == pbtsv1.ChainRegistration_CHAIN_REGISTRATION_CONFIRMED &&
+			l.Agent.SettledDownloadBytes == total && l.Agent.PendingDownloadBytes == 0 &&
+			u.Agent.SettledUploadBytes == 2*MiB+total && u.Agent.PendingUploadBytes == 0
+	})
+	rep, err := chain.ReadReputation(ctx, s.Chain.Client, s.Deploy.Tracker, gethcommon.HexToAddress(leecher.Address()))
+	if err != nil || rep.Upload != 2*MiB || rep.Download != total {
+		t.Fatalf("on-chain leecher figures %+v, %v; want %d up, %d down", rep, err, 2*MiB, total)
+	}
+	// Down 3 MiB with 2 MiB credit: 2/(3+5) < 0.5, so the big dataset stays out of reach.
+	l, _ := s.Agents.GetAgent(ctx, &pbtsv1.GetAgentRequest{Address: leecher.Address()})
+	if _, err := s.Datasets.GetTorrent(ctx, &pbtsv1.GetTorrentRequest{InfoHash: metainfo.Hash(bigIH).HexString(), Passkey: leecher.Passkey}); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("leecher (figures %v) fetching 5 MiB more: %v; want PermissionDenied", l.Agent, err)
 	}
 }
 
