@@ -117,24 +117,12 @@ func VerifyPublication(d Domain, publisher common.Address, infoHash [20]byte, pi
 // The tracker accepts a rotation only with a timestamp newer than every one the
 // agent used before, so a captured rotation message cannot be replayed.
 func RotationMessage(d Domain, agent common.Address, ts uint64) string {
-	b := make([]byte, 0, 160)
-	b = append(b, "PBTS passkey rotation\nchain: "...)
-	b = strconv.AppendUint(b, d.ChainID, 10)
-	b = append(b, "\ntracker: "...)
-	b = append(b, d.Tracker.Hex()...)
-	b = append(b, "\nagent: "...)
-	b = append(b, agent.Hex()...)
-	b = append(b, "\ntimestamp: "...)
-	b = strconv.AppendUint(b, ts, 10)
-	return string(b)
+	return agentMessage("PBTS passkey rotation", d, agent, ts)
 }
 
 // SignRotation signs the rotation message of the key's address for domain d.
 func SignRotation(d Domain, ts uint64, key *ecdsa.PrivateKey) (Signature, error) {
-	if key == nil || key.D == nil {
-		return Signature{}, ErrNilKey
-	}
-	return SignText(RotationMessage(d, crypto.PubkeyToAddress(key.PublicKey), ts), key)
+	return signAgentMessage(RotationMessage, d, ts, key)
 }
 
 // VerifyRotation checks a rotation: ts must be within window of now
@@ -142,8 +130,5 @@ func SignRotation(d Domain, ts uint64, key *ecdsa.PrivateKey) (Signature, error)
 // RotationMessage(d, agent, ts). Whether ts is newer than the agent's last
 // one is the registry's check.
 func VerifyRotation(d Domain, agent common.Address, ts uint64, sig []byte, now time.Time, window time.Duration) error {
-	if err := CheckTimestamp(ts, now, window); err != nil {
-		return err
-	}
-	return VerifyText(RotationMessage(d, agent, ts), agent, sig)
+	return verifyAgentMessage(RotationMessage, d, agent, ts, sig, now, window)
 }

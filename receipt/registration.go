@@ -31,8 +31,28 @@ var (
 //	agent: 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
 //	timestamp: 1708387200
 func RegistrationMessage(d Domain, agent common.Address, ts uint64) string {
+	return agentMessage("PBTS agent registration", d, agent, ts)
+}
+
+// SignRegistration signs the registration message of the key's address for domain
+// d at unix time ts.
+func SignRegistration(d Domain, ts uint64, key *ecdsa.PrivateKey) (Signature, error) {
+	return signAgentMessage(RegistrationMessage, d, ts, key)
+}
+
+// VerifyRegistration checks a registration: ts must be within window of now
+// (CheckTimestamp, checked first because it is cheap) and sig must be agent's
+// personal_sign of RegistrationMessage(d, agent, ts).
+func VerifyRegistration(d Domain, agent common.Address, ts uint64, sig []byte, now time.Time, window time.Duration) error {
+	return verifyAgentMessage(RegistrationMessage, d, agent, ts, sig, now, window)
+}
+
+// agentMessage is the five-line form registration and rotation share: a
+// title, then chain, tracker, agent and timestamp.
+func agentMessage(title string, d Domain, agent common.Address, ts uint64) string {
 	b := make([]byte, 0, 160)
-	b = append(b, "PBTS agent registration\nchain: "...)
+	b = append(b, title...)
+	b = append(b, "\nchain: "...)
 	b = strconv.AppendUint(b, d.ChainID, 10)
 	b = append(b, "\ntracker: "...)
 	b = append(b, d.Tracker.Hex()...)
@@ -43,23 +63,18 @@ func RegistrationMessage(d Domain, agent common.Address, ts uint64) string {
 	return string(b)
 }
 
-// SignRegistration signs the registration message of the key's address for domain
-// d at unix time ts.
-func SignRegistration(d Domain, ts uint64, key *ecdsa.PrivateKey) (Signature, error) {
+func signAgentMessage(msg func(Domain, common.Address, uint64) string, d Domain, ts uint64, key *ecdsa.PrivateKey) (Signature, error) {
 	if key == nil || key.D == nil {
 		return Signature{}, ErrNilKey
 	}
-	return SignText(RegistrationMessage(d, crypto.PubkeyToAddress(key.PublicKey), ts), key)
+	return SignText(msg(d, crypto.PubkeyToAddress(key.PublicKey), ts), key)
 }
 
-// VerifyRegistration checks a registration: ts must be within window of now
-// (CheckTimestamp, checked first because it is cheap) and sig must be agent's
-// personal_sign of RegistrationMessage(d, agent, ts).
-func VerifyRegistration(d Domain, agent common.Address, ts uint64, sig []byte, now time.Time, window time.Duration) error {
+func verifyAgentMessage(msg func(Domain, common.Address, uint64) string, d Domain, agent common.Address, ts uint64, sig []byte, now time.Time, window time.Duration) error {
 	if err := CheckTimestamp(ts, now, window); err != nil {
 		return err
 	}
-	return VerifyText(RegistrationMessage(d, agent, ts), agent, sig)
+	return VerifyText(msg(d, agent, ts), agent, sig)
 }
 
 // CheckTimestamp checks |now - ts| <= window at one-second resolution (now is
