@@ -12,6 +12,7 @@ import (
 	"github.com/pbts/pbts/database"
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/receipt"
+	"github.com/pbts/pbts/server"
 	"github.com/pbts/pbts/services/tracker/internal/store"
 )
 
@@ -51,6 +52,9 @@ func (s *agentServer) RegisterAgent(ctx context.Context, req *pbtsv1.RegisterAge
 
 func (s *agentServer) registerAgent(ctx context.Context, req *pbtsv1.RegisterAgentRequest) (*pbtsv1.RegisterAgentResponse, error) {
 	r := s.r
+	if err := r.limitSigned(ctx); err != nil {
+		return nil, err
+	}
 	addr, sig, err := signedRequest(req.GetAddress(), req.GetTimestamp(), req.GetSignature())
 	if err != nil {
 		return nil, err
@@ -88,6 +92,9 @@ func (s *agentServer) RotatePasskey(ctx context.Context, req *pbtsv1.RotatePassk
 
 func (s *agentServer) rotatePasskey(ctx context.Context, req *pbtsv1.RotatePasskeyRequest) (*pbtsv1.RotatePasskeyResponse, error) {
 	r := s.r
+	if err := r.limitSigned(ctx); err != nil {
+		return nil, err
+	}
 	addr, sig, err := signedRequest(req.GetAddress(), req.GetTimestamp(), req.GetSignature())
 	if err != nil {
 		return nil, err
@@ -173,4 +180,13 @@ func (s *agentServer) listAgents(ctx context.Context, req *pbtsv1.ListAgentsRequ
 		resp.Agents[i] = r.agentProto(a, &figs[i])
 	}
 	return resp, nil
+}
+
+// limitSigned applies the per-client-address rate of registrations and
+// passkey rotations (each costs a signature recovery and a database write).
+func (r *Registry) limitSigned(ctx context.Context) error {
+	if !r.signedLimit.Allow(server.PeerIP(ctx), r.cfg.Now()) {
+		return clientErr(codes.ResourceExhausted, "too many registrations or passkey rotations from this address; retry in a minute")
+	}
+	return nil
 }

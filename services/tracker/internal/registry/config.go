@@ -28,6 +28,11 @@ type Config struct {
 	MinRatioNum, MinRatioDen uint64
 	// Limits bound the inputs; zero fields take DefaultLimits'.
 	Limits Limits
+	// SignedEvery and SignedBurst rate-limit RegisterAgent and RotatePasskey
+	// per client address: SignedBurst at once, then one per SignedEvery
+	// (defaults 20 and 6 s; a negative SignedEvery disables the limit).
+	SignedEvery time.Duration
+	SignedBurst int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Log receives internal errors (default slog.Default()).
@@ -69,6 +74,12 @@ func (c Config) withDefaults() Config {
 	}
 	if c.MinRatioNum == 0 && c.MinRatioDen == 0 {
 		c.MinRatioNum, c.MinRatioDen = 1, 2
+	}
+	if c.SignedEvery == 0 {
+		c.SignedEvery = 6 * time.Second
+	}
+	if c.SignedBurst == 0 {
+		c.SignedBurst = 20
 	}
 	d := DefaultLimits()
 	l := &c.Limits

@@ -41,6 +41,7 @@ import (
 	"github.com/pbts/pbts/database"
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/receipt"
+	"github.com/pbts/pbts/server"
 	"github.com/pbts/pbts/services/tracker/internal/store"
 )
 
@@ -51,6 +52,8 @@ type Registry struct {
 	rep    Reputation
 	swarms Swarms
 	log    *slog.Logger
+	// signedLimit bounds RegisterAgent and RotatePasskey per client address.
+	signedLimit *server.IPLimiter
 }
 
 // New returns a Registry. Every dependency is required.
@@ -62,7 +65,8 @@ func New(cfg Config, st *store.Store, rep Reputation, sw Swarms) (*Registry, err
 	if st == nil || rep == nil || sw == nil {
 		return nil, errors.New("registry: store, reputation and swarms are required")
 	}
-	return &Registry{cfg: cfg, store: st, rep: rep, swarms: sw, log: cfg.Log}, nil
+	return &Registry{cfg: cfg, store: st, rep: rep, swarms: sw, log: cfg.Log,
+		signedLimit: server.NewIPLimiter(cfg.SignedEvery, cfg.SignedBurst, 100_000)}, nil
 }
 
 // AgentService returns the pbts.v1.AgentService implementation.
