@@ -1,0 +1,566 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+
+	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
+	"github.com/pbts/pbts/receipt"
+	"github.com/pbts/pbts/torrentfile"
+)
+
+// ---- register ----
+
+type registerOutput struct {
+	Address           string `json:"address"`
+	Tracker           string `json:"tracker"`
+	AlreadyRegistered bool   `json:"already_registered"`
+	Passkey           string `json:"passkey,omitempty"`
+	AnnounceURL       string `json:"announce_url,omitempty"`
+	PasskeyStored     bool   `json:"passkey_stored"`
+	StateFile         string `json:"state_file"`
+	ChainRegistration string `json:"chain_registration,omitempty"`
+}
+
+func (a *app) register(ctx context.Context, args []string) error {
+	var o opts
+	fs := a.newFlagSet("register", &o)
+	show := fs.Bool("show-passkey", false, "print the passkey and announce URL in full")
+	pos, err := a.parse(fs, &o, args)
+	if err != nil {
+		return err
+	}
+	if err := noPositional("register", pos); err != nil {
+		return err
+	}
+	d, err := o.domain()
+	if err != nil {
+		return err
+	}
+	key, err := o.loadKey(a.getenv)
+	if err != nil {
+		return err
+	}
+	addr := crypto.PubkeyToAddress(key.PublicKey)
+	ts := uint64(time.Now().Unix())
+	sig, err := receipt.SignRegistration(d, ts, key)
+	if err != nil {
+		return err
+	}
+	cc, err := dial(&o)
+	if err != nil {
+		return err
+	}
+	defer cc.Close()
+	cctx, cancel := rpcContext(ctx, &o)
+	defer cancel()
+	resp, err := pbtsv1.NewAgentServiceClient(cc).RegisterAgent(cctx, &pbtsv1.RegisterAgentRequest{
+		Address: addr.Hex(), Timestamp: ts, Signature: sig.Hex(),
+	})
+	if err != nil {
+		return rpcError(&o, err)
+	}
+	prev, err := loadState(&o)
+	if err != nil {
+		return err
+	}
+	st := &agentState{Address: addr.Hex(), Tracker: o.tracker, TrackerContract: d.Tracker.Hex(), ChainID: d.ChainID, RegisteredAt: time.Now().UTC()}
+	if ra := resp.GetAgent().GetRegisteredAt(); ra != nil {
+		st.RegisteredAt = ra.AsTime()
+	}
+	if resp.GetPasskey() != "" {
+		st.Passkey, st.AnnounceURL = resp.GetPasskey(), resp.GetAnnounceUrl()
+	} else if prev != nil && strings.EqualFold(prev.Address, st.Address) && prev.Tracker == st.Tracker {
+		st.Passkey, st.AnnounceURL = prev.Passkey, prev.AnnounceURL
+	}
+	if err := saveState(&o, st); err != nil {
+		return err
+	}
+	out := registerOutput{
+		Address: st.Address, Tracker: o.tracker, AlreadyRegistered: resp.GetAlreadyRegistered(),
+		PasskeyStored: st.Passkey != "", StateFile: statePath(&o),
+		ChainRegistration: chainRegName(resp.GetAgent().GetChainRegistration()),
+	}
+	if *show {
+		out.Passkey, out.AnnounceURL = st.Passkey, st.AnnounceURL
+	}
+	if o.json {
+		return writeJSON(a.stdout, out)
+	}
+	w := a.stdout
+	if out.AlreadyRegistered {
+		fmt.Fprintf(w, "%s is already registered at %s (since %s)\n", st.Address, o.tracker, st.RegisteredAt.Format(time.RFC3339))
+		if st.Passkey == "" {
+			fmt.Fprintf(w, "the passkey was issued at the first registration and is not stored in %s; passkey rotation is coming in a later slice\n", statePath(&o))
+		}
+	} else {
+		fmt.Fprintf(w, "registered %s at %s\n", st.Address, o.tracker)
+	}
+	if st.Passkey != "" {
+		pk, url := maskSecret(st.Passkey), maskURL(st.AnnounceURL, st.Passkey)
+		if *show {
+			pk, url = st.Passkey, st.AnnounceURL
+		}
+		fmt.Fprintf(w, "passkey      %s\nannounce URL %s\n", pk, url)
+	}
+	if out.ChainRegistration != "" {
+		fmt.Fprintf(w, "on chain     %s\n", out.ChainRegistration)
+	}
+	fmt.Fprintf(w, "state saved to %s\n", statePath(&o))
+	return nil
+}
+
+func chainRegName(c pbtsv1.ChainRegistration) string {
+	switch c {
+	case pbtsv1.ChainRegistration_CHAIN_REGISTRATION_PENDING:
+		return "pending"
+	case pbtsv1.ChainRegistration_CHAIN_REGISTRATION_CONFIRMED:
+		return "confirmed"
+	}
+	return ""
+}
+
+// ---- publish ----
+
+type publishOutput struct {
+	InfoHash         string   `json:"info_hash"`
+	Name             string   `json:"name"`
+	Modality         string   `json:"modality"`
+	Tags             []string `json:"tags"`
+	TotalBytes       int64    `json:"total_bytes"`
+	PieceLength      int64    `json:"piece_length"`
+	PieceCount       int      `json:"piece_count"`
+	TorrentFile      string   `json:"torrent_file"`
+	AlreadyPublished bool     `json:"already_published"`
+	Seeding          bool     `json:"seeding"`
+}
+
+// publishedEntry is one line of HOME/published.json, for `pbts seed`.
+type publishedEntry struct {
+	InfoHash    string    `json:"info_hash"`
+	Path        string    `json:"path"`
+	TorrentFile string    `json:"torrent_file"`
+	Tracker     string    `json:"tracker"`
+	PublishedAt time.Time `json:"published_at"`
+}
+
+func parseModality(s string) (pbtsv1.Modality, string, error) {
+	switch strings.ToLower(strings.TrimSpace(s)) {
+	case "video":
+		return pbtsv1.Modality_MODALITY_VIDEO, "video", nil
+	case "audio":
+		return pbtsv1.Modality_MODALITY_AUDIO, "audio", nil
+	case "":
+		return 0, "", nil
+	}
+	return 0, "", usageErrorf("--modality %q: want video or audio", s)
+}
+
+func splitTags(s string) []string {
+	var tags []string
+	for _, t := range strings.Split(s, ",") {
+		if t = strings.TrimSpace(t); t != "" {
+			tags = append(tags, t)
+		}
+	}
+	return tags
+}
+
+func (a *app) publish(ctx context.Context, args []string) error {
+	var o opts
+	fs := a.newFlagSet("publish", &o)
+	name := fs.String("name", "", "dataset name (required)")
+	modality := fs.String("modality", "", "video or audio (required)")
+	tags := fs.String("tags", "", "comma-separated task tags")
+	desc := fs.String("desc", "", "description")
+	license := fs.String("license", "", "license (e.g. CC-BY-4.0)")
+	pieceLen := fs.Int64("piece-length", 0, "piece length in bytes (0: chosen for the size, 256 KiB to 4 MiB)")
+	pos, err := a.parse(fs, &o, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErrorf("pbts publish needs exactly one PATH (a file or a directory)")
+	}
+	if *name == "" {
+		return usageErrorf("--name is required")
+	}
+	mod, modName, err := parseModality(*modality)
+	if err != nil {
+		return err
+	}
+	if modName == "" {
+		return usageErrorf("--modality is required: video or audio")
+	}
+	tagList := splitTags(*tags)
+	d, err := o.domain()
+	if err != nil {
+		return err
+	}
+	key, err := o.loadKey(a.getenv)
+	if err != nil {
+		return err
+	}
+	addr := crypto.PubkeyToAddress(key.PublicKey)
+	path, err := filepath.Abs(pos[0])
+	if err != nil {
+		return err
+	}
+	mi, sums, err := torrentfile.Build(path, *pieceLen)
+	if err != nil {
+		return fmt.Errorf("build torrent: %w", err)
+	}
+	info, err := mi.UnmarshalInfo()
+	if err != nil {
+		return err
+	}
+	ih := [20]byte(mi.HashInfoBytes())
+	pieces := make([]byte, 0, 32*len(sums))
+	for _, s := range sums {
+		pieces = append(pieces, s[:]...)
+	}
+	ts := uint64(time.Now().Unix())
+	sig, err := receipt.SignPublication(d, ih, receipt.PiecesDigest(pieces),
+		receipt.MetadataDigest(*name, *desc, modName, tagList, *license), ts, key)
+	if err != nil {
+		return err
+	}
+	// The catalog gets the bare torrent (no announce URL: that carries our passkey).
+	var bare bytes.Buffer
+	if err := mi.Write(&bare); err != nil {
+		return err
+	}
+	cc, err := dial(&o)
+	if err != nil {
+		return err
+	}
+	defer cc.Close()
+	cctx, cancel := rpcContext(ctx, &o)
+	defer cancel()
+	resp, err := pbtsv1.NewDatasetServiceClient(cc).PublishDataset(cctx, &pbtsv1.PublishDatasetRequest{
+		Publisher: addr.Hex(), Torrent: bare.Bytes(), PieceSha256: pieces,
+		Name: *name, Description: *desc, Modality: mod, Tags: tagList, License: *license,
+		Timestamp: ts, Signature: sig.Hex(),
+	})
+	if err != nil {
+		if s, ok := status.FromError(err); ok && s.Code() == codes.FailedPrecondition && strings.Contains(s.Message(), "not registered") {
+			return &cliError{kind: "unregistered", msg: fmt.Sprintf("%s is not registered at %s: run `pbts register` first", addr.Hex(), o.tracker), err: err}
+		}
+		return rpcError(&o, err)
+	}
+	// The local .torrent carries our personal announce URL, so it is private (0600).
+	st, err := loadState(&o)
+	if err != nil {
+		return err
+	}
+	local := *mi
+	local.CreatedBy = "pbts"
+	local.CreationDate = time.Now().Unix()
+	if st != nil && strings.EqualFold(st.Address, addr.Hex()) && st.AnnounceURL != "" {
+		local.Announce = st.AnnounceURL
+	}
+	var buf bytes.Buffer
+	if err := local.Write(&buf); err != nil {
+		return err
+	}
+	ihHex := "0x" + hex.EncodeToString(ih[:])
+	torrentPath := filepath.Join(o.home, "torrents", hex.EncodeToString(ih[:])+".torrent")
+	if err := writeFileAtomic(torrentPath, buf.Bytes(), 0o600); err != nil {
+		return err
+	}
+	if err := recordPublished(&o, publishedEntry{InfoHash: ihHex, Path: path, TorrentFile: torrentPath, Tracker: o.tracker, PublishedAt: time.Now().UTC()}); err != nil {
+		return err
+	}
+	out := publishOutput{
+		InfoHash: ihHex, Name: *name, Modality: modName, Tags: tagList,
+		TotalBytes: info.TotalLength(), PieceLength: info.PieceLength, PieceCount: info.NumPieces(),
+		TorrentFile: torrentPath, AlreadyPublished: resp.GetAlreadyPublished(),
+	}
+	if out.Tags == nil {
+		out.Tags = []string{}
+	}
+	if o.json {
+		return writeJSON(a.stdout, out)
+	}
+	w := a.stdout
+	verb := "published"
+	if out.AlreadyPublished {
+		verb = "already published"
+	}
+	fmt.Fprintf(w, "%s %q\ninfo hash %s\npieces    %d × %s (%s total)\ntorrent   %s\n",
+		verb, *name, ihHex, out.PieceCount, humanBytes(uint64(out.PieceLength)), humanBytes(uint64(out.TotalBytes)), torrentPath)
+	if local.Announce == "" {
+		fmt.Fprintln(w, "note: no announce URL stored (run `pbts register`); the .torrent has no tracker URL")
+	}
+	fmt.Fprintln(w, "not seeding yet: run `pbts seed` (coming) to serve it to the swarm")
+	return nil
+}
+
+// recordPublished adds or replaces e in HOME/published.json.
+func recordPublished(o *opts, e publishedEntry) error {
+	p := filepath.Join(o.home, "published.json")
+	var list []publishedEntry
+	b, err := os.ReadFile(p)
+	switch {
+	case err == nil:
+		if err := json.Unmarshal(b, &list); err != nil {
+			return fmt.Errorf("%s: %w", p, err)
+		}
+	case !errors.Is(err, fs.ErrNotExist):
+		return err
+	}
+	replaced := false
+	for i := range list {
+		if list[i].InfoHash == e.InfoHash && list[i].Tracker == e.Tracker {
+			list[i], replaced = e, true
+		}
+	}
+	if !replaced {
+		list = append(list, e)
+	}
+	b, err = json.MarshalIndent(list, "", "  ")
+	if err != nil {
+		return err
+	}
+	return writeFileAtomic(p, append(b, '\n'), 0o600)
+}
+
+// ---- search ----
+
+type datasetOutput struct {
+	InfoHash    string   `json:"info_hash"`
+	Name        string   `json:"name"`
+	Description string   `json:"description,omitempty"`
+	Modality    string   `json:"modality"`
+	Tags        []string `json:"tags"`
+	License     string   `json:"license,omitempty"`
+	Publisher   string   `json:"publisher"`
+	TotalBytes  uint64   `json:"total_bytes"`
+	PieceLength uint32   `json:"piece_length"`
+	PieceCount  uint32   `json:"piece_count"`
+	Seeders     uint32   `json:"seeders"`
+	Leechers    uint32   `json:"leechers"`
+	Completed   uint32   `json:"completed"`
+	PublishedAt string   `json:"published_at,omitempty"`
+}
+
+func modalityName(m pbtsv1.Modality) string {
+	switch m {
+	case pbtsv1.Modality_MODALITY_VIDEO:
+		return "video"
+	case pbtsv1.Modality_MODALITY_AUDIO:
+		return "audio"
+	}
+	return "unspecified"
+}
+
+func (a *app) search(ctx context.Context, args []string) error {
+	var o opts
+	fs := a.newFlagSet("search", &o)
+	modality := fs.String("modality", "", "video or audio")
+	tags := fs.String("tags", "", "comma-separated tags; every one must match")
+	publisher := fs.String("publisher", "", "only datasets of this agent address")
+	limit := fs.Int("limit", 50, "at most this many results")
+	pos, err := a.parse(fs, &o, args)
+	if err != nil {
+		return err
+	}
+	mod, _, err := parseModality(*modality)
+	if err != nil {
+		return err
+	}
+	if *limit <= 0 {
+		return usageErrorf("--limit must be positive")
+	}
+	req := &pbtsv1.SearchDatasetsRequest{Query: strings.Join(pos, " "), Modality: mod, Tags: splitTags(*tags), Publisher: *publisher}
+	cc, err := dial(&o)
+	if err != nil {
+		return err
+	}
+	defer cc.Close()
+	client := pbtsv1.NewDatasetServiceClient(cc)
+	results := []datasetOutput{}
+	for len(results) < *limit {
+		req.PageSize = int32(min(*limit-len(results), 100))
+		cctx, cancel := rpcContext(ctx, &o)
+		resp, err := client.SearchDatasets(cctx, req)
+		cancel()
+		if err != nil {
+			return rpcError(&o, err)
+		}
+		for _, d := range resp.GetDatasets() {
+			results = append(results, datasetOut(d))
+		}
+		if resp.GetNextPageToken() == "" || len(resp.GetDatasets()) == 0 {
+			break
+		}
+		req.PageToken = resp.GetNextPageToken()
+	}
+	if len(results) > *limit {
+		results = results[:*limit]
+	}
+	if o.json {
+		return writeJSON(a.stdout, map[string]any{"datasets": results})
+	}
+	if len(results) == 0 {
+		fmt.Fprintln(a.stdout, "no datasets match")
+		return nil
+	}
+	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "INFO HASH\tNAME\tMODALITY\tSIZE\tSEED/LEECH\tTAGS")
+	for _, d := range results {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%d/%d\t%s\n", d.InfoHash, d.Name, d.Modality, humanBytes(d.TotalBytes), d.Seeders, d.Leechers, strings.Join(d.Tags, ","))
+	}
+	return tw.Flush()
+}
+
+func datasetOut(d *pbtsv1.Dataset) datasetOutput {
+	out := datasetOutput{
+		InfoHash: d.GetInfoHash(), Name: d.GetName(), Description: d.GetDescription(),
+		Modality: modalityName(d.GetModality()), Tags: d.GetTags(), License: d.GetLicense(),
+		Publisher: d.GetPublisher(), TotalBytes: d.GetTotalBytes(), PieceLength: d.GetPieceLength(),
+		PieceCount: d.GetPieceCount(), Seeders: d.GetSeeders(), Leechers: d.GetLeechers(), Completed: d.GetCompleted(),
+	}
+	if out.Tags == nil {
+		out.Tags = []string{}
+	}
+	if t := d.GetPublishedAt(); t != nil {
+		out.PublishedAt = t.AsTime().UTC().Format(time.RFC3339)
+	}
+	return out
+}
+
+// ---- status ----
+
+type statusOutput struct {
+	Address              string   `json:"address"`
+	Tracker              string   `json:"tracker"`
+	RegisteredAt         string   `json:"registered_at,omitempty"`
+	ChainRegistration    string   `json:"chain_registration,omitempty"`
+	SettledUploadBytes   uint64   `json:"settled_upload_bytes"`
+	SettledDownloadBytes uint64   `json:"settled_download_bytes"`
+	PendingUploadBytes   uint64   `json:"pending_upload_bytes"`
+	PendingDownloadBytes uint64   `json:"pending_download_bytes"`
+	Ratio                *float64 `json:"ratio"` // null when infinite
+	RatioInfinite        bool     `json:"ratio_infinite"`
+	CanLeech             bool     `json:"can_leech"`
+	LeechRefusal         string   `json:"leech_refusal,omitempty"`
+	PublishedCount       uint32   `json:"published_count"`
+}
+
+func (a *app) status(ctx context.Context, args []string) error {
+	var o opts
+	fs := a.newFlagSet("status", &o)
+	pos, err := a.parse(fs, &o, args)
+	if err != nil {
+		return err
+	}
+	var addr common.Address
+	switch len(pos) {
+	case 0:
+		if addr, err = keyFileAddress(o.keyFile); err != nil {
+			var ce *cliError
+			if errors.As(err, &ce) && ce.kind == "no_key" {
+				return &cliError{kind: "no_key", msg: ce.msg + ", or name an agent: pbts status 0x…"}
+			}
+			return err
+		}
+	case 1:
+		if addr, err = receipt.ParseAddress(pos[0]); err != nil {
+			return usageErrorf("%q is not an agent address (0x + 40 hex)", pos[0])
+		}
+	default:
+		return usageErrorf("pbts status takes at most one ADDRESS")
+	}
+	cc, err := dial(&o)
+	if err != nil {
+		return err
+	}
+	defer cc.Close()
+	cctx, cancel := rpcContext(ctx, &o)
+	defer cancel()
+	resp, err := pbtsv1.NewAgentServiceClient(cc).GetAgent(cctx, &pbtsv1.GetAgentRequest{Address: addr.Hex()})
+	if err != nil {
+		if s, ok := status.FromError(err); ok && s.Code() == codes.NotFound {
+			return &cliError{kind: "unregistered", msg: fmt.Sprintf("%s is not registered at %s (run `pbts register` with its key)", addr.Hex(), o.tracker), err: err}
+		}
+		return rpcError(&o, err)
+	}
+	ag := resp.GetAgent()
+	out := statusOutput{
+		Address: ag.GetAddress(), Tracker: o.tracker, ChainRegistration: chainRegName(ag.GetChainRegistration()),
+		SettledUploadBytes: ag.GetSettledUploadBytes(), SettledDownloadBytes: ag.GetSettledDownloadBytes(),
+		PendingUploadBytes: ag.GetPendingUploadBytes(), PendingDownloadBytes: ag.GetPendingDownloadBytes(),
+		RatioInfinite: ag.GetRatioInfinite(), CanLeech: ag.GetCanLeech(), LeechRefusal: ag.GetLeechRefusal(),
+		PublishedCount: ag.GetPublishedCount(),
+	}
+	if out.Address == "" {
+		out.Address = addr.Hex()
+	}
+	if !out.RatioInfinite {
+		r := ag.GetRatio()
+		out.Ratio = &r
+	}
+	if t := ag.GetRegisteredAt(); t != nil {
+		out.RegisteredAt = t.AsTime().UTC().Format(time.RFC3339)
+	}
+	if o.json {
+		return writeJSON(a.stdout, out)
+	}
+	w := a.stdout
+	ratio := "∞"
+	if out.Ratio != nil {
+		ratio = fmt.Sprintf("%.3f", *out.Ratio)
+	}
+	fmt.Fprintf(w, "agent      %s\n", out.Address)
+	if out.RegisteredAt != "" {
+		fmt.Fprintf(w, "registered %s", out.RegisteredAt)
+		if out.ChainRegistration != "" {
+			fmt.Fprintf(w, " (on chain: %s)", out.ChainRegistration)
+		}
+		fmt.Fprintln(w)
+	}
+	fmt.Fprintf(w, "settled    up %s  down %s\n", humanBytes(out.SettledUploadBytes), humanBytes(out.SettledDownloadBytes))
+	fmt.Fprintf(w, "pending    up %s  down %s\n", humanBytes(out.PendingUploadBytes), humanBytes(out.PendingDownloadBytes))
+	fmt.Fprintf(w, "ratio      %s\n", ratio)
+	fmt.Fprintf(w, "published  %d\n", out.PublishedCount)
+	if out.CanLeech {
+		fmt.Fprintln(w, "leech      allowed")
+	} else {
+		reason := out.LeechRefusal
+		if reason == "" {
+			reason = "refused"
+		}
+		fmt.Fprintf(w, "leech      refused: %s\n", reason)
+	}
+	return nil
+}
+
+// humanBytes formats n in binary units with the exact count for small values.
+func humanBytes(n uint64) string {
+	const unit = 1024
+	if n < unit {
+		return fmt.Sprintf("%d B", n)
+	}
+	div, exp := uint64(unit), 0
+	for m := n / unit; m >= unit && exp < 5; m /= unit {
+		div *= unit
+		exp++
+	}
+	return fmt.Sprintf("%.1f %ciB", float64(n)/float64(div), "KMGTPE"[exp])
+}
