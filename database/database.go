@@ -118,3 +118,26 @@ func redact(err error) error {
 	}
 	return err
 }
+
+// MigrateUntilDone applies the suite's migrations to the database at url,
+// retrying with backoff (up to 15 s apart) while it is unreachable, so a
+// service can start before its database. It returns nil once migrated and
+// ctx's error if ctx ends first.
+func MigrateUntilDone(ctx context.Context, url string, log *slog.Logger) error {
+	delay := 500 * time.Millisecond
+	for {
+		err := Migrate(ctx, url, Migrations(), log)
+		if err == nil {
+			return nil
+		}
+		if log != nil {
+			log.Warn("database not ready; retrying", "err", err, "in", delay)
+		}
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(delay):
+		}
+		delay = min(delay*2, 15*time.Second)
+	}
+}

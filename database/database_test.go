@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -63,5 +64,19 @@ func TestOpenErrorsHidePassword(t *testing.T) {
 	_, err := database.Open(context.Background(), "postgres://u:s3cret@127.0.0.1:1/x?connect_timeout=1&bogus=%zz")
 	if err == nil || strings.Contains(err.Error(), "s3cret") {
 		t.Fatalf("Open error %v: want an error without the password", err)
+	}
+}
+
+func TestMigrateUntilDone(t *testing.T) {
+	if err := database.MigrateUntilDone(context.Background(), dbtest.NewURL(t), nil); err != nil {
+		t.Fatalf("reachable database: %v", err)
+	}
+	// Nothing listens on port 1: it keeps retrying until the context ends.
+	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	err := database.MigrateUntilDone(ctx, "postgres://postgres@127.0.0.1:1/x?connect_timeout=1", nil)
+	if !errors.Is(err, context.DeadlineExceeded) || time.Since(start) < time.Second {
+		t.Fatalf("unreachable database: %v after %v; want to retry until the deadline", err, time.Since(start))
 	}
 }

@@ -267,29 +267,10 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 	return func(ctx context.Context) error {
 		defer pool.Close()
 		defer eth.Close()
-		migrateUntilDone(ctx, c.DatabaseURL, log)
+		database.MigrateUntilDone(ctx, c.DatabaseURL, log)
 		if ctx.Err() != nil {
 			return nil
 		}
 		return w.Run(ctx)
 	}, nil
-}
-
-// migrateUntilDone applies the schema, retrying with backoff while the
-// database is unreachable.
-func migrateUntilDone(ctx context.Context, url string, log *slog.Logger) {
-	delay := 500 * time.Millisecond
-	for {
-		err := database.Migrate(ctx, url, database.Migrations(), log)
-		if err == nil {
-			return
-		}
-		log.Warn("database not ready; retrying", "err", err, "in", delay)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 15*time.Second)
-	}
 }

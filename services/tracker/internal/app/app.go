@@ -201,7 +201,7 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 		g.Go(func() error { return trk.Run(ctx) })
 		g.Go(func() error { return rep.Run(ctx) })
 		g.Go(func() error {
-			migrateUntilDone(ctx, c.DatabaseURL, log)
+			database.MigrateUntilDone(ctx, c.DatabaseURL, log)
 			if ctx.Err() == nil {
 				for _, name := range []string{"pbts.v1.AgentService", "pbts.v1.DatasetService"} {
 					srv.Health().SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
@@ -211,23 +211,4 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 		})
 		return g.Wait()
 	}, nil
-}
-
-// migrateUntilDone applies the schema, retrying with backoff while the
-// database is unreachable.
-func migrateUntilDone(ctx context.Context, url string, log *slog.Logger) {
-	delay := 500 * time.Millisecond
-	for {
-		err := database.Migrate(ctx, url, database.Migrations(), log)
-		if err == nil {
-			return
-		}
-		log.Warn("database not ready; retrying", "err", err, "in", delay)
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(delay):
-		}
-		delay = min(delay*2, 15*time.Second)
-	}
 }
