@@ -77,7 +77,7 @@ test-contracts: tools ## Foundry unit, fuzz, invariant and vector tests (and the
 
 .PHONY: test-go
 test-go: ## Go tests with the race detector
-	go test -race -shuffle=on -count=1 $(addsuffix /...,$(addprefix ./,$(GO_MODULES)))
+	go test -race -shuffle=on -count=1 -timeout 30m $(addsuffix /...,$(addprefix ./,$(GO_MODULES)))
 
 .PHONY: test
 test: system-deps tools lint test-contracts test-go build-modules generate-check ## everything CI runs
