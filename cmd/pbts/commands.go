@@ -307,7 +307,7 @@ func (a *app) publish(ctx context.Context, args []string) error {
 	if local.Announce == "" {
 		fmt.Fprintln(w, "note: no announce URL stored (run `pbts register`); the .torrent has no tracker URL")
 	}
-	fmt.Fprintln(w, "not seeding yet: run `pbts seed` (coming) to serve it to the swarm")
+	fmt.Fprintln(w, "not seeding yet: run `pbts seed` to serve it to the swarm")
 	return nil
 }
 

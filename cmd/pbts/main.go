@@ -1,9 +1,8 @@
 // Command pbts is the PBTS agent CLI: it keeps the agent's Ethereum key,
 // registers the agent with a tracker, publishes datasets to the catalog,
-// searches it and shows an agent's reputation.
-//
-// This is the first slice of issue 6: key, register, publish, search and
-// status. Seeding, downloading with receipts and auditing come next.
+// searches it, seeds and downloads with anacrolix/torrent (signing one
+// receipt per sender of every verified piece) and shows an agent's
+// reputation. Auditing and the uploader-side withholding rule come next.
 package main
 
 import (
@@ -51,6 +50,9 @@ Usage:
   pbts publish PATH --name N --modality video|audio [--tags a,b] [--desc D] [--license L]
   pbts search [QUERY] [--modality M] [--tags a,b] [--publisher ADDR]
   pbts status [ADDRESS]                      reputation: settled, pending, ratio, leech gate
+  pbts seed [--listen HOST:PORT]             seed everything published or downloaded, until stopped
+  pbts get INFOHASH|NAME --out DIR [--seed] [--receipts ADDR] [--listen HOST:PORT]
+                                             download, signing and submitting receipts per verified piece
 
 Common flags (every command):
   --json                 machine-readable output
@@ -98,7 +100,11 @@ func (a *app) run(ctx context.Context, args []string) int {
 		err = a.search(ctx, rest)
 	case "status":
 		err = a.status(ctx, rest)
-	case "seed", "get", "audit":
+	case "seed":
+		err = a.seed(ctx, rest)
+	case "get":
+		err = a.get(ctx, rest)
+	case "audit":
 		err = fmt.Errorf("pbts %s is not available yet (coming in the next release of the agent CLI)", cmd)
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(a.stdout, usage)

@@ -1,0 +1,819 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"crypto/ecdsa"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/anacrolix/missinggo/v2/pubsub"
+	"github.com/anacrolix/torrent"
+	"github.com/anacrolix/torrent/metainfo"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
+	"github.com/pbts/pbts/receipt"
+)
+
+const (
+	defaultReceipts = "127.0.0.1:7002"
+	batchMax        = 64
+	batchEvery      = time.Second
+)
+
+// peerKey identifies a sending connection.
+type peerKey struct {
+	id   [20]byte
+	addr string
+}
+
+// tally counts useful bytes per (piece, peer) as chunks arrive; the chunk
+// event fires before the hash check.
+type tally struct {
+	mu     sync.Mutex
+	pieces map[int]map[peerKey]int64
+}
+
+func (t *tally) add(piece int, k peerKey, n int64) {
+	t.mu.Lock()
+	m := t.pieces[piece]
+	if m == nil {
+		m = make(map[peerKey]int64)
+		t.pieces[piece] = m
+	}
+	m[k] += n
+	t.mu.Unlock()
+}
+
+func (t *tally) take(piece int) map[peerKey]int64 {
+	t.mu.Lock()
+	m := t.pieces[piece]
+	delete(t.pieces, piece)
+	t.mu.Unlock()
+	return m
+}
+
+// journalLine is one line of HOME/journal/<infohash>.jsonl: a signed receipt
+// (appended before it is submitted) or the acknowledgement of one.
+type journalLine struct {
+	Receipt *pbtsv1.Receipt `json:"receipt,omitempty"`
+	Ack     string          `json:"ack,omitempty"`
+}
+
+type getSummary struct {
+	InfoHash          string  `json:"info_hash"`
+	Name              string  `json:"name"`
+	Path              string  `json:"path"`
+	Bytes             int64   `json:"bytes"`
+	Pieces            int     `json:"pieces"`
+	Verified          bool    `json:"verified"`
+	Seconds           float64 `json:"seconds"`
+	ReceiptsSigned    int     `json:"receipts_signed"`
+	ReceiptsAccepted  int     `json:"receipts_accepted"`
+	ReceiptsDuplicate int     `json:"receipts_duplicate"`
+	ReceiptsRefused   int     `json:"receipts_refused"`
+	ReceiptsUnsent    int     `json:"receipts_unsent"`
+	JournalResent     int     `json:"journal_resent"`
+	Unattributed      int64   `json:"unattributed_bytes"`
+}
+
+func (a *app) get(ctx context.Context, args []string) error {
+	var o opts
+	fs := a.newFlagSet("get", &o)
+	out := fs.String("out", "", "output directory (required)")
+	listen := fs.String("listen", defaultListen, "BitTorrent listen address host:port")
+	recAddr := fs.String("receipts", "", "receipts service gRPC address (env PBTS_RECEIPTS, default "+defaultReceipts+")")
+	keepSeeding := fs.Bool("seed", false, "keep seeding after the download completes, until stopped")
+	submitWait := fs.Duration("submit-wait", 30*time.Second, "after the download, how long to keep retrying receipts the service has not acknowledged (they stay in the journal)")
+	pos, err := a.parse(fs, &o, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) != 1 {
+		return usageErrorf("pbts get needs exactly one INFOHASH or NAME")
+	}
+	if *out == "" {
+		return usageErrorf("--out DIR is required")
+	}
+	if *recAddr == "" {
+		*recAddr = a.getenv("PBTS_RECEIPTS")
+	}
+	if *recAddr == "" {
+		*recAddr = defaultReceipts
+	}
+	d, err := o.domain()
+	if err != nil {
+		return err
+	}
+	key, err := o.loadKey(a.getenv)
+	if err != nil {
+		return err
+	}
+	me := crypto.PubkeyToAddress(key.PublicKey)
+	st, err := loadState(&o)
+	if err != nil {
+		return err
+	}
+	if st == nil || st.Passkey == "" || !strings.EqualFold(st.Address, me.Hex()) || st.Tracker != o.tracker {
+		return &cliError{kind: "unregistered", msg: fmt.Sprintf("%s has no passkey for tracker %s: run `pbts register` first", me.Hex(), o.tracker)}
+	}
+	outDir, err := filepath.Abs(*out)
+	if err != nil {
+		return err
+	}
+	if err := os.MkdirAll(outDir, 0o755); err != nil {
+		return err
+	}
+	cc, err := dial(&o)
+	if err != nil {
+		return err
+	}
+	defer cc.Close()
+	rcc, err := grpc.NewClient(*recAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return usageErrorf("--receipts %q: %v", *recAddr, err)
+	}
+	defer rcc.Close()
+	ds := pbtsv1.NewDatasetServiceClient(cc)
+	// Progress goes to stdout, or to stderr when stdout carries --json.
+	pw := a.stdout
+	if o.json {
+		pw = a.stderr
+	}
+	sub := &submitter{pw: pw, a: a, o: &o, addr: *recAddr, c: pbtsv1.NewReceiptServiceClient(rcc), journalDir: filepath.Join(o.home, "journal")}
+
+	// Resend what a previous run left unacknowledged.
+	resent := sub.resendJournals(ctx)
+
+	ihHex, err := a.resolveDataset(ctx, &o, ds, pos[0])
+	if err != nil {
+		return err
+	}
+	cctx, cancel := rpcContext(ctx, &o)
+	body, err := ds.GetTorrent(cctx, &pbtsv1.GetTorrentRequest{InfoHash: ihHex, Passkey: st.Passkey})
+	cancel()
+	if err != nil {
+		switch status.Code(err) {
+		case codes.PermissionDenied:
+			return &cliError{kind: "insufficient_ratio", msg: "the tracker refuses this download (ratio gate): " + status.Convert(err).Message() + "; upload (seed) more or wait for pending receipts to settle", err: err}
+		case codes.Unauthenticated:
+			return &cliError{kind: "unregistered", msg: fmt.Sprintf("the tracker at %s does not know this agent's passkey: run `pbts register`", o.tracker), err: err}
+		case codes.NotFound:
+			return &cliError{kind: "not_found", msg: fmt.Sprintf("no dataset %s at %s", pos[0], o.tracker), err: err}
+		}
+		return rpcError(&o, err)
+	}
+	mi, err := metainfo.Load(strings.NewReader(string(body.GetData())))
+	if err != nil {
+		return fmt.Errorf("the tracker returned an unreadable torrent: %w", err)
+	}
+	info, err := mi.UnmarshalInfo()
+	if err != nil {
+		return err
+	}
+	ih := [20]byte(mi.HashInfoBytes())
+	cctx, cancel = rpcContext(ctx, &o)
+	ph, err := ds.GetPieceHashes(cctx, &pbtsv1.GetPieceHashesRequest{InfoHash: ihHex})
+	cancel()
+	if err != nil {
+		return rpcError(&o, err)
+	}
+	sums := ph.GetPieceSha256()
+	if len(sums) != 32*info.NumPieces() {
+		return fmt.Errorf("the tracker's piece hashes (%d bytes) do not match the torrent's %d pieces", len(sums), info.NumPieces())
+	}
+	torrentPath := filepath.Join(o.home, "torrents", hex.EncodeToString(ih[:])+".torrent")
+	if err := writeFileAtomic(torrentPath, body.GetData(), 0o600); err != nil {
+		return err
+	}
+
+	tl := &tally{pieces: make(map[int]map[peerKey]int64)}
+	cbs := torrent.Callbacks{ReceivedUsefulData: []func(torrent.ReceivedUsefulDataEvent){func(ev torrent.ReceivedUsefulDataEvent) {
+		pc, ok := ev.Peer.TryAsPeerConn()
+		if !ok || ev.Message == nil {
+			return
+		}
+		addr := ""
+		if pc.RemoteAddr != nil {
+			addr = pc.RemoteAddr.String()
+		}
+		tl.add(int(ev.Message.Index), peerKey{id: pc.PeerID, addr: addr}, int64(len(ev.Message.Piece)))
+	}}}
+	cl, err := newTorrentClient(*listen, a.stderr, cbs)
+	if err != nil {
+		return err
+	}
+	defer cl.Close()
+	t, stor, err := addTorrent(cl, mi, outDir)
+	if err != nil {
+		return err
+	}
+	defer stor.Close()
+	start := time.Now()
+	subs := t.SubscribePieceStateChanges()
+	defer subs.Close()
+
+	sub.open(ih)
+	defer sub.close()
+	go sub.run(ctx)
+
+	at := &attributor{a: a, o: &o, ds: ds, passkey: st.Passkey, ihHex: ihHex, ih: ih, d: d, key: key, me: me,
+		info: &info, sums: sums, tl: tl, sub: sub, agents: make(map[string]common.Address),
+		done: make(map[int]bool), hashing: make(map[int]bool)}
+	verified := make(chan struct{})
+	go at.run(ctx, subs, verified)
+
+	<-t.GotInfo()
+	t.DownloadAll()
+	fmt.Fprintf(pw, "downloading %s %q (%s, %d pieces) to %s\n", ihHex, info.BestName(), humanBytes(uint64(info.TotalLength())), info.NumPieces(), outDir)
+	tick := time.NewTicker(time.Second)
+	defer tick.Stop()
+	live := !o.json && isTerminal(a.stdout)
+	var lastBytes int64
+wait:
+	for {
+		select {
+		case <-verified:
+			break wait
+		case <-ctx.Done():
+			sub.flush(context.Background(), 5*time.Second)
+			return &cliError{kind: "canceled", msg: fmt.Sprintf("download interrupted at %d of %d bytes; unacknowledged receipts are kept in %s and resent by the next `pbts get`", t.BytesCompleted(), info.TotalLength(), sub.journalDir)}
+		case <-tick.C:
+			// Pieces verified before our subscription saw them (a resumed
+			// download) are swept here so the wait always ends.
+			if t.Complete().Bool() && at.sweep(ctx, t) {
+				break wait
+			}
+			acc, _, _ := sub.counts()
+			line := fmt.Sprintf("progress %d/%d pieces  %s/%s  %s/s  peers %d  receipts accepted %d",
+				at.doneCount(), info.NumPieces(), humanBytes(uint64(t.BytesCompleted())), humanBytes(uint64(info.TotalLength())),
+				humanBytes(uint64(max(t.BytesCompleted()-lastBytes, 0))), len(t.PeerConns()), acc)
+			lastBytes = t.BytesCompleted()
+			if live {
+				fmt.Fprintf(pw, "\r\033[K%s", line)
+			} else {
+				fmt.Fprintln(pw, line)
+			}
+		}
+	}
+	if live {
+		fmt.Fprintln(pw)
+	}
+	elapsed := time.Since(start)
+	at.inflight.Wait()
+	sub.flush(ctx, *submitWait)
+	path := filepath.Join(outDir, info.BestName())
+	verr := verifyOutput(outDir, &info, sums)
+	acc, dup, ref := sub.counts()
+	sum := getSummary{
+		InfoHash: ihHex, Name: info.BestName(), Path: path, Bytes: info.TotalLength(), Pieces: info.NumPieces(),
+		Verified: verr == nil, Seconds: elapsed.Seconds(), ReceiptsSigned: sub.signedCount(), ReceiptsAccepted: acc,
+		ReceiptsDuplicate: dup, ReceiptsRefused: ref, ReceiptsUnsent: sub.pendingCount(), JournalResent: resent,
+		Unattributed: at.unattributedBytes(),
+	}
+	if verr != nil {
+		return fmt.Errorf("the downloaded data does not match the published piece hashes: %w", verr)
+	}
+	if err := recordCompleted(&o, completedEntry{InfoHash: ihHex, Name: info.BestName(), Dir: outDir, TorrentFile: torrentPath, Tracker: o.tracker, CompletedAt: time.Now().UTC()}); err != nil {
+		return err
+	}
+	if o.json {
+		if err := writeJSON(a.stdout, sum); err != nil {
+			return err
+		}
+	} else {
+		fmt.Fprintf(a.stdout, "done %s: %s in %.1fs, verified against the published SHA-256 of %d pieces\n", path, humanBytes(uint64(sum.Bytes)), sum.Seconds, sum.Pieces)
+		fmt.Fprintf(a.stdout, "receipts signed %d  accepted %d  duplicate %d  refused %d  unsent %d\n", sum.ReceiptsSigned, acc, dup, ref, sum.ReceiptsUnsent)
+		if sum.ReceiptsUnsent > 0 {
+			fmt.Fprintf(a.stdout, "unsent receipts are kept in %s and resent by the next `pbts get`\n", sub.journalDir)
+		}
+	}
+	if *keepSeeding {
+		if !o.json {
+			fmt.Fprintln(a.stdout, "seeding; press Ctrl-C to stop")
+		}
+		<-ctx.Done()
+		sub.flush(context.Background(), 5*time.Second)
+	}
+	return nil
+}
+
+// resolveDataset turns INFOHASH|NAME into a 0x-prefixed info hash.
+func (a *app) resolveDataset(ctx context.Context, o *opts, ds pbtsv1.DatasetServiceClient, arg string) (string, error) {
+	s := strings.TrimPrefix(strings.ToLower(arg), "0x")
+	if len(s) == 40 {
+		if _, err := hex.DecodeString(s); err == nil {
+			return "0x" + s, nil
+		}
+	}
+	cctx, cancel := rpcContext(ctx, o)
+	defer cancel()
+	resp, err := ds.SearchDatasets(cctx, &pbtsv1.SearchDatasetsRequest{Query: arg, PageSize: 100})
+	if err != nil {
+		return "", rpcError(o, err)
+	}
+	var hits []string
+	for _, d := range resp.GetDatasets() {
+		if strings.EqualFold(d.GetName(), arg) {
+			hits = append(hits, d.GetInfoHash())
+		}
+	}
+	switch len(hits) {
+	case 0:
+		return "", &cliError{kind: "not_found", msg: fmt.Sprintf("no dataset named %q at %s (try `pbts search`)", arg, o.tracker)}
+	case 1:
+		return hits[0], nil
+	}
+	return "", &cliError{kind: "ambiguous", msg: fmt.Sprintf("%d datasets are named %q: give the info hash (%s)", len(hits), arg, strings.Join(hits, ", "))}
+}
+
+// verifyOutput re-hashes the data on disk against the published SHA-256s.
+func verifyOutput(dir string, info *metainfo.Info, sums []byte) error {
+	var readers []io.Reader
+	var closers []io.Closer
+	defer func() {
+		for _, c := range closers {
+			c.Close()
+		}
+	}()
+	for _, f := range info.UpvertedFiles() {
+		p := filepath.Join(append([]string{dir, info.BestName()}, f.BestPath()...)...)
+		if !info.IsDir() {
+			p = filepath.Join(dir, info.BestName())
+		}
+		fh, err := os.Open(p)
+		if err != nil {
+			return err
+		}
+		closers = append(closers, fh)
+		readers = append(readers, io.LimitReader(fh, f.Length))
+	}
+	r := bufio.NewReaderSize(io.MultiReader(readers...), 1<<20)
+	buf := make([]byte, info.PieceLength)
+	for i := 0; i < info.NumPieces(); i++ {
+		n := info.Piece(i).Length()
+		if _, err := io.ReadFull(r, buf[:n]); err != nil {
+			return fmt.Errorf("piece %d: %w", i, err)
+		}
+		if s := sha256.Sum256(buf[:n]); string(s[:]) != string(sums[32*i:32*i+32]) {
+			return fmt.Errorf("piece %d: SHA-256 mismatch", i)
+		}
+	}
+	return nil
+}
+
+// attributor turns verified pieces into signed receipts, one per sender.
+type attributor struct {
+	a       *app
+	o       *opts
+	ds      pbtsv1.DatasetServiceClient
+	passkey string
+	ihHex   string
+	ih      [20]byte
+	d       receipt.Domain
+	key     *ecdsa.PrivateKey
+	me      common.Address
+	info    *metainfo.Info
+	sums    []byte
+	tl      *tally
+	sub     *submitter
+
+	inflight     sync.WaitGroup
+	mu           sync.Mutex
+	done         map[int]bool
+	hashing      map[int]bool
+	agents       map[string]common.Address // by peer id hex / addr
+	unattributed int64
+}
+
+func (at *attributor) doneCount() int {
+	at.mu.Lock()
+	defer at.mu.Unlock()
+	return len(at.done)
+}
+
+func (at *attributor) unattributedBytes() int64 {
+	at.mu.Lock()
+	defer at.mu.Unlock()
+	return at.unattributed
+}
+
+func (at *attributor) run(ctx context.Context, subs *pubsub.Subscription[torrent.PieceStateChange], verified chan<- struct{}) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case ch, ok := <-subs.Values:
+			if !ok {
+				return
+			}
+			st := ch.PieceState
+			at.mu.Lock()
+			if st.Hashing || st.QueuedForHash || st.Checking {
+				at.hashing[ch.Index] = true
+				at.mu.Unlock()
+				continue
+			}
+			if st.Marking || !st.Ok {
+				at.mu.Unlock()
+				continue
+			}
+			if !st.Complete {
+				if at.hashing[ch.Index] {
+					// The hash check failed: what was tallied for this piece is not credited.
+					delete(at.hashing, ch.Index)
+					at.mu.Unlock()
+					at.tl.take(ch.Index)
+					continue
+				}
+				at.mu.Unlock()
+				continue
+			}
+			delete(at.hashing, ch.Index)
+			at.mu.Unlock()
+			isNew, all := at.markDone(ch.Index)
+			if isNew {
+				at.piece(ctx, ch.Index)
+			}
+			if all {
+				close(verified)
+				return
+			}
+		}
+	}
+}
+
+// markDone records piece idx as verified; it reports whether it was new and
+// whether every piece is now done.
+func (at *attributor) markDone(idx int) (isNew, all bool) {
+	at.mu.Lock()
+	defer at.mu.Unlock()
+	if at.done[idx] {
+		return false, len(at.done) == at.info.NumPieces()
+	}
+	at.done[idx] = true
+	at.inflight.Add(1) // Done when piece() has queued its receipts
+	return true, len(at.done) == at.info.NumPieces()
+}
+
+// sweep processes complete pieces the subscription has not reported; it
+// reports whether every piece is done.
+func (at *attributor) sweep(ctx context.Context, t *torrent.Torrent) bool {
+	all := false
+	for i := 0; i < at.info.NumPieces(); i++ {
+		if !t.PieceState(i).Complete {
+			continue
+		}
+		var isNew bool
+		if isNew, all = at.markDone(i); isNew {
+			at.piece(ctx, i)
+		}
+	}
+	return all
+}
+
+// isTerminal reports whether w is a character device (a live status line
+// is drawn there; plain lines otherwise).
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	if !ok {
+		return false
+	}
+	fi, err := f.Stat()
+	return err == nil && fi.Mode()&os.ModeCharDevice != 0
+}
+
+// piece signs one receipt per sender of a verified piece.
+func (at *attributor) piece(ctx context.Context, idx int) {
+	defer at.inflight.Done()
+	m := at.tl.take(idx)
+	if len(m) == 0 {
+		return
+	}
+	remaining := at.info.Piece(idx).Length()
+	// Sum by agent: one receipt per sender even if it used several connections.
+	bySender := make(map[common.Address]int64)
+	var order []common.Address
+	for k, nb := range m {
+		agent, ok := at.resolve(ctx, k)
+		if !ok {
+			at.mu.Lock()
+			at.unattributed += nb
+			at.mu.Unlock()
+			continue
+		}
+		if agent == at.me {
+			continue
+		}
+		if _, seen := bySender[agent]; !seen {
+			order = append(order, agent)
+		}
+		bySender[agent] += nb
+	}
+	var ph [32]byte
+	copy(ph[:], at.sums[32*idx:32*idx+32])
+	ts := uint64(time.Now().Unix())
+	for _, sender := range order {
+		nb := min(bySender[sender], remaining)
+		if nb <= 0 {
+			continue
+		}
+		remaining -= nb
+		r := receipt.Receipt{InfoHash: receipt.InfoHashFromV1(at.ih), Sender: sender, Receiver: at.me,
+			PieceHash: ph, PieceIndex: uint32(idx), PieceSize: uint32(nb), Timestamp: ts}
+		sig, err := receipt.Sign(at.d, r, at.key)
+		if err != nil {
+			fmt.Fprintf(at.a.stderr, "pbts: sign receipt for piece %d: %v\n", idx, err)
+			continue
+		}
+		at.sub.add(&pbtsv1.Receipt{
+			InfoHash: "0x" + hex.EncodeToString(r.InfoHash[:]), Sender: sender.Hex(), Receiver: at.me.Hex(),
+			PieceHash: "0x" + hex.EncodeToString(ph[:]), PieceIndex: r.PieceIndex, PieceSize: r.PieceSize,
+			Timestamp: ts, Signature: sig.Hex(),
+		})
+	}
+}
+
+// resolve asks the tracker which agent runs a peer, by peer id first, then
+// by address; answers are cached.
+func (at *attributor) resolve(ctx context.Context, k peerKey) (common.Address, bool) {
+	idKey := "0x" + hex.EncodeToString(k.id[:])
+	at.mu.Lock()
+	if a, ok := at.agents[idKey]; ok {
+		at.mu.Unlock()
+		return a, true
+	}
+	at.mu.Unlock()
+	try := func(req *pbtsv1.ResolvePeerRequest) (common.Address, bool) {
+		for attempt := 0; attempt < 3; attempt++ {
+			cctx, cancel := rpcContext(ctx, at.o)
+			resp, err := at.ds.ResolvePeer(cctx, req)
+			cancel()
+			if err == nil {
+				a, perr := receipt.ParseAddress(resp.GetAgent())
+				return a, perr == nil
+			}
+			if c := status.Code(err); c != codes.Unavailable && c != codes.DeadlineExceeded && c != codes.PermissionDenied {
+				return common.Address{}, false
+			}
+			// PermissionDenied: our own first announce may not be recorded yet.
+			time.Sleep(500 * time.Millisecond)
+		}
+		return common.Address{}, false
+	}
+	a, ok := try(&pbtsv1.ResolvePeerRequest{InfoHash: at.ihHex, Passkey: at.passkey, PeerId: idKey})
+	if !ok && k.addr != "" {
+		a, ok = try(&pbtsv1.ResolvePeerRequest{InfoHash: at.ihHex, Passkey: at.passkey, Addr: k.addr})
+	}
+	if !ok {
+		fmt.Fprintf(at.a.stderr, "pbts: cannot tell which agent peer %s (%s) is; its bytes are not credited\n", idKey, k.addr)
+		return common.Address{}, false
+	}
+	at.mu.Lock()
+	at.agents[idKey] = a
+	at.mu.Unlock()
+	return a, true
+}
+
+// submitter batches receipts to the receipts service, journaling them first.
+type submitter struct {
+	pw         io.Writer
+	a          *app
+	o          *opts
+	addr       string
+	c          pbtsv1.ReceiptServiceClient
+	journalDir string
+
+	mu                 sync.Mutex
+	jf                 *os.File
+	pending            []*pbtsv1.Receipt
+	signed             int
+	accepted, dup, ref int
+	kick               chan struct{}
+	lastErr            error
+}
+
+func (s *submitter) open(ih [20]byte) {
+	s.kick = make(chan struct{}, 1)
+	if err := os.MkdirAll(s.journalDir, 0o700); err != nil {
+		fmt.Fprintf(s.a.stderr, "pbts: journal: %v\n", err)
+		return
+	}
+	f, err := os.OpenFile(filepath.Join(s.journalDir, hex.EncodeToString(ih[:])+".jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	if err != nil {
+		fmt.Fprintf(s.a.stderr, "pbts: journal: %v\n", err)
+		return
+	}
+	s.jf = f
+}
+
+func (s *submitter) close() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.jf != nil {
+		name := s.jf.Name()
+		s.jf.Close()
+		s.jf = nil
+		if len(s.pending) == 0 {
+			os.Remove(name)
+		}
+	}
+}
+
+func (s *submitter) journal(l journalLine) {
+	if s.jf == nil {
+		return
+	}
+	b, _ := json.Marshal(l)
+	s.jf.Write(append(b, '\n'))
+}
+
+func (s *submitter) add(r *pbtsv1.Receipt) {
+	s.mu.Lock()
+	s.journal(journalLine{Receipt: r})
+	if s.jf != nil {
+		s.jf.Sync()
+	}
+	s.pending = append(s.pending, r)
+	s.signed++
+	full := len(s.pending) >= batchMax
+	s.mu.Unlock()
+	if full {
+		select {
+		case s.kick <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (s *submitter) counts() (int, int, int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.accepted, s.dup, s.ref
+}
+
+func (s *submitter) signedCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.signed
+}
+
+func (s *submitter) pendingCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.pending)
+}
+
+func (s *submitter) run(ctx context.Context) {
+	t := time.NewTicker(batchEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		case <-s.kick:
+		}
+		for s.sendOne(ctx) {
+		}
+	}
+}
+
+// sendOne submits up to batchMax pending receipts; it reports whether a
+// full batch went through (so more may be waiting).
+func (s *submitter) sendOne(ctx context.Context) bool {
+	s.mu.Lock()
+	n := min(len(s.pending), batchMax)
+	if n == 0 {
+		s.mu.Unlock()
+		return false
+	}
+	batch := append([]*pbtsv1.Receipt(nil), s.pending[:n]...)
+	s.mu.Unlock()
+	cctx, cancel := context.WithTimeout(ctx, s.o.timeout)
+	resp, err := s.c.SubmitReceipts(cctx, &pbtsv1.SubmitReceiptsRequest{Receipts: batch})
+	cancel()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err != nil {
+		if s.lastErr == nil || status.Code(s.lastErr) != status.Code(err) {
+			fmt.Fprintf(s.a.stderr, "pbts: receipts service at %s: %v (receipts are kept in the journal and retried)\n", s.addr, status.Convert(err).Message())
+		}
+		s.lastErr = err
+		return false
+	}
+	s.lastErr = nil
+	for i, res := range resp.GetResults() {
+		if i >= len(batch) {
+			break
+		}
+		switch res.GetStatus() {
+		case pbtsv1.ReceiptStatus_RECEIPT_STATUS_ACCEPTED:
+			s.accepted++
+		case pbtsv1.ReceiptStatus_RECEIPT_STATUS_DUPLICATE:
+			s.dup++
+		case pbtsv1.ReceiptStatus_RECEIPT_STATUS_REFUSED:
+			if res.GetReason() == pbtsv1.RefusalReason_REFUSAL_REASON_CONFLICTING_DUPLICATE {
+				// This piece from this sender was receipted before (an earlier
+				// download, or the journal): already credited once, not an error.
+				s.dup++
+				break
+			}
+			s.ref++
+			fmt.Fprintf(s.a.stderr, "pbts: receipt for piece %d from %s refused: %s %s\n", batch[i].GetPieceIndex(), batch[i].GetSender(), res.GetReason(), res.GetDetail())
+		default:
+			s.ref++
+			fmt.Fprintf(s.a.stderr, "pbts: receipt for piece %d from %s refused: %s %s\n", batch[i].GetPieceIndex(), batch[i].GetSender(), res.GetReason(), res.GetDetail())
+		}
+		s.journal(journalLine{Ack: batch[i].GetSignature()})
+	}
+	s.pending = s.pending[n:]
+	return n == batchMax
+}
+
+// flush submits what is pending, retrying until d has passed.
+func (s *submitter) flush(ctx context.Context, d time.Duration) {
+	deadline := time.Now().Add(d)
+	for s.pendingCount() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		if !s.sendOne(ctx) && s.pendingCount() > 0 {
+			time.Sleep(500 * time.Millisecond)
+		}
+	}
+}
+
+// resendJournals submits the unacknowledged receipts of earlier runs and
+// rewrites each journal with what is still unacknowledged.
+func (s *submitter) resendJournals(ctx context.Context) int {
+	files, _ := filepath.Glob(filepath.Join(s.journalDir, "*.jsonl"))
+	total := 0
+	for _, p := range files {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			continue
+		}
+		var recs []*pbtsv1.Receipt
+		acked := map[string]bool{}
+		for _, line := range strings.Split(string(b), "\n") {
+			var l journalLine
+			if line == "" || json.Unmarshal([]byte(line), &l) != nil {
+				continue
+			}
+			if l.Ack != "" {
+				acked[l.Ack] = true
+			} else if l.Receipt != nil {
+				recs = append(recs, l.Receipt)
+			}
+		}
+		var left []*pbtsv1.Receipt
+		for _, r := range recs {
+			if !acked[r.GetSignature()] {
+				left = append(left, r)
+			}
+		}
+		if len(left) == 0 {
+			os.Remove(p)
+			continue
+		}
+		s.mu.Lock()
+		s.pending = append(s.pending, left...)
+		s.mu.Unlock()
+		s.flush(ctx, 10*time.Second)
+		s.mu.Lock()
+		still := s.pending
+		s.pending = nil
+		s.mu.Unlock()
+		total += len(left) - len(still)
+		var sb strings.Builder
+		for _, r := range still {
+			bb, _ := json.Marshal(journalLine{Receipt: r})
+			sb.Write(append(bb, '\n'))
+		}
+		if len(still) == 0 {
+			os.Remove(p)
+		} else {
+			writeFileAtomic(p, []byte(sb.String()), 0o600)
+		}
+	}
+	if total > 0 {
+		fmt.Fprintf(s.pw, "resent %d receipts from the journal\n", total)
+	}
+	// The counts so far belong to the journal, not to this download.
+	s.mu.Lock()
+	s.accepted, s.dup, s.ref = 0, 0, 0
+	s.mu.Unlock()
+	return total
+}
