@@ -129,4 +129,28 @@ func TestCLIAgainstTheStack(t *testing.T) {
 	if st.Address != addr || st.SettledUploadBytes != 8*MiB || !st.CanLeech {
 		t.Fatalf("status: %+v; want the 8 MiB initial credit and leeching allowed", st)
 	}
+
+	// Another agent with only its 8 MiB credit asks for 20 MiB: the CLI
+	// shows the tracker's refusal with the figures.
+	big := filepath.Join(t.TempDir(), "big.bin")
+	os.WriteFile(big, bytes.Repeat([]byte("0123456789abcdef"), 20*MiB/16), 0o644)
+	var bigPub struct {
+		InfoHash string `json:"info_hash"`
+	}
+	cli.json(&bigPub, "publish", big, "--name", "cli big", "--modality", "video", "--license", "CC0-1.0")
+	poor := newCLI(t, s)
+	pkey, _ := crypto.GenerateKey()
+	if code, out, errs := poor.run(fmt.Sprintf("%x\n", crypto.FromECDSA(pkey)), "key", "import", "--light"); code != 0 {
+		t.Fatalf("key import: %d %s %s", code, out, errs)
+	}
+	poor.json(&reg, "register")
+	code, out, _ = poor.run("", "get", bigPub.InfoHash, "--out", t.TempDir(), "--json")
+	var refusal struct {
+		Error struct{ Kind, Message string } `json:"error"`
+	}
+	json.Unmarshal([]byte(out), &refusal)
+	if code != 1 || refusal.Error.Kind != "insufficient_ratio" ||
+		!strings.Contains(refusal.Error.Message, "insufficient ratio: uploaded 8.0 MiB, downloaded 0 B + 20.0 MiB left") {
+		t.Fatalf("get beyond the ratio: exit %d %s", code, out)
+	}
 }
