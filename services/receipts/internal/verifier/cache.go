@@ -61,37 +61,12 @@ func shrink[K comparable, V any](m map[K]V, limit int) {
 	}
 }
 
-// registered answers, for each address of need (whose values are ignored),
-// whether it is a registered agent.
+// lookupAgents answers, for each address of need (whose values are
+// ignored), whether it is a registered agent.
 func (c *Cache) lookupAgents(ctx context.Context, src Source, need map[common.Address]bool) error {
-	var miss []common.Address
-	c.mu.RLock()
-	for a := range need {
-		_, ok := c.agents[a]
-		need[a] = ok
-		if !ok {
-			miss = append(miss, a)
-		}
-	}
-	c.mu.RUnlock()
-	if len(miss) == 0 {
-		return nil
-	}
-	found, err := src.Registered(ctx, miss)
-	if err != nil {
-		return err
-	}
-	if len(found) == 0 {
-		return nil
-	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	for _, a := range found {
-		need[a] = true
-		shrink(c.agents, c.lim.Agents)
-		c.agents[a] = struct{}{}
-	}
-	return nil
+	return lookupSet(c, c.agents, c.lim.Agents, need, func(miss []common.Address) ([]common.Address, error) {
+		return src.Registered(ctx, miss)
+	})
 }
 
 // datasets fills need with the catalog's datasets (nil: not published).
@@ -139,34 +114,41 @@ func (c *Cache) lookupDatasets(ctx context.Context, src Source, need map[[20]byt
 	return nil
 }
 
-// members answers, for each membership of need, whether it holds.
+// lookupMembers answers, for each membership of need, whether it holds.
 func (c *Cache) lookupMembers(ctx context.Context, src Source, need map[ledger.Member]bool) error {
-	var miss []ledger.Member
+	return lookupSet(c, c.members, c.lim.Members, need, func(miss []ledger.Member) ([]ledger.Member, error) {
+		return src.Members(ctx, miss)
+	})
+}
+
+// lookupSet answers need from set, a cache of positive answers only (facts
+// that never stop holding), and asks fetch for the misses: fetch returns
+// those that hold, which are cached (set bounded by limit). Negative
+// answers are never cached, so they are re-checked next time.
+func lookupSet[K comparable](c *Cache, set map[K]struct{}, limit int, need map[K]bool, fetch func([]K) ([]K, error)) error {
+	var miss []K
 	c.mu.RLock()
-	for m := range need {
-		_, ok := c.members[m]
-		need[m] = ok
+	for k := range need {
+		_, ok := set[k]
+		need[k] = ok
 		if !ok {
-			miss = append(miss, m)
+			miss = append(miss, k)
 		}
 	}
 	c.mu.RUnlock()
 	if len(miss) == 0 {
 		return nil
 	}
-	found, err := src.Members(ctx, miss)
-	if err != nil {
+	found, err := fetch(miss)
+	if err != nil || len(found) == 0 {
 		return err
-	}
-	if len(found) == 0 {
-		return nil
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	for _, m := range found {
-		need[m] = true
-		shrink(c.members, c.lim.Members)
-		c.members[m] = struct{}{}
+	for _, k := range found {
+		need[k] = true
+		shrink(set, limit)
+		set[k] = struct{}{}
 	}
 	return nil
 }
