@@ -26,7 +26,7 @@ func newCLI(t *testing.T, s *stack) *pbtsCLI {
 	return &pbtsCLI{t: t, home: home, env: append(os.Environ(),
 		"HOME="+home, "PBTS_KEY_PASSWORD=correct horse battery",
 		"PBTS_TRACKER="+s.Tracker.GRPCAddr, "PBTS_TRACKER_CONTRACT="+s.Deploy.Tracker.Hex(),
-		fmt.Sprintf("PBTS_CHAIN_ID=%d", s.Deploy.ChainID))}
+		"PBTS_RECEIPTS="+s.Receipts.GRPCAddr, fmt.Sprintf("PBTS_CHAIN_ID=%d", s.Deploy.ChainID))}
 }
 
 func (c *pbtsCLI) run(stdin string, args ...string) (int, string, string) {
@@ -96,7 +96,7 @@ func TestCLIAgainstTheStack(t *testing.T) {
 		TotalBytes  int64  `json:"total_bytes"`
 		TorrentFile string `json:"torrent_file"`
 	}
-	cli.json(&pub, "publish", data, "--name", "cli tone", "--modality", "audio", "--tags", "tone,test", "--license", "CC0-1.0")
+	cli.json(&pub, "publish", data, "--name", "cli tone", "--modality", "audio", "--tags", "tone,test", "--license", "CC0-1.0", "--no-seed")
 	if pub.TotalBytes != 2_200_000 || pub.PieceCount != 9 {
 		t.Fatalf("publish: %+v", pub)
 	}
@@ -137,7 +137,7 @@ func TestCLIAgainstTheStack(t *testing.T) {
 	var bigPub struct {
 		InfoHash string `json:"info_hash"`
 	}
-	cli.json(&bigPub, "publish", big, "--name", "cli big", "--modality", "video", "--license", "CC0-1.0")
+	cli.json(&bigPub, "publish", big, "--name", "cli big", "--modality", "video", "--license", "CC0-1.0", "--no-seed")
 	poor := newCLI(t, s)
 	pkey, _ := crypto.GenerateKey()
 	if code, out, errs := poor.run(fmt.Sprintf("%x\n", crypto.FromECDSA(pkey)), "key", "import", "--light"); code != 0 {

@@ -47,7 +47,6 @@ func TestTransferWithReceipts(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 4*time.Minute)
 	defer cancel()
 	seederCLI, leechCLI := newCLI(t, s), newCLI(t, s)
-	leechCLI.env = append(leechCLI.env, "PBTS_RECEIPTS="+s.Receipts.GRPCAddr)
 	seederAddr, leechAddr := cliAgent(t, seederCLI), cliAgent(t, leechCLI)
 
 	const size = 8*MiB + 12345 // a short last piece
@@ -65,7 +64,7 @@ func TestTransferWithReceipts(t *testing.T) {
 		PieceCount  int    `json:"piece_count"`
 		PieceLength int64  `json:"piece_length"`
 	}
-	seederCLI.json(&pub, "publish", src, "--name", "field recording", "--modality", "audio", "--tags", "field,test", "--piece-length", fmt.Sprint(256*KiB))
+	seederCLI.json(&pub, "publish", src, "--name", "field recording", "--modality", "audio", "--tags", "field,test", "--piece-length", fmt.Sprint(256*KiB), "--no-seed")
 
 	// A seeds in the background until the test ends.
 	seedOut := &syncBuffer{}

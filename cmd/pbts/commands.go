@@ -190,6 +190,8 @@ func (a *app) publish(ctx context.Context, args []string) error {
 	desc := fs.String("desc", "", "description")
 	license := fs.String("license", "", "license (e.g. CC-BY-4.0)")
 	pieceLen := fs.Int64("piece-length", 0, "piece length in bytes (0: chosen for the size, 256 KiB to 4 MiB)")
+	noSeed := fs.Bool("no-seed", false, "publish only; do not start seeding (`pbts seed` serves it later)")
+	sf := addSeedFlags(fs)
 	pos, err := a.parse(fs, &o, args)
 	if err != nil {
 		return err
@@ -295,20 +297,32 @@ func (a *app) publish(ctx context.Context, args []string) error {
 		out.Tags = []string{}
 	}
 	if o.json {
-		return writeJSON(a.stdout, out)
+		if err := writeJSON(a.stdout, out); err != nil {
+			return err
+		}
+	} else {
+		a.printPublished(&out, local.Announce == "")
 	}
+	if *noSeed {
+		if !o.json {
+			fmt.Fprintln(a.stdout, "not seeding yet: run `pbts seed` to serve it to the swarm")
+		}
+		return nil
+	}
+	return a.runSeeder(ctx, &o, sf, []seedItem{{infoHash: ihHex, torrent: torrentPath, baseDir: filepath.Dir(path), source: "published"}})
+}
+
+func (a *app) printPublished(out *publishOutput, noAnnounce bool) {
 	w := a.stdout
 	verb := "published"
 	if out.AlreadyPublished {
 		verb = "already published"
 	}
 	fmt.Fprintf(w, "%s %q\ninfo hash %s\npieces    %d × %s (%s total)\ntorrent   %s\n",
-		verb, *name, ihHex, out.PieceCount, humanBytes(uint64(out.PieceLength)), humanBytes(uint64(out.TotalBytes)), torrentPath)
-	if local.Announce == "" {
+		verb, out.Name, out.InfoHash, out.PieceCount, humanBytes(uint64(out.PieceLength)), humanBytes(uint64(out.TotalBytes)), out.TorrentFile)
+	if noAnnounce {
 		fmt.Fprintln(w, "note: no announce URL stored (run `pbts register`); the .torrent has no tracker URL")
 	}
-	fmt.Fprintln(w, "not seeding yet: run `pbts seed` to serve it to the swarm")
-	return nil
 }
 
 // recordPublished adds or replaces e in HOME/published.json.

@@ -45,21 +45,45 @@ type peerKey struct {
 // event fires before the hash check.
 type tally struct {
 	mu     sync.Mutex
-	pieces map[int]map[peerKey]int64
+	pieces map[int]map[peerKey]peerBytes
 }
 
-func (t *tally) add(piece int, k peerKey, n int64) {
+// peerBytes is what one connection supplied of a piece.
+type peerBytes struct {
+	n  int64
+	pc *torrent.PeerConn
+}
+
+func (t *tally) add(piece int, k peerKey, pc *torrent.PeerConn, n int64) {
 	t.mu.Lock()
 	m := t.pieces[piece]
 	if m == nil {
-		m = make(map[peerKey]int64)
+		m = make(map[peerKey]peerBytes)
 		t.pieces[piece] = m
 	}
-	m[k] += n
+	pb := m[k]
+	pb.n += n
+	pb.pc = pc
+	m[k] = pb
 	t.mu.Unlock()
 }
 
-func (t *tally) take(piece int) map[peerKey]int64 {
+// callbacks feed the tally from the client's per-peer chunk events.
+func (t *tally) callbacks() torrent.Callbacks {
+	return torrent.Callbacks{ReceivedUsefulData: []func(torrent.ReceivedUsefulDataEvent){func(ev torrent.ReceivedUsefulDataEvent) {
+		pc, ok := ev.Peer.TryAsPeerConn()
+		if !ok || ev.Message == nil {
+			return
+		}
+		addr := ""
+		if pc.RemoteAddr != nil {
+			addr = pc.RemoteAddr.String()
+		}
+		t.add(int(ev.Message.Index), peerKey{id: pc.PeerID, addr: addr}, pc, int64(len(ev.Message.Piece)))
+	}}}
+}
+
+func (t *tally) take(piece int) map[peerKey]peerBytes {
 	t.mu.Lock()
 	m := t.pieces[piece]
 	delete(t.pieces, piece)
@@ -95,8 +119,7 @@ func (a *app) get(ctx context.Context, args []string) error {
 	var o opts
 	fs := a.newFlagSet("get", &o)
 	out := fs.String("out", "", "output directory (required)")
-	listen := fs.String("listen", defaultListen, "BitTorrent listen address host:port")
-	recAddr := fs.String("receipts", "", "receipts service gRPC address (env PBTS_RECEIPTS, default "+defaultReceipts+")")
+	sf := addSeedFlags(fs)
 	keepSeeding := fs.Bool("seed", false, "keep seeding after the download completes, until stopped")
 	submitWait := fs.Duration("submit-wait", 30*time.Second, "after the download, how long to keep retrying receipts the service has not acknowledged (they stay in the journal)")
 	pos, err := a.parse(fs, &o, args)
@@ -109,12 +132,7 @@ func (a *app) get(ctx context.Context, args []string) error {
 	if *out == "" {
 		return usageErrorf("--out DIR is required")
 	}
-	if *recAddr == "" {
-		*recAddr = a.getenv("PBTS_RECEIPTS")
-	}
-	if *recAddr == "" {
-		*recAddr = defaultReceipts
-	}
+	recAddr := a.receiptsAddr(*sf.receipts)
 	d, err := o.domain()
 	if err != nil {
 		return err
@@ -143,9 +161,9 @@ func (a *app) get(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cc.Close()
-	rcc, err := grpc.NewClient(*recAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	rcc, err := grpc.NewClient(recAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
-		return usageErrorf("--receipts %q: %v", *recAddr, err)
+		return usageErrorf("--receipts %q: %v", recAddr, err)
 	}
 	defer rcc.Close()
 	ds := pbtsv1.NewDatasetServiceClient(cc)
@@ -154,7 +172,7 @@ func (a *app) get(ctx context.Context, args []string) error {
 	if o.json {
 		pw = a.stderr
 	}
-	sub := &submitter{pw: pw, a: a, o: &o, addr: *recAddr, c: pbtsv1.NewReceiptServiceClient(rcc), journalDir: filepath.Join(o.home, "journal")}
+	sub := &submitter{pw: pw, a: a, o: &o, addr: recAddr, c: pbtsv1.NewReceiptServiceClient(rcc), journalDir: filepath.Join(o.home, "journal")}
 
 	// Resend what a previous run left unacknowledged.
 	resent := sub.resendJournals(ctx)
@@ -201,55 +219,49 @@ func (a *app) get(ctx context.Context, args []string) error {
 		return err
 	}
 
-	tl := &tally{pieces: make(map[int]map[peerKey]int64)}
-	cbs := torrent.Callbacks{ReceivedUsefulData: []func(torrent.ReceivedUsefulDataEvent){func(ev torrent.ReceivedUsefulDataEvent) {
-		pc, ok := ev.Peer.TryAsPeerConn()
-		if !ok || ev.Message == nil {
-			return
-		}
-		addr := ""
-		if pc.RemoteAddr != nil {
-			addr = pc.RemoteAddr.String()
-		}
-		tl.add(int(ev.Message.Index), peerKey{id: pc.PeerID, addr: addr}, int64(len(ev.Message.Piece)))
-	}}}
-	cl, err := newTorrentClient(*listen, a.stderr, cbs)
+	tl := &tally{pieces: make(map[int]map[peerKey]peerBytes)}
+	cbs := tl.callbacks()
+	res := newPeerResolver(&o, ds, st.Passkey, a.stderr)
+	handed := sub.sibling()
+	ac, err := a.newAgentClient(ctx, *sf.listen, cbs, d, me, *sf.window, res, handed)
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
-	t, stor, err := addTorrent(cl, mi, outDir)
+	defer ac.close()
+	t, stor, err := addTorrent(ac.cl, mi, outDir)
 	if err != nil {
 		return err
 	}
 	defer stor.Close()
+	ac.gate.serve(ih, &info, sums)
 	start := time.Now()
 	subs := t.SubscribePieceStateChanges()
 	defer subs.Close()
 
-	sub.open(ih)
+	sub.open(hex.EncodeToString(ih[:]))
 	defer sub.close()
 	go sub.run(ctx)
 
-	at := &attributor{a: a, o: &o, ds: ds, passkey: st.Passkey, ihHex: ihHex, ih: ih, d: d, key: key, me: me,
-		info: &info, sums: sums, tl: tl, sub: sub, agents: make(map[string]common.Address),
+	at := &attributor{a: a, res: res, ih: ih, d: d, key: key, me: me,
+		info: &info, sums: sums, tl: tl, sub: sub,
 		done: make(map[int]bool), hashing: make(map[int]bool)}
 	verified := make(chan struct{})
 	go at.run(ctx, subs, verified)
 
 	<-t.GotInfo()
-	t.DownloadAll()
+	at.slide = &slider{t: t, n: info.NumPieces(), ahead: max(2, *sf.window/2)}
+	at.slide.advance(0)
 	fmt.Fprintf(pw, "downloading %s %q (%s, %d pieces) to %s\n", ihHex, info.BestName(), humanBytes(uint64(info.TotalLength())), info.NumPieces(), outDir)
-	tick := time.NewTicker(time.Second)
+	prog := newProgress(pw, o.json, isTerminal(pw), info.TotalLength())
+	tick := time.NewTicker(prog.every())
 	defer tick.Stop()
-	live := !o.json && isTerminal(a.stdout)
-	var lastBytes int64
 wait:
 	for {
 		select {
 		case <-verified:
 			break wait
 		case <-ctx.Done():
+			prog.finish()
 			sub.flush(context.Background(), 5*time.Second)
 			return &cliError{kind: "canceled", msg: fmt.Sprintf("download interrupted at %d of %d bytes; unacknowledged receipts are kept in %s and resent by the next `pbts get`", t.BytesCompleted(), info.TotalLength(), sub.journalDir)}
 		case <-tick.C:
@@ -259,20 +271,14 @@ wait:
 				break wait
 			}
 			acc, _, _ := sub.counts()
-			line := fmt.Sprintf("progress %d/%d pieces  %s/%s  %s/s  peers %d  receipts accepted %d",
-				at.doneCount(), info.NumPieces(), humanBytes(uint64(t.BytesCompleted())), humanBytes(uint64(info.TotalLength())),
-				humanBytes(uint64(max(t.BytesCompleted()-lastBytes, 0))), len(t.PeerConns()), acc)
-			lastBytes = t.BytesCompleted()
-			if live {
-				fmt.Fprintf(pw, "\r\033[K%s", line)
-			} else {
-				fmt.Fprintln(pw, line)
-			}
+			prog.update(progressState{Pieces: at.doneCount(), TotalPieces: info.NumPieces(), Bytes: t.BytesCompleted(),
+				TotalBytes: info.TotalLength(), Peers: len(t.PeerConns()), ReceiptsAccepted: acc})
 		}
 	}
-	if live {
-		fmt.Fprintln(pw)
-	}
+	acc, _, _ := sub.counts()
+	prog.update(progressState{Pieces: at.doneCount(), TotalPieces: info.NumPieces(), Bytes: t.BytesCompleted(),
+		TotalBytes: info.TotalLength(), Peers: len(t.PeerConns()), ReceiptsAccepted: acc})
+	prog.finish()
 	elapsed := time.Since(start)
 	at.inflight.Wait()
 	sub.flush(ctx, *submitWait)
@@ -377,26 +383,50 @@ func verifyOutput(dir string, info *metainfo.Info, sums []byte) error {
 }
 
 // attributor turns verified pieces into signed receipts, one per sender.
+// peerNamer tells which agent runs a peer of a swarm.
+type peerNamer interface {
+	resolve(ctx context.Context, ih [20]byte, k peerKey) (common.Address, bool)
+}
+
+// slider keeps the client asking for a bounded run of pieces ahead of what
+// is verified, so each sender has few unpaid pieces open at a time (see
+// withhold.go: its window must exceed this run) and receipts follow the
+// data closely. Pieces complete inside the run, so done+ahead bounds it.
+type slider struct {
+	t     *torrent.Torrent
+	n     int
+	ahead int64
+
+	mu  sync.Mutex
+	end int
+}
+
+func (s *slider) advance(done int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if end := min(s.n, done+int(s.ahead)); end > s.end {
+		s.t.DownloadPieces(s.end, end)
+		s.end = end
+	}
+}
+
 type attributor struct {
-	a       *app
-	o       *opts
-	ds      pbtsv1.DatasetServiceClient
-	passkey string
-	ihHex   string
-	ih      [20]byte
-	d       receipt.Domain
-	key     *ecdsa.PrivateKey
-	me      common.Address
-	info    *metainfo.Info
-	sums    []byte
-	tl      *tally
-	sub     *submitter
+	a     *app
+	slide *slider
+	res   peerNamer
+	ih    [20]byte
+	d     receipt.Domain
+	key   *ecdsa.PrivateKey
+	me    common.Address
+	info  *metainfo.Info
+	sums  []byte
+	tl    *tally
+	sub   *submitter
 
 	inflight     sync.WaitGroup
 	mu           sync.Mutex
 	done         map[int]bool
 	hashing      map[int]bool
-	agents       map[string]common.Address // by peer id hex / addr
 	unattributed int64
 }
 
@@ -446,6 +476,9 @@ func (at *attributor) run(ctx context.Context, subs *pubsub.Subscription[torrent
 			delete(at.hashing, ch.Index)
 			at.mu.Unlock()
 			isNew, all := at.markDone(ch.Index)
+			if at.slide != nil {
+				at.slide.advance(at.doneCount())
+			}
 			if isNew {
 				at.piece(ctx, ch.Index)
 			}
@@ -497,7 +530,8 @@ func isTerminal(w io.Writer) bool {
 	return err == nil && fi.Mode()&os.ModeCharDevice != 0
 }
 
-// piece signs one receipt per sender of a verified piece.
+// piece signs one receipt per sender of a verified piece, queues it for the
+// receipts service and hands it to the sender over the connections it used.
 func (at *attributor) piece(ctx context.Context, idx int) {
 	defer at.inflight.Done()
 	m := at.tl.take(idx)
@@ -507,12 +541,13 @@ func (at *attributor) piece(ctx context.Context, idx int) {
 	remaining := at.info.Piece(idx).Length()
 	// Sum by agent: one receipt per sender even if it used several connections.
 	bySender := make(map[common.Address]int64)
+	conns := make(map[common.Address][]*torrent.PeerConn)
 	var order []common.Address
-	for k, nb := range m {
-		agent, ok := at.resolve(ctx, k)
+	for k, pb := range m {
+		agent, ok := at.res.resolve(ctx, at.ih, k)
 		if !ok {
 			at.mu.Lock()
-			at.unattributed += nb
+			at.unattributed += pb.n
 			at.mu.Unlock()
 			continue
 		}
@@ -522,7 +557,10 @@ func (at *attributor) piece(ctx context.Context, idx int) {
 		if _, seen := bySender[agent]; !seen {
 			order = append(order, agent)
 		}
-		bySender[agent] += nb
+		bySender[agent] += pb.n
+		if pb.pc != nil {
+			conns[agent] = append(conns[agent], pb.pc)
+		}
 	}
 	var ph [32]byte
 	copy(ph[:], at.sums[32*idx:32*idx+32])
@@ -533,35 +571,52 @@ func (at *attributor) piece(ctx context.Context, idx int) {
 			continue
 		}
 		remaining -= nb
-		r := receipt.Receipt{InfoHash: receipt.InfoHashFromV1(at.ih), Sender: sender, Receiver: at.me,
-			PieceHash: ph, PieceIndex: uint32(idx), PieceSize: uint32(nb), Timestamp: ts}
-		sig, err := receipt.Sign(at.d, r, at.key)
-		if err != nil {
+		sr := signedReceipt{r: receipt.Receipt{InfoHash: receipt.InfoHashFromV1(at.ih), Sender: sender, Receiver: at.me,
+			PieceHash: ph, PieceIndex: uint32(idx), PieceSize: uint32(nb), Timestamp: ts}}
+		var err error
+		if sr.sig, err = receipt.Sign(at.d, sr.r, at.key); err != nil {
 			fmt.Fprintf(at.a.stderr, "pbts: sign receipt for piece %d: %v\n", idx, err)
 			continue
 		}
-		at.sub.add(&pbtsv1.Receipt{
-			InfoHash: "0x" + hex.EncodeToString(r.InfoHash[:]), Sender: sender.Hex(), Receiver: at.me.Hex(),
-			PieceHash: "0x" + hex.EncodeToString(ph[:]), PieceIndex: r.PieceIndex, PieceSize: r.PieceSize,
-			Timestamp: ts, Signature: sig.Hex(),
-		})
+		at.sub.add(sr.proto())
+		wire := encodeWire([]signedReceipt{sr})
+		for _, pc := range conns[sender] {
+			// A sender that does not speak the extension gets its receipts
+			// through the receipts service only.
+			_ = pc.WriteExtendedMessage(receiptsExtension, wire)
+		}
 	}
 }
 
-// resolve asks the tracker which agent runs a peer, by peer id first, then
-// by address; answers are cached.
-func (at *attributor) resolve(ctx context.Context, k peerKey) (common.Address, bool) {
+// peerResolver asks the tracker which agent runs a peer of a swarm, by
+// peer id first, then by address; answers are cached.
+type peerResolver struct {
+	o       *opts
+	ds      pbtsv1.DatasetServiceClient
+	passkey string
+	warn    io.Writer
+
+	mu     sync.Mutex
+	agents map[string]common.Address // by info hash + peer id
+}
+
+func newPeerResolver(o *opts, ds pbtsv1.DatasetServiceClient, passkey string, warn io.Writer) *peerResolver {
+	return &peerResolver{o: o, ds: ds, passkey: passkey, warn: warn, agents: make(map[string]common.Address)}
+}
+
+func (pr *peerResolver) resolve(ctx context.Context, ih [20]byte, k peerKey) (common.Address, bool) {
+	ihHex := "0x" + hex.EncodeToString(ih[:])
 	idKey := "0x" + hex.EncodeToString(k.id[:])
-	at.mu.Lock()
-	if a, ok := at.agents[idKey]; ok {
-		at.mu.Unlock()
+	pr.mu.Lock()
+	if a, ok := pr.agents[ihHex+idKey]; ok {
+		pr.mu.Unlock()
 		return a, true
 	}
-	at.mu.Unlock()
+	pr.mu.Unlock()
 	try := func(req *pbtsv1.ResolvePeerRequest) (common.Address, bool) {
 		for attempt := 0; attempt < 3; attempt++ {
-			cctx, cancel := rpcContext(ctx, at.o)
-			resp, err := at.ds.ResolvePeer(cctx, req)
+			cctx, cancel := rpcContext(ctx, pr.o)
+			resp, err := pr.ds.ResolvePeer(cctx, req)
 			cancel()
 			if err == nil {
 				a, perr := receipt.ParseAddress(resp.GetAgent())
@@ -571,21 +626,27 @@ func (at *attributor) resolve(ctx context.Context, k peerKey) (common.Address, b
 				return common.Address{}, false
 			}
 			// PermissionDenied: our own first announce may not be recorded yet.
-			time.Sleep(500 * time.Millisecond)
+			select {
+			case <-ctx.Done():
+				return common.Address{}, false
+			case <-time.After(500 * time.Millisecond):
+			}
 		}
 		return common.Address{}, false
 	}
-	a, ok := try(&pbtsv1.ResolvePeerRequest{InfoHash: at.ihHex, Passkey: at.passkey, PeerId: idKey})
+	a, ok := try(&pbtsv1.ResolvePeerRequest{InfoHash: ihHex, Passkey: pr.passkey, PeerId: idKey})
 	if !ok && k.addr != "" {
-		a, ok = try(&pbtsv1.ResolvePeerRequest{InfoHash: at.ihHex, Passkey: at.passkey, Addr: k.addr})
+		a, ok = try(&pbtsv1.ResolvePeerRequest{InfoHash: ihHex, Passkey: pr.passkey, Addr: k.addr})
 	}
 	if !ok {
-		fmt.Fprintf(at.a.stderr, "pbts: cannot tell which agent peer %s (%s) is; its bytes are not credited\n", idKey, k.addr)
+		if pr.warn != nil {
+			fmt.Fprintf(pr.warn, "pbts: cannot tell which agent peer %s (%s) is\n", idKey, k.addr)
+		}
 		return common.Address{}, false
 	}
-	at.mu.Lock()
-	at.agents[idKey] = a
-	at.mu.Unlock()
+	pr.mu.Lock()
+	pr.agents[ihHex+idKey] = a
+	pr.mu.Unlock()
 	return a, true
 }
 
@@ -607,13 +668,19 @@ type submitter struct {
 	lastErr            error
 }
 
-func (s *submitter) open(ih [20]byte) {
+// sibling is a submitter to the same service with its own journal and counts.
+func (s *submitter) sibling() *submitter {
+	return &submitter{pw: s.pw, a: s.a, o: s.o, addr: s.addr, c: s.c, journalDir: s.journalDir}
+}
+
+// open starts the journal journalDir/<name>.jsonl.
+func (s *submitter) open(name string) {
 	s.kick = make(chan struct{}, 1)
 	if err := os.MkdirAll(s.journalDir, 0o700); err != nil {
 		fmt.Fprintf(s.a.stderr, "pbts: journal: %v\n", err)
 		return
 	}
-	f, err := os.OpenFile(filepath.Join(s.journalDir, hex.EncodeToString(ih[:])+".jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
+	f, err := os.OpenFile(filepath.Join(s.journalDir, name+".jsonl"), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o600)
 	if err != nil {
 		fmt.Fprintf(s.a.stderr, "pbts: journal: %v\n", err)
 		return

@@ -46,14 +46,15 @@ func TestGetErrorsAPersonUnderstands(t *testing.T) {
 	}
 }
 
-func TestTallyCapsAndDiscards(t *testing.T) {
-	tl := &tally{pieces: map[int]map[peerKey]int64{}}
+func TestTallySumsPerPeerAndTakesOnce(t *testing.T) {
+	tl := &tally{pieces: map[int]map[peerKey]peerBytes{}}
 	a, b := peerKey{id: [20]byte{1}}, peerKey{id: [20]byte{2}}
-	tl.add(3, a, 16384)
-	tl.add(3, b, 16384)
-	tl.add(3, a, 16384)
+	tl.add(3, a, nil, 16384)
+	tl.add(3, b, nil, 16384)
+	tl.add(3, a, nil, 16384)
+	tl.add(4, a, nil, 100)
 	m := tl.take(3)
-	if m[a] != 32768 || m[b] != 16384 || len(tl.take(3)) != 0 {
+	if m[a].n != 32768 || m[b].n != 16384 || len(m) != 2 || len(tl.take(3)) != 0 || tl.take(4)[a].n != 100 {
 		t.Fatalf("tally %v", m)
 	}
 }

@@ -105,7 +105,9 @@ func (a *app) run(ctx context.Context, args []string) int {
 	case "get":
 		err = a.get(ctx, rest)
 	case "audit":
-		err = fmt.Errorf("pbts %s is not available yet (coming in the next release of the agent CLI)", cmd)
+		if err = a.audit(ctx, rest); isAuditReported(err) {
+			return exitFail // the --json report already carries the failure
+		}
 	case "help", "-h", "--help", "-help":
 		fmt.Fprint(a.stdout, usage)
 		return exitOK

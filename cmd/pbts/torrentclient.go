@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"io/fs"
@@ -18,13 +19,21 @@ import (
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/anacrolix/torrent/storage"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+
+	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
+	"github.com/pbts/pbts/receipt"
 )
 
 const defaultListen = "0.0.0.0:0"
 
 // newTorrentClient builds an anacrolix client for a private swarm: no DHT,
-// PEX, uTP, webtorrent, webseeds or UPnP; trackers only.
-func newTorrentClient(listen string, logw io.Writer, cbs torrent.Callbacks) (*torrent.Client, error) {
+// PEX, uTP, webtorrent, webseeds or UPnP; trackers only. With a gate, every
+// peer connection goes through it (see withhold.go).
+func newTorrentClient(listen string, logw io.Writer, cbs torrent.Callbacks, gate *uploadGate) (*torrent.Client, error) {
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
 		return nil, usageErrorf("--listen %q: want host:port (e.g. 0.0.0.0:0)", listen)
@@ -48,9 +57,18 @@ func newTorrentClient(listen string, logw io.Writer, cbs torrent.Callbacks) (*to
 		ClientBaseDir: os.TempDir(), PieceCompletion: storage.NewMapPieceCompletion(), UsePartFiles: g.Some(false),
 	})
 	cfg.Callbacks = cbs
+	if gate != nil {
+		gate.install(cfg)
+	}
 	cl, err := torrent.NewClient(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("start the BitTorrent client on %s: %w", listen, err)
+	}
+	if gate != nil {
+		if err := gate.start(cl, listen); err != nil {
+			cl.Close()
+			return nil, fmt.Errorf("start the BitTorrent client on %s: %w", listen, err)
+		}
 	}
 	return cl, nil
 }
@@ -126,6 +144,42 @@ func readJSONFile(p string, v any) error {
 	return nil
 }
 
+// agentClient is an agent's BitTorrent client: every connection passes the
+// withholding gate, and receipts handed to us are submitted through their
+// own journaled submitter.
+type agentClient struct {
+	cl     *torrent.Client
+	gate   *uploadGate
+	handed *submitter
+	cancel context.CancelFunc
+}
+
+func (a *app) newAgentClient(ctx context.Context, listen string, cbs torrent.Callbacks, d receipt.Domain, me common.Address, window int64, res peerNamer, handed *submitter) (*agentClient, error) {
+	gate := newUploadGate(d, me, window)
+	gate.forward = func(sr signedReceipt) { handed.add(sr.proto()) }
+	if res != nil {
+		gate.resolve = func(ctx context.Context, ih [20]byte, id [20]byte) (common.Address, bool) {
+			return res.resolve(ctx, ih, peerKey{id: id})
+		}
+	}
+	cl, err := newTorrentClient(listen, a.stderr, cbs, gate)
+	if err != nil {
+		return nil, err
+	}
+	handed.open(fmt.Sprintf("handed-%d", os.Getpid()))
+	hctx, cancel := context.WithCancel(ctx)
+	go handed.run(hctx)
+	return &agentClient{cl: cl, gate: gate, handed: handed, cancel: cancel}, nil
+}
+
+func (ac *agentClient) close() {
+	ac.cl.Close()
+	ac.gate.stop()
+	ac.cancel()
+	ac.handed.flush(context.Background(), 5*time.Second)
+	ac.handed.close()
+}
+
 // ---- seed ----
 
 type seedItem struct {
@@ -135,10 +189,34 @@ type seedItem struct {
 	source   string
 }
 
+// seedItems lists what this home published or completed for the tracker.
+func seedItems(o *opts) ([]seedItem, error) {
+	var items []seedItem
+	var pub []publishedEntry
+	if err := readJSONFile(filepath.Join(o.home, "published.json"), &pub); err != nil {
+		return nil, err
+	}
+	for _, e := range pub {
+		if e.Tracker == o.tracker {
+			items = append(items, seedItem{e.InfoHash, e.TorrentFile, filepath.Dir(e.Path), "published"})
+		}
+	}
+	var done []completedEntry
+	if err := readJSONFile(filepath.Join(o.home, "completed.json"), &done); err != nil {
+		return nil, err
+	}
+	for _, e := range done {
+		if e.Tracker == o.tracker {
+			items = append(items, seedItem{e.InfoHash, e.TorrentFile, e.Dir, "downloaded"})
+		}
+	}
+	return items, nil
+}
+
 func (a *app) seed(ctx context.Context, args []string) error {
 	var o opts
 	fs := a.newFlagSet("seed", &o)
-	listen := fs.String("listen", defaultListen, "BitTorrent listen address host:port")
+	sf := addSeedFlags(fs)
 	pos, err := a.parse(fs, &o, args)
 	if err != nil {
 		return err
@@ -146,35 +224,79 @@ func (a *app) seed(ctx context.Context, args []string) error {
 	if err := noPositional("seed", pos); err != nil {
 		return err
 	}
-	var items []seedItem
-	var pub []publishedEntry
-	if err := readJSONFile(filepath.Join(o.home, "published.json"), &pub); err != nil {
+	items, err := seedItems(&o)
+	if err != nil {
 		return err
-	}
-	for _, e := range pub {
-		if e.Tracker != o.tracker {
-			continue
-		}
-		items = append(items, seedItem{e.InfoHash, e.TorrentFile, filepath.Dir(e.Path), "published"})
-	}
-	var done []completedEntry
-	if err := readJSONFile(filepath.Join(o.home, "completed.json"), &done); err != nil {
-		return err
-	}
-	for _, e := range done {
-		if e.Tracker != o.tracker {
-			continue
-		}
-		items = append(items, seedItem{e.InfoHash, e.TorrentFile, e.Dir, "downloaded"})
 	}
 	if len(items) == 0 {
 		return &cliError{kind: "nothing_to_seed", msg: fmt.Sprintf("nothing to seed for tracker %s: publish a dataset (`pbts publish`) or download one (`pbts get`) first", o.tracker)}
 	}
-	cl, err := newTorrentClient(*listen, a.stderr, torrent.Callbacks{})
+	return a.runSeeder(ctx, &o, sf, items)
+}
+
+// seedFlags are the flags of every command that seeds.
+type seedFlags struct {
+	listen   *string
+	receipts *string
+	window   *int64
+}
+
+func addSeedFlags(fs *flag.FlagSet) *seedFlags {
+	return &seedFlags{
+		listen:   fs.String("listen", defaultListen, "BitTorrent listen address host:port"),
+		receipts: fs.String("receipts", "", "receipts service gRPC address (env PBTS_RECEIPTS, default "+defaultReceipts+")"),
+		window:   fs.Int64("receipt-window", defaultReceiptWindow, "pieces a peer may be sent beyond what it has receipted before it is stalled"),
+	}
+}
+
+// receiptsAddr resolves --receipts, PBTS_RECEIPTS and the default.
+func (a *app) receiptsAddr(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	if v := a.getenv("PBTS_RECEIPTS"); v != "" {
+		return v
+	}
+	return defaultReceipts
+}
+
+// runSeeder serves items until ctx ends, stalling peers that keep their
+// receipts and submitting the receipts peers hand over.
+func (a *app) runSeeder(ctx context.Context, o *opts, sf *seedFlags, items []seedItem) error {
+	d, err := o.domain()
 	if err != nil {
 		return err
 	}
-	defer cl.Close()
+	key, err := o.loadKey(a.getenv)
+	if err != nil {
+		return err
+	}
+	me := crypto.PubkeyToAddress(key.PublicKey)
+	st, err := loadState(o)
+	if err != nil {
+		return err
+	}
+	if st == nil || st.Passkey == "" || !strings.EqualFold(st.Address, me.Hex()) || st.Tracker != o.tracker {
+		return &cliError{kind: "unregistered", msg: fmt.Sprintf("%s has no passkey for tracker %s: run `pbts register` first", me.Hex(), o.tracker)}
+	}
+	cc, err := dial(o)
+	if err != nil {
+		return err
+	}
+	defer cc.Close()
+	recAddr := a.receiptsAddr(*sf.receipts)
+	rcc, err := grpc.NewClient(recAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return usageErrorf("--receipts %q: %v", recAddr, err)
+	}
+	defer rcc.Close()
+	ds := pbtsv1.NewDatasetServiceClient(cc)
+	handed := &submitter{pw: a.stderr, a: a, o: o, addr: recAddr, c: pbtsv1.NewReceiptServiceClient(rcc), journalDir: filepath.Join(o.home, "journal")}
+	ac, err := a.newAgentClient(ctx, *sf.listen, torrent.Callbacks{}, d, me, *sf.window, newPeerResolver(o, ds, st.Passkey, nil), handed)
+	if err != nil {
+		return err
+	}
+	defer ac.close()
 	type seeding struct {
 		item seedItem
 		t    *torrent.Torrent
@@ -189,12 +311,29 @@ func (a *app) seed(ctx context.Context, args []string) error {
 		if mi.Announce == "" {
 			fmt.Fprintf(a.stderr, "pbts: warning: %s has no announce URL (register before publishing); peers cannot find it\n", it.infoHash)
 		}
-		t, st, err := addTorrent(cl, mi, it.baseDir)
+		info, err := mi.UnmarshalInfo()
 		if err != nil {
 			fmt.Fprintf(a.stderr, "pbts: skipping %s: %v\n", it.infoHash, err)
 			continue
 		}
-		defer st.Close()
+		// The published SHA-256s: what receipts handed to us must name.
+		cctx, cancel := rpcContext(ctx, o)
+		ph, err := ds.GetPieceHashes(cctx, &pbtsv1.GetPieceHashesRequest{InfoHash: it.infoHash})
+		cancel()
+		if err != nil {
+			return rpcError(o, err)
+		}
+		if len(ph.GetPieceSha256()) != 32*info.NumPieces() {
+			fmt.Fprintf(a.stderr, "pbts: skipping %s: the tracker's piece hashes do not match the torrent\n", it.infoHash)
+			continue
+		}
+		t, stor, err := addTorrent(ac.cl, mi, it.baseDir)
+		if err != nil {
+			fmt.Fprintf(a.stderr, "pbts: skipping %s: %v\n", it.infoHash, err)
+			continue
+		}
+		defer stor.Close()
+		ac.gate.serve([20]byte(mi.HashInfoBytes()), &info, ph.GetPieceSha256())
 		list = append(list, seeding{it, t})
 	}
 	if len(list) == 0 {
@@ -236,15 +375,21 @@ func (a *app) seed(ctx context.Context, args []string) error {
 		}
 	}
 	addrs := make([]string, 0)
-	for _, ad := range cl.ListenAddrs() {
+	for _, ad := range ac.cl.ListenAddrs() {
 		addrs = append(addrs, ad.String())
 	}
 	if !o.json {
 		fmt.Fprintf(a.stdout, "listening on %s; press Ctrl-C to stop\n", strings.Join(addrs, ", "))
 	}
 	<-ctx.Done()
-	if !o.json {
-		fmt.Fprintln(a.stdout, "stopped seeding")
+	stalls, refused := ac.gate.stats()
+	acc, dup, ref := ac.handed.counts()
+	if o.json {
+		b, _ := json.Marshal(map[string]any{"stopped": true, "stalls": stalls, "handed_refused": refused,
+			"handed_accepted": acc, "handed_duplicate": dup, "handed_service_refused": ref})
+		fmt.Fprintln(a.stdout, string(b))
+	} else {
+		fmt.Fprintf(a.stdout, "stopped seeding (peers stalled for missing receipts: %d; handed receipts refused: %d)\n", stalls, refused)
 	}
 	return nil
 }

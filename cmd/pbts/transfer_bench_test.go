@@ -1,0 +1,122 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/torrent"
+	"github.com/ethereum/go-ethereum/crypto"
+)
+
+// TestTransferOverheadBench measures what receipts cost a download: the same
+// file over loopback from one seeder, with receipts off (stock clients on
+// both sides) and on (the seeder behind the withholding gate; the
+// downloader tallying per peer, signing one receipt per piece, journaling it
+// with fsync, handing it over the pbts_receipts extension and advancing its
+// bounded run of wanted pieces). Runs alternate off/on; the best of each is
+// compared. `make bench` runs it (PBTS_BENCH=1); sizes come from
+// PBTS_BENCH_TRANSFER_MIB (default 512) and 256 KiB pieces.
+func TestTransferOverheadBench(t *testing.T) {
+	if os.Getenv("PBTS_BENCH") == "" {
+		t.Skip("benchmark: set PBTS_BENCH=1 (make bench)")
+	}
+	mib := 512
+	if v := os.Getenv("PBTS_BENCH_TRANSFER_MIB"); v != "" {
+		fmt.Sscan(v, &mib)
+	}
+	const pieceLen = 256 << 10
+	size := mib << 20
+	// One data set, two seeders: one plain, one gated.
+	plain := newSeederFixture(t, size, pieceLen, defaultReceiptWindow, false)
+	gated := newSeederFixture(t, size, pieceLen, 2*benchAhead(), true)
+	rounds := 3
+	best := map[bool]time.Duration{}
+	for r := 0; r < rounds; r++ {
+		for _, on := range []bool{false, true} {
+			f := plain
+			if on {
+				f = gated
+			}
+			d := timeDownload(t, f, on)
+			t.Logf("round %d receipts=%v: %v (%.0f MiB/s)", r, on, d, float64(mib)/d.Seconds())
+			if b, ok := best[on]; !ok || d < b {
+				best[on] = d
+			}
+		}
+	}
+	off, on := best[false], best[true]
+	fmt.Printf("figure transfer_receipts_off_s %.3f s\n", off.Seconds())
+	fmt.Printf("figure transfer_receipts_on_s %.3f s\n", on.Seconds())
+	fmt.Printf("figure transfer_overhead_pct %.1f %%\n", 100*(on.Seconds()-off.Seconds())/off.Seconds())
+}
+
+// timeDownload downloads f's file into a fresh directory and returns how
+// long it took from adding the peer to the last verified piece (with
+// receipts: to the last receipt queued).
+func timeDownload(t testing.TB, f *gateFixture, receipts bool) time.Duration {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+	defer cancel()
+	if !receipts {
+		cl, err := newTorrentClient("127.0.0.1:0", io.Discard, torrent.Callbacks{}, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		start := time.Now()
+		tt, _ := f.leech(t, cl)
+		tt.DownloadAll()
+		select {
+		case <-tt.Complete().On():
+		case <-ctx.Done():
+			t.Fatal("plain download did not finish")
+		}
+		return time.Since(start)
+	}
+	key, _ := crypto.GenerateKey()
+	me := crypto.PubkeyToAddress(key.PublicKey)
+	a := &app{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
+	tl := &tally{pieces: make(map[int]map[peerKey]peerBytes)}
+	sub := &submitter{a: a, pw: io.Discard, journalDir: filepath.Join(t.TempDir(), "journal")}
+	sub.open("bench")
+	defer sub.close()
+	g := newUploadGate(f.d, me, 2*benchAhead())
+	cl, err := newTorrentClient("127.0.0.1:0", io.Discard, tl.callbacks(), g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cl.Close(); g.stop() }()
+	start := time.Now()
+	tt, _ := f.leech(t, cl)
+	subs := tt.SubscribePieceStateChanges()
+	defer subs.Close()
+	at := &attributor{a: a, res: fixedNamer{f.seeder}, ih: [20]byte(f.mi.HashInfoBytes()), d: f.d, key: key, me: me,
+		info: &f.info, sums: f.sums, tl: tl, sub: sub, done: make(map[int]bool), hashing: make(map[int]bool)}
+	at.slide = &slider{t: tt, n: f.info.NumPieces(), ahead: benchAhead()}
+	at.slide.advance(0)
+	verified := make(chan struct{})
+	go at.run(ctx, subs, verified)
+	select {
+	case <-verified:
+	case <-ctx.Done():
+		t.Fatalf("download with receipts did not finish: %d of %d bytes", tt.BytesCompleted(), f.info.TotalLength())
+	}
+	at.inflight.Wait()
+	d := time.Since(start)
+	if n := sub.signedCount(); n != f.info.NumPieces() {
+		t.Fatalf("signed %d receipts for %d pieces", n, f.info.NumPieces())
+	}
+	return d
+}
+
+func benchAhead() int64 {
+	var n int64 = defaultReceiptWindow / 2
+	if v := os.Getenv("PBTS_BENCH_AHEAD"); v != "" {
+		fmt.Sscan(v, &n)
+	}
+	return n
+}

@@ -1,0 +1,569 @@
+package main
+
+import (
+	"context"
+	"encoding/binary"
+	"net"
+	"sync"
+	"time"
+
+	"github.com/anacrolix/torrent"
+	"github.com/anacrolix/torrent/metainfo"
+	pp "github.com/anacrolix/torrent/peer_protocol"
+	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/pbts/pbts/receipt"
+)
+
+// The uploader's side of the withholding rule (DESIGN.md, step 5).
+//
+// Every peer connection of the BitTorrent client goes through a gatedConn,
+// which reads the (plaintext: header obfuscation is off in a private swarm)
+// messages the client writes and accounts each piece message's block to the
+// agent behind the connection, per piece. Downloaders hand their signed
+// receipts to the sender over the pbts_receipts BEP 10 extension; the gate
+// checks each one (addressed to us, this torrent, a real piece with its
+// published SHA-256, signed by its receiver, fresh) and settles what we sent
+// of that piece. A block of a new piece waits while the agent has window
+// pieces unpaid (or owes window pieces' worth of bytes); blocks of pieces
+// already started always go, so a downloader can finish the pieces it has
+// and pay for them. A downloader that keeps
+// its receipts therefore stalls after the window, whatever client it runs;
+// reads are never blocked, so receipts that arrive late reopen the
+// connection. Receipts handed to us are also submitted to the receipts
+// service: keeping them from the service does not pay either.
+//
+// Accounts are per agent once the agent is known (from the tracker's
+// ResolvePeer, or the signer of the first valid receipt), so reconnecting
+// does not buy a fresh window. A receipt may credit less than we sent of its
+// piece (a block sent twice in endgame is useful once); such shortfall is
+// forgiven up to 1/64 of what was sent, and owed beyond that.
+
+const (
+	defaultReceiptWindow = 8 // pieces
+	receiptMaxAge        = 30 * time.Minute
+	inboundQueue         = 1024
+	rejectRetry          = 100 * time.Millisecond
+	handshakeLen         = 68
+)
+
+// gateTorrent is what the gate knows of a torrent it serves.
+type gateTorrent struct {
+	pieceLen int64
+	total    int64
+	sums     []byte // SHA-256 per piece
+}
+
+func (gt *gateTorrent) pieceLength(i uint32) int64 {
+	n := int64(len(gt.sums) / 32)
+	if int64(i) >= n {
+		return 0
+	}
+	if int64(i) == n-1 {
+		return gt.total - gt.pieceLen*(n-1)
+	}
+	return gt.pieceLen
+}
+
+type pieceRef struct {
+	ih  [20]byte
+	idx uint32
+}
+
+// account is what one agent (or one connection, until its agent is known)
+// has been sent and has paid for.
+type account struct {
+	sent      int64
+	owed      int64              // sent, in pieces no receipt has settled yet
+	shortfall int64              // settled pieces' bytes sent beyond what their receipts credit
+	open      map[pieceRef]int64 // unsettled pieces: bytes sent
+	paid      map[pieceRef]bool  // settled pieces: blocks sent again count as shortfall
+}
+
+func newAccount() *account {
+	return &account{open: make(map[pieceRef]int64), paid: make(map[pieceRef]bool)}
+}
+
+// add accounts a block admitted for sending.
+func (a *account) add(ref pieceRef, block int64) {
+	a.sent += block
+	if a.paid[ref] {
+		a.shortfall += block
+		return
+	}
+	a.owed += block
+	a.open[ref] += block
+}
+
+func (a *account) merge(b *account) {
+	a.sent += b.sent
+	a.owed += b.owed
+	a.shortfall += b.shortfall
+	for k, v := range b.open {
+		a.open[k] += v
+	}
+	for k := range b.paid {
+		a.paid[k] = true
+	}
+}
+
+// debt is what counts against the window.
+func (a *account) debt() int64 {
+	return a.owed + max(0, a.shortfall-a.sent/64)
+}
+
+// uploadGate enforces the window on every connection of one client.
+type uploadGate struct {
+	window int64 // pieces
+	d      receipt.Domain
+	me     common.Address
+	// forward receives every receipt the gate credited (for the receipts service).
+	forward func(signedReceipt)
+	// resolve names the agent behind a peer id in a swarm (optional).
+	resolve func(ctx context.Context, ih [20]byte, peerID [20]byte) (common.Address, bool)
+	now     func() time.Time
+
+	ltep *torrent.LocalLtepProtocolMap
+
+	mu       sync.Mutex
+	cond     *sync.Cond
+	conns    map[string]*gatedConn // by remote address
+	agents   map[common.Address]*account
+	torrents map[[20]byte]*gateTorrent
+	credited map[receipt.Key]bool
+	stalls   int
+	refused  int
+	in       chan inboundReceipts
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+}
+
+type inboundReceipts struct {
+	remote string
+	ih     [20]byte
+	recs   []signedReceipt
+}
+
+func newUploadGate(d receipt.Domain, me common.Address, window int64) *uploadGate {
+	if window <= 0 {
+		window = defaultReceiptWindow
+	}
+	g := &uploadGate{
+		window: window, d: d, me: me, now: time.Now,
+		conns: make(map[string]*gatedConn), agents: make(map[common.Address]*account),
+		torrents: make(map[[20]byte]*gateTorrent), credited: make(map[receipt.Key]bool),
+		in: make(chan inboundReceipts, inboundQueue),
+	}
+	g.cond = sync.NewCond(&g.mu)
+	return g
+}
+
+// serve registers a torrent with its published piece SHA-256s.
+func (g *uploadGate) serve(ih [20]byte, info *metainfo.Info, sums []byte) {
+	g.mu.Lock()
+	g.torrents[ih] = &gateTorrent{pieceLen: info.PieceLength, total: info.TotalLength(), sums: sums}
+	g.mu.Unlock()
+}
+
+// stats reports how many times a block waited for receipts and how many
+// handed receipts were refused.
+func (g *uploadGate) stats() (stalls, refused int) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.stalls, g.refused
+}
+
+// install wires the gate into a client config: plaintext connections only
+// (the gate reads what is written), its own TCP listener and dialer (so
+// every connection is gated), and the callbacks that advertise the
+// extension and take receipts in.
+func (g *uploadGate) install(cfg *torrent.ClientConfig) {
+	cfg.DisableTCP = true
+	cfg.HeaderObfuscationPolicy = torrent.HeaderObfuscationPolicy{Preferred: false, RequirePreferred: true}
+	cfg.Callbacks.PeerConnAdded = append(cfg.Callbacks.PeerConnAdded, g.onPeerConnAdded)
+	cfg.Callbacks.PeerConnReadExtensionMessage = append(cfg.Callbacks.PeerConnReadExtensionMessage, g.onExtension)
+	prevHS := cfg.Callbacks.CompletedHandshake
+	cfg.Callbacks.CompletedHandshake = func(pc *torrent.PeerConn, ih torrent.InfoHash) {
+		if prevHS != nil {
+			prevHS(pc, ih)
+		}
+		g.onHandshake(pc, ih)
+	}
+}
+
+// start listens on addr and attaches listener and dialer to cl.
+func (g *uploadGate) start(cl *torrent.Client, addr string) error {
+	l, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	g.ctx, g.cancel = context.WithCancel(context.Background())
+	cl.AddListener(&gatedListener{Listener: l, g: g})
+	cl.AddDialer(gatedDialer{g: g})
+	g.wg.Add(1)
+	go g.intake()
+	context.AfterFunc(g.ctx, func() { l.Close() })
+	return nil
+}
+
+func (g *uploadGate) stop() {
+	if g.cancel == nil {
+		return
+	}
+	g.cancel()
+	g.mu.Lock()
+	for _, c := range g.conns {
+		c.closed = true
+	}
+	g.cond.Broadcast()
+	g.mu.Unlock()
+	g.wg.Wait()
+}
+
+func (g *uploadGate) track(c net.Conn) net.Conn {
+	gc := &gatedConn{Conn: c, g: g, key: c.RemoteAddr().String(), acct: newAccount(), hsLeft: handshakeLen}
+	g.mu.Lock()
+	g.conns[gc.key] = gc
+	g.mu.Unlock()
+	return gc
+}
+
+func (g *uploadGate) onPeerConnAdded(pc *torrent.PeerConn) {
+	g.mu.Lock()
+	if g.ltep == nil {
+		m := *pc.LocalLtepProtocolMap
+		m.Index = append([]pp.ExtensionName(nil), m.Index...)
+		m.AddUserProtocol(receiptsExtension)
+		g.ltep = &m
+	}
+	pc.LocalLtepProtocolMap = g.ltep
+	g.mu.Unlock()
+}
+
+func (g *uploadGate) onHandshake(pc *torrent.PeerConn, ih torrent.InfoHash) {
+	if g.resolve == nil || pc.RemoteAddr == nil || g.ctx == nil {
+		return
+	}
+	key, peerID, h := pc.RemoteAddr.String(), [20]byte(pc.PeerID), [20]byte(ih)
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		agent, ok := g.resolve(g.ctx, h, peerID)
+		if !ok {
+			return
+		}
+		g.mu.Lock()
+		if c := g.conns[key]; c != nil && !c.hasAgent {
+			g.bindLocked(c, agent)
+		}
+		g.mu.Unlock()
+	}()
+}
+
+// onExtension runs with the client's locks possibly held: it only decodes
+// the payload and queues it.
+func (g *uploadGate) onExtension(ev torrent.PeerConnReadExtensionMessageEvent) {
+	if ev.PeerConn.LocalLtepProtocolMap == nil || ev.PeerConn.RemoteAddr == nil {
+		return
+	}
+	name, builtin, err := ev.PeerConn.LocalLtepProtocolMap.LookupId(ev.ExtensionNumber)
+	if err != nil || builtin || name != receiptsExtension {
+		return
+	}
+	recs, err := decodeWire(ev.Payload)
+	t := ev.PeerConn.Torrent()
+	if err != nil || t == nil {
+		g.mu.Lock()
+		g.refused++
+		g.mu.Unlock()
+		return
+	}
+	select {
+	case g.in <- inboundReceipts{remote: ev.PeerConn.RemoteAddr.String(), ih: [20]byte(t.InfoHash()), recs: recs}:
+	default: // full: the downloader submits them too; the window stays closed until they are credited
+	}
+}
+
+func (g *uploadGate) intake() {
+	defer g.wg.Done()
+	for {
+		select {
+		case <-g.ctx.Done():
+			return
+		case in := <-g.in:
+			for i := range in.recs {
+				if g.check(in.ih, &in.recs[i]) {
+					g.credit(in.remote, &in.recs[i])
+				} else {
+					g.mu.Lock()
+					g.refused++
+					g.mu.Unlock()
+				}
+			}
+		}
+	}
+}
+
+// check verifies a handed receipt against what we serve.
+func (g *uploadGate) check(ih [20]byte, sr *signedReceipt) bool {
+	r := &sr.r
+	if r.Sender != g.me || r.InfoHash != receipt.InfoHashFromV1(ih) {
+		return false
+	}
+	g.mu.Lock()
+	gt := g.torrents[ih]
+	g.mu.Unlock()
+	if gt == nil {
+		return false
+	}
+	plen := gt.pieceLength(r.PieceIndex)
+	if plen == 0 || r.PieceSize == 0 || int64(r.PieceSize) > plen || string(r.PieceHash[:]) != string(gt.sums[32*r.PieceIndex:32*r.PieceIndex+32]) {
+		return false
+	}
+	if receipt.CheckTimestamp(r.Timestamp, g.now(), receiptMaxAge) != nil {
+		return false
+	}
+	return receipt.Verify(g.d, *r, sr.sig[:]) == nil
+}
+
+// credit settles the receipt's piece on its receiver's account (binding the
+// connection it came over, if still anonymous) and forwards it.
+func (g *uploadGate) credit(remote string, sr *signedReceipt) {
+	g.mu.Lock()
+	k := sr.r.Key()
+	if c := g.conns[remote]; c != nil && !c.hasAgent {
+		g.bindLocked(c, sr.r.Receiver)
+	}
+	acct := g.agentLocked(sr.r.Receiver)
+	ref := pieceRef{[20]byte(sr.r.InfoHash[:20]), sr.r.PieceIndex}
+	again := g.credited[k]
+	g.credited[k] = true
+	acct.paid[ref] = true
+	if sent, ok := acct.open[ref]; ok {
+		delete(acct.open, ref)
+		acct.owed -= sent
+		acct.shortfall += max(0, sent-int64(sr.r.PieceSize))
+	} else if again {
+		// The piece was paid for before (the agent downloads it again, or
+		// repeats itself): the receipt covers what we re-sent of it, and
+		// the service will not count it twice.
+		acct.shortfall = max(0, acct.shortfall-int64(sr.r.PieceSize))
+	}
+	for _, c := range g.conns {
+		if c.acct == acct && c.rejected {
+			c.scheduleUnchokeLocked(0)
+		}
+	}
+	g.cond.Broadcast()
+	g.mu.Unlock()
+	if g.forward != nil && !again {
+		g.forward(*sr)
+	}
+}
+
+func (g *uploadGate) agentLocked(a common.Address) *account {
+	acct := g.agents[a]
+	if acct == nil {
+		acct = newAccount()
+		g.agents[a] = acct
+	}
+	return acct
+}
+
+// bindLocked moves a connection's own account into its agent's.
+func (g *uploadGate) bindLocked(c *gatedConn, a common.Address) {
+	acct := g.agentLocked(a)
+	acct.merge(c.acct)
+	c.acct, c.agent, c.hasAgent = acct, a, true
+	g.cond.Broadcast()
+}
+
+// admitLocked reports whether a block of piece ref may be sent now: blocks
+// of a piece already started always (finishing it is how it gets paid for),
+// a block of a new piece only while fewer than window pieces are unpaid and
+// the debt stays within window pieces' worth.
+func (g *uploadGate) admitLocked(c *gatedConn, ref pieceRef, n int64) bool {
+	if c.closed {
+		return true
+	}
+	gt := g.torrents[ref.ih]
+	if gt == nil {
+		return true // not ours to account (no published hashes)
+	}
+	if _, started := c.acct.open[ref]; started {
+		return true
+	}
+	return int64(len(c.acct.open)) < g.window && c.acct.debt()+n <= g.window*gt.pieceLen
+}
+
+// gatedConn is a peer connection whose piece messages are turned into
+// rejects (BEP 6) while its agent owes receipts beyond the window; the
+// downloader asks again, and is served once receipts have caught up.
+type gatedConn struct {
+	net.Conn
+	g   *uploadGate
+	key string
+
+	agent    common.Address
+	hasAgent bool
+	acct     *account
+	closed   bool
+
+	// wmu serialises writes: the client's, and the unchokes the gate adds.
+	// The stream is always at a message boundary between writes.
+	wmu      sync.Mutex
+	ih       [20]byte
+	hsLeft   int
+	pend     []byte // an incomplete message, completed by the next write
+	unchoker *time.Timer
+	rejected bool // guarded by g.mu: rejects sent since the last unchoke
+}
+
+// unchokeMsg invites the peer to request again: a client that was sent
+// rejects does not ask for more until it is unchoked, and an unchoke counts
+// only after a choke (with the fast extension a choke keeps its requests).
+var unchokeMsg = []byte{0, 0, 0, 1, byte(pp.Choke), 0, 0, 0, 1, byte(pp.Unchoke)}
+
+// scheduleUnchoke sends an unchoke after d (once per pending schedule).
+// Called with g.mu held.
+func (c *gatedConn) scheduleUnchokeLocked(d time.Duration) {
+	if c.unchoker != nil {
+		if d > 0 {
+			return
+		}
+		c.unchoker.Stop()
+	}
+	c.unchoker = time.AfterFunc(d, c.sendUnchoke)
+}
+
+func (c *gatedConn) sendUnchoke() {
+	g := c.g
+	g.mu.Lock()
+	c.unchoker = nil
+	send := c.rejected && !c.closed
+	c.rejected = false
+	g.mu.Unlock()
+	if !send {
+		return
+	}
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.hsLeft == 0 {
+		c.Conn.Write(unchokeMsg)
+	}
+}
+
+// Write passes p through message by message, replacing piece messages the
+// window does not admit with rejects. It accepts all of p or fails.
+func (c *gatedConn) Write(p []byte) (int, error) {
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	b := p
+	if len(c.pend) > 0 {
+		b = append(c.pend, p...)
+		c.pend = nil
+	}
+	i := 0
+	if c.hsLeft > 0 {
+		n := min(c.hsLeft, len(b))
+		for j := 0; j < n; j++ {
+			if at := handshakeLen - c.hsLeft + j; at >= 28 && at < 48 {
+				c.ih[at-28] = b[j]
+			}
+		}
+		c.hsLeft -= n
+		i = n
+	}
+	g := c.g
+	var out []byte // nil while b[:i] goes out unchanged
+	g.mu.Lock()
+	for i < len(b) {
+		if len(b)-i < 4 {
+			break
+		}
+		length := int(binary.BigEndian.Uint32(b[i:]))
+		if len(b)-i < 4+length {
+			break
+		}
+		msg := b[i : i+4+length]
+		if length >= 9 && msg[4] == byte(pp.Piece) {
+			ref, block := pieceRef{c.ih, binary.BigEndian.Uint32(msg[5:9])}, int64(length-9)
+			if !g.admitLocked(c, ref, block) {
+				if out == nil {
+					out = append(make([]byte, 0, len(b)), b[:i]...)
+				}
+				out = append(out, 0, 0, 0, 13, byte(pp.Reject))
+				out = append(out, msg[5:13]...) // index, begin
+				out = binary.BigEndian.AppendUint32(out, uint32(block))
+				g.stalls++
+				c.rejected = true
+				// Let it ask again shortly: it may want blocks of the pieces
+				// it has started; receipts arriving unchoke it at once.
+				c.scheduleUnchokeLocked(rejectRetry)
+				i += len(msg)
+				continue
+			}
+			c.acct.add(ref, block)
+		}
+		if out != nil {
+			out = append(out, msg...)
+		}
+		i += len(msg)
+	}
+	closed := c.closed
+	g.mu.Unlock()
+	if closed {
+		return 0, net.ErrClosed
+	}
+	if i < len(b) {
+		c.pend = append([]byte(nil), b[i:]...)
+	}
+	if out == nil {
+		out = b[:i]
+	}
+	if len(out) > 0 {
+		if _, err := c.Conn.Write(out); err != nil {
+			return 0, err
+		}
+	}
+	return len(p), nil
+}
+
+func (c *gatedConn) Close() error {
+	g := c.g
+	g.mu.Lock()
+	c.closed = true
+	if g.conns[c.key] == c {
+		delete(g.conns, c.key)
+	}
+	g.cond.Broadcast()
+	g.mu.Unlock()
+	return c.Conn.Close()
+}
+
+type gatedListener struct {
+	net.Listener
+	g *uploadGate
+}
+
+func (l *gatedListener) Accept() (net.Conn, error) {
+	c, err := l.Listener.Accept()
+	if err != nil {
+		return nil, err
+	}
+	return l.g.track(c), nil
+}
+
+type gatedDialer struct{ g *uploadGate }
+
+func (d gatedDialer) DialerNetwork() string { return "tcp" }
+
+func (d gatedDialer) Dial(ctx context.Context, addr string) (net.Conn, error) {
+	var nd net.Dialer
+	c, err := nd.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	return d.g.track(c), nil
+}

@@ -1,0 +1,311 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"io"
+	"math/rand/v2"
+	"net/netip"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/anacrolix/torrent"
+	"github.com/anacrolix/torrent/metainfo"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/pbts/pbts/receipt"
+	"github.com/pbts/pbts/torrentfile"
+)
+
+// fixedNamer names every peer as one agent (the tracker's ResolvePeer is
+// exercised in e2e).
+type fixedNamer struct{ agent common.Address }
+
+func (f fixedNamer) resolve(context.Context, [20]byte, peerKey) (common.Address, bool) {
+	return f.agent, true
+}
+
+type gateFixture struct {
+	d      receipt.Domain
+	mi     *metainfo.MetaInfo
+	info   metainfo.Info
+	sums   []byte
+	data   []byte
+	seeder common.Address
+	gate   *uploadGate
+	addr   netip.AddrPort
+}
+
+// newGateFixture seeds a random file of size bytes (pieceLen pieces) from a
+// client behind the withholding gate, on loopback.
+func newGateFixture(t testing.TB, size int, pieceLen int64, window int64) *gateFixture {
+	return newSeederFixture(t, size, pieceLen, window, true)
+}
+
+// newSeederFixture is newGateFixture, with the gate only when gated.
+func newSeederFixture(t testing.TB, size int, pieceLen int64, window int64, gated bool) *gateFixture {
+	t.Helper()
+	f := &gateFixture{d: receipt.Domain{ChainID: 31337, Tracker: common.HexToAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3")}}
+	dir := t.TempDir()
+	f.data = make([]byte, size)
+	r := rand.New(rand.NewPCG(1, 2))
+	for i := range f.data {
+		f.data[i] = byte(r.Uint32())
+	}
+	path := filepath.Join(dir, "clip.mp4")
+	if err := os.WriteFile(path, f.data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mi, sums, err := torrentfile.Build(path, pieceLen)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.mi = mi
+	if f.info, err = mi.UnmarshalInfo(); err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sums {
+		f.sums = append(f.sums, s[:]...)
+	}
+	key, _ := crypto.GenerateKey()
+	f.seeder = crypto.PubkeyToAddress(key.PublicKey)
+	if gated {
+		f.gate = newUploadGate(f.d, f.seeder, window)
+	}
+	cl, err := newTorrentClient("127.0.0.1:0", io.Discard, torrent.Callbacks{}, f.gate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		cl.Close()
+		if f.gate != nil {
+			f.gate.stop()
+		}
+	})
+	tt, st, err := addTorrent(cl, mi, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if f.gate != nil {
+		f.gate.serve([20]byte(mi.HashInfoBytes()), &f.info, f.sums)
+	}
+	<-tt.GotInfo()
+	select {
+	case <-tt.Complete().On():
+	case <-time.After(2 * time.Minute):
+		t.Fatal("seeder did not verify its data")
+	}
+	f.addr = netip.MustParseAddrPort(cl.ListenAddrs()[0].String())
+	return f
+}
+
+// leech adds the torrent to cl, pointed at the seeder.
+func (f *gateFixture) leech(t testing.TB, cl *torrent.Client) (*torrent.Torrent, string) {
+	t.Helper()
+	out := t.TempDir()
+	tt, st, err := addTorrent(cl, f.mi, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	tt.AddPeers([]torrent.PeerInfo{{Addr: torrent.PeerRemoteAddr(f.addr), Trusted: true}})
+	<-tt.GotInfo()
+	return tt, out
+}
+
+// TestWithholdingDownloaderStallsHonestOneCompletes: a plain BitTorrent
+// client that never hands receipts over stalls once it owes the window; a
+// pbts downloader (tally → attributor → signed receipts over the
+// pbts_receipts extension) completes and the seeder credits every byte.
+func TestWithholdingDownloaderStallsHonestOneCompletes(t *testing.T) {
+	const (
+		pieceLen = 256 << 10
+		size     = 48<<20 + 1234
+		window   = defaultReceiptWindow
+	)
+	f := newGateFixture(t, size, pieceLen, window)
+
+	// The non-cooperating downloader: a stock client, no extension.
+	greedyCl, err := newTorrentClient("127.0.0.1:0", io.Discard, torrent.Callbacks{}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer greedyCl.Close()
+	greedy, _ := f.leech(t, greedyCl)
+	greedy.DownloadAll()
+
+	// The honest downloader, wired as `pbts get` wires it.
+	key, _ := crypto.GenerateKey()
+	me := crypto.PubkeyToAddress(key.PublicKey)
+	a := &app{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
+	tl := &tally{pieces: make(map[int]map[peerKey]peerBytes)}
+	sub := &submitter{a: a, pw: io.Discard}
+	honestGate := newUploadGate(f.d, me, window)
+	honestCl, err := newTorrentClient("127.0.0.1:0", io.Discard, tl.callbacks(), honestGate)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer func() { honestCl.Close(); honestGate.stop() }()
+	ih := [20]byte(f.mi.HashInfoBytes())
+	honest, honestDir := f.leech(t, honestCl)
+	subs := honest.SubscribePieceStateChanges()
+	defer subs.Close()
+	at := &attributor{a: a, res: fixedNamer{f.seeder}, ih: ih, d: f.d, key: key, me: me, info: &f.info, sums: f.sums,
+		tl: tl, sub: sub, done: make(map[int]bool), hashing: make(map[int]bool)}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	verified := make(chan struct{})
+	at.slide = &slider{t: honest, n: f.info.NumPieces(), ahead: window / 2}
+	at.slide.advance(0)
+	go at.run(ctx, subs, verified)
+
+	select {
+	case <-verified:
+	case <-ctx.Done():
+		f.gate.mu.Lock()
+		for k, c := range f.gate.conns {
+			t.Logf("seeder conn %s agent %v %s sent %d owed %d open %d", k, c.hasAgent, c.agent, c.acct.sent, c.acct.owed, len(c.acct.open))
+		}
+		for a, acct := range f.gate.agents {
+			t.Logf("account %s %+v", a, *acct)
+		}
+		t.Logf("stalls %d refused %d; honest signed %d done %d", f.gate.stalls, f.gate.refused, sub.signedCount(), at.doneCount())
+		f.gate.mu.Unlock()
+		t.Fatalf("honest downloader did not complete: %d of %d bytes", honest.BytesCompleted(), size)
+	}
+	at.inflight.Wait()
+	got, err := os.ReadFile(filepath.Join(honestDir, "clip.mp4"))
+	if err != nil || sha256.Sum256(got) != sha256.Sum256(f.data) {
+		t.Fatalf("honest download differs: %v", err)
+	}
+	if n := sub.signedCount(); n != f.info.NumPieces() {
+		t.Fatalf("honest downloader signed %d receipts, want %d (one sender per piece)", n, f.info.NumPieces())
+	}
+
+	// The greedy client is stuck at about the window: it got something,
+	// then nothing more while the honest one took the whole file.
+	limit := int64(window*pieceLen) + 2<<20 // the window, the 1/64 endgame allowance and in-flight chunks
+	before := usefulBytes(greedy)
+	time.Sleep(2 * time.Second)
+	after := usefulBytes(greedy)
+	t.Logf("greedy client: %d useful bytes (window %d); honest: %d", after, window*pieceLen, honest.BytesCompleted())
+	if after == 0 {
+		t.Fatal("the greedy client got nothing: the seeder did not serve it at all")
+	}
+	if after > limit || after != before {
+		t.Fatalf("greedy client got %d bytes (then %d): want it stalled at most %d", before, after, limit)
+	}
+	stalls, refused := f.gate.stats()
+	if stalls == 0 || refused != 0 {
+		t.Fatalf("seeder gate: stalls %d refused %d", stalls, refused)
+	}
+	// The receipts reach the seeder and settle what it sent (one sent over a
+	// connection that closes meanwhile is lost to the seeder, not to the
+	// receipts service: allow the window).
+	var sent, owed int64
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		f.gate.mu.Lock()
+		acct := f.gate.agents[me]
+		sent, owed = acct.sent, acct.owed
+		f.gate.mu.Unlock()
+		if owed <= window*pieceLen || time.Now().After(deadline) {
+			break
+		}
+	}
+	if sent < int64(size) || owed > window*pieceLen {
+		f.gate.mu.Lock()
+		st, rf := f.gate.stalls, f.gate.refused
+		for ref, n := range f.gate.agents[me].open {
+			t.Logf("open piece %d: %d bytes", ref.idx, n)
+		}
+		f.gate.mu.Unlock()
+		t.Logf("stalls %d refused %d signed %d", st, rf, sub.signedCount())
+		t.Fatalf("seeder sent %d bytes to the honest downloader (want at least %d), %d unsettled", sent, size, owed)
+	}
+
+	// Receipts arriving late reopen the connection: hand the greedy client's
+	// agent's receipts for what it holds, and it gets more.
+	greedyKey, _ := crypto.GenerateKey()
+	greedyAddr := crypto.PubkeyToAddress(greedyKey.PublicKey)
+	var recs []signedReceipt
+	for i := 0; i < f.info.NumPieces(); i++ {
+		if !greedy.PieceState(i).Complete {
+			continue
+		}
+		r := receipt.Receipt{InfoHash: receipt.InfoHashFromV1(ih), Sender: f.seeder, Receiver: greedyAddr,
+			PieceIndex: uint32(i), PieceSize: uint32(f.info.Piece(i).Length()), Timestamp: uint64(time.Now().Unix())}
+		copy(r.PieceHash[:], f.sums[32*i:])
+		sig, err := receipt.Sign(f.d, r, greedyKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, signedReceipt{r, sig})
+	}
+	if len(recs) == 0 {
+		t.Fatal("greedy client completed no piece")
+	}
+	f.gate.mu.Lock()
+	var remote string
+	for k, c := range f.gate.conns {
+		if !c.hasAgent {
+			remote = k
+		}
+	}
+	f.gate.mu.Unlock()
+	// A receipt signed by someone else is refused and opens nothing.
+	forged := recs[0]
+	forged.r.Receiver = me
+	if f.gate.check(ih, &forged) {
+		t.Fatal("a receipt whose signer is not its receiver passed the gate's check")
+	}
+	for i := range recs {
+		if !f.gate.check(ih, &recs[i]) {
+			t.Fatalf("valid receipt %d refused by the gate", i)
+		}
+		f.gate.credit(remote, &recs[i])
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for usefulBytes(greedy) <= after && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := usefulBytes(greedy); n <= after {
+		t.Fatalf("after %d receipts arrived the greedy client still has %d bytes", len(recs), n)
+	}
+}
+
+func TestWireReceiptsRoundTripAndBounds(t *testing.T) {
+	key, _ := crypto.GenerateKey()
+	d := receipt.Domain{ChainID: 1, Tracker: common.Address{9}}
+	var rs []signedReceipt
+	for i := 0; i < 3; i++ {
+		r := receipt.Receipt{InfoHash: [32]byte{1}, Sender: common.Address{2}, Receiver: crypto.PubkeyToAddress(key.PublicKey),
+			PieceHash: [32]byte{3}, PieceIndex: uint32(i), PieceSize: 1 << 18, Timestamp: 1700000000 + uint64(i)}
+		sig, _ := receipt.Sign(d, r, key)
+		rs = append(rs, signedReceipt{r, sig})
+	}
+	b := encodeWire(rs)
+	back, err := decodeWire(b)
+	if err != nil || len(back) != 3 {
+		t.Fatalf("decode: %v %d", err, len(back))
+	}
+	for i := range rs {
+		if back[i] != rs[i] || receipt.Verify(d, back[i].r, back[i].sig[:]) != nil {
+			t.Fatalf("record %d changed in transit", i)
+		}
+	}
+	for _, bad := range [][]byte{nil, b[:len(b)-1], bytes.Repeat(b[:wireReceiptLen], wireMaxReceipts+1)} {
+		if _, err := decodeWire(bad); err == nil {
+			t.Fatalf("decodeWire accepted %d bytes", len(bad))
+		}
+	}
+}
+
+func usefulBytes(t *torrent.Torrent) int64 {
+	s := t.Stats()
+	return s.BytesReadUsefulData.Int64()
+}
