@@ -291,7 +291,7 @@ func (a *app) publish(ctx context.Context, args []string) error {
 	out := publishOutput{
 		InfoHash: ihHex, Name: *name, Modality: modName, Tags: tagList,
 		TotalBytes: info.TotalLength(), PieceLength: info.PieceLength, PieceCount: info.NumPieces(),
-		TorrentFile: torrentPath, AlreadyPublished: resp.GetAlreadyPublished(),
+		TorrentFile: torrentPath, AlreadyPublished: resp.GetAlreadyPublished(), Seeding: !*noSeed,
 	}
 	if out.Tags == nil {
 		out.Tags = []string{}

@@ -659,6 +659,7 @@ type submitter struct {
 	c          pbtsv1.ReceiptServiceClient
 	journalDir string
 
+	sendMu             sync.Mutex // one submission at a time (run and flush both send)
 	mu                 sync.Mutex
 	jf                 *os.File
 	pending            []*pbtsv1.Receipt
@@ -763,6 +764,8 @@ func (s *submitter) run(ctx context.Context) {
 // sendOne submits up to batchMax pending receipts; it reports whether a
 // full batch went through (so more may be waiting).
 func (s *submitter) sendOne(ctx context.Context) bool {
+	s.sendMu.Lock()
+	defer s.sendMu.Unlock()
 	s.mu.Lock()
 	n := min(len(s.pending), batchMax)
 	if n == 0 {
