@@ -92,6 +92,7 @@ bench: system-deps tools ## print every benchmark figure as `figure NAME VALUE U
 	bash services/tracker/bench/announce.sh
 	bash services/receipts/bench/receipts.sh
 	bash services/chainwriter/bench/chainwriter.sh
+	bash cmd/pbts/bench/transfer.sh
 
 .PHONY: snapshot
 snapshot: tools ## refresh contracts/.gas-snapshot

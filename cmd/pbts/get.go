@@ -480,7 +480,9 @@ func (at *attributor) run(ctx context.Context, subs *pubsub.Subscription[torrent
 				at.slide.advance(at.doneCount())
 			}
 			if isNew {
-				at.piece(ctx, ch.Index)
+				// Off the event loop: signing and handing over must not
+				// delay the next verification (and the next request).
+				go at.piece(ctx, ch.Index)
 			}
 			if all {
 				close(verified)
@@ -694,6 +696,7 @@ func (s *submitter) close() {
 	defer s.mu.Unlock()
 	if s.jf != nil {
 		name := s.jf.Name()
+		s.jf.Sync()
 		s.jf.Close()
 		s.jf = nil
 		if len(s.pending) == 0 {
@@ -710,12 +713,12 @@ func (s *submitter) journal(l journalLine) {
 	s.jf.Write(append(b, '\n'))
 }
 
+// add journals a receipt (written at once, so a crash of this process
+// loses none; synced to disk before each submission and on close) and
+// queues it.
 func (s *submitter) add(r *pbtsv1.Receipt) {
 	s.mu.Lock()
 	s.journal(journalLine{Receipt: r})
-	if s.jf != nil {
-		s.jf.Sync()
-	}
 	s.pending = append(s.pending, r)
 	s.signed++
 	full := len(s.pending) >= batchMax
@@ -773,6 +776,9 @@ func (s *submitter) sendOne(ctx context.Context) bool {
 		return false
 	}
 	batch := append([]*pbtsv1.Receipt(nil), s.pending[:n]...)
+	if s.jf != nil {
+		s.jf.Sync() // what we are about to send is on disk
+	}
 	s.mu.Unlock()
 	cctx, cancel := context.WithTimeout(ctx, s.o.timeout)
 	resp, err := s.c.SubmitReceipts(cctx, &pbtsv1.SubmitReceiptsRequest{Receipts: batch})

@@ -33,8 +33,8 @@ func TestTransferOverheadBench(t *testing.T) {
 	size := mib << 20
 	// One data set, two seeders: one plain, one gated.
 	plain := newSeederFixture(t, size, pieceLen, defaultReceiptWindow, false)
-	gated := newSeederFixture(t, size, pieceLen, 2*benchAhead(), true)
-	rounds := 3
+	gated := newSeederFixture(t, size, pieceLen, defaultReceiptWindow, true)
+	rounds := 5
 	best := map[bool]time.Duration{}
 	for r := 0; r < rounds; r++ {
 		for _, on := range []bool{false, true} {
@@ -68,7 +68,8 @@ func timeDownload(t testing.TB, f *gateFixture, receipts bool) time.Duration {
 		}
 		defer cl.Close()
 		start := time.Now()
-		tt, _ := f.leech(t, cl)
+		tt, out := f.leech(t, cl)
+		defer os.RemoveAll(out)
 		tt.DownloadAll()
 		select {
 		case <-tt.Complete().On():
@@ -84,22 +85,39 @@ func timeDownload(t testing.TB, f *gateFixture, receipts bool) time.Duration {
 	sub := &submitter{a: a, pw: io.Discard, journalDir: filepath.Join(t.TempDir(), "journal")}
 	sub.open("bench")
 	defer sub.close()
-	g := newUploadGate(f.d, me, 2*benchAhead())
+	g := newUploadGate(f.d, me, defaultReceiptWindow)
 	cl, err := newTorrentClient("127.0.0.1:0", io.Discard, tl.callbacks(), g)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer func() { cl.Close(); g.stop() }()
 	start := time.Now()
-	tt, _ := f.leech(t, cl)
+	tt, out := f.leech(t, cl)
+	defer os.RemoveAll(out)
 	subs := tt.SubscribePieceStateChanges()
 	defer subs.Close()
 	at := &attributor{a: a, res: fixedNamer{f.seeder}, ih: [20]byte(f.mi.HashInfoBytes()), d: f.d, key: key, me: me,
 		info: &f.info, sums: f.sums, tl: tl, sub: sub, done: make(map[int]bool), hashing: make(map[int]bool)}
-	at.slide = &slider{t: tt, n: f.info.NumPieces(), ahead: benchAhead()}
+	at.slide = &slider{t: tt, n: f.info.NumPieces(), ahead: defaultReceiptWindow / 2}
 	at.slide.advance(0)
 	verified := make(chan struct{})
 	go at.run(ctx, subs, verified)
+	// A download that takes this long is stuck: say where.
+	watchdog := time.AfterFunc(30*time.Second, func() {
+		f.gate.mu.Lock()
+		for a, acct := range f.gate.agents {
+			t.Logf("stuck? seeder account %s: sent %d owed %d shortfall %d open %d paid %d", a, acct.sent, acct.owed, acct.shortfall, len(acct.open), len(acct.paid))
+			for ref, n := range acct.open {
+				t.Logf("  open piece %d: %d bytes; downloader state %+v", ref.idx, n, tt.PieceState(int(ref.idx)))
+			}
+		}
+		for k, c := range f.gate.conns {
+			t.Logf("  conn %s bound %v rejected %v", k, c.hasAgent, c.rejected)
+		}
+		t.Logf("  stalls %d refused %d; downloader done %d signed %d, bytes %d", f.gate.stalls, f.gate.refused, at.doneCount(), sub.signedCount(), tt.BytesCompleted())
+		f.gate.mu.Unlock()
+	})
+	defer watchdog.Stop()
 	select {
 	case <-verified:
 	case <-ctx.Done():
@@ -113,10 +131,3 @@ func timeDownload(t testing.TB, f *gateFixture, receipts bool) time.Duration {
 	return d
 }
 
-func benchAhead() int64 {
-	var n int64 = defaultReceiptWindow / 2
-	if v := os.Getenv("PBTS_BENCH_AHEAD"); v != "" {
-		fmt.Sscan(v, &n)
-	}
-	return n
-}

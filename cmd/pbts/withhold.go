@@ -40,7 +40,7 @@ import (
 // forgiven up to 1/64 of what was sent, and owed beyond that.
 
 const (
-	defaultReceiptWindow = 8 // pieces
+	defaultReceiptWindow = 16 // pieces
 	receiptMaxAge        = 30 * time.Minute
 	inboundQueue         = 1024
 	rejectRetry          = 100 * time.Millisecond

@@ -50,7 +50,7 @@ func newGateFixture(t testing.TB, size int, pieceLen int64, window int64) *gateF
 func newSeederFixture(t testing.TB, size int, pieceLen int64, window int64, gated bool) *gateFixture {
 	t.Helper()
 	f := &gateFixture{d: receipt.Domain{ChainID: 31337, Tracker: common.HexToAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3")}}
-	dir := t.TempDir()
+	dir := benchDir(t)
 	f.data = make([]byte, size)
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range f.data {
@@ -107,7 +107,7 @@ func newSeederFixture(t testing.TB, size int, pieceLen int64, window int64, gate
 // leech adds the torrent to cl, pointed at the seeder.
 func (f *gateFixture) leech(t testing.TB, cl *torrent.Client) (*torrent.Torrent, string) {
 	t.Helper()
-	out := t.TempDir()
+	out := benchDir(t)
 	tt, st, err := addTorrent(cl, f.mi, out)
 	if err != nil {
 		t.Fatal(err)
@@ -308,4 +308,16 @@ func TestWireReceiptsRoundTripAndBounds(t *testing.T) {
 func usefulBytes(t *torrent.Torrent) int64 {
 	s := t.Stats()
 	return s.BytesReadUsefulData.Int64()
+}
+
+// benchDir is a temporary directory, in memory (/dev/shm) for benchmarks so
+// that disk writeback does not drown what they measure.
+func benchDir(t testing.TB) string {
+	if os.Getenv("PBTS_BENCH") != "" {
+		if d, err := os.MkdirTemp("/dev/shm", "pbts-bench-"); err == nil {
+			t.Cleanup(func() { os.RemoveAll(d) })
+			return d
+		}
+	}
+	return t.TempDir()
 }
