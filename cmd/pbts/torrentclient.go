@@ -381,7 +381,11 @@ func (a *app) runSeeder(ctx context.Context, o *opts, sf *seedFlags, items []see
 	if !o.json {
 		fmt.Fprintf(a.stdout, "listening on %s; press Ctrl-C to stop\n", strings.Join(addrs, ", "))
 	}
-	<-ctx.Done()
+	torrents := make([]*torrent.Torrent, len(list))
+	for i := range list {
+		torrents[i] = list[i].t
+	}
+	a.reportSeeding(ctx, o, ac, torrents)
 	stalls, refused := ac.gate.stats()
 	acc, dup, ref := ac.handed.counts()
 	if o.json {
@@ -392,4 +396,53 @@ func (a *app) runSeeder(ctx context.Context, o *opts, sf *seedFlags, items []see
 		fmt.Fprintf(a.stdout, "stopped seeding (peers stalled for missing receipts: %d; handed receipts refused: %d)\n", stalls, refused)
 	}
 	return nil
+}
+
+// seedingState is one progress report of a seeder.
+type seedingState struct {
+	UploadedBytes  int64   `json:"uploaded_bytes"`
+	BytesPerSecond float64 `json:"bytes_per_second"`
+	Peers          int     `json:"peers"`
+	HandedReceipts int     `json:"handed_receipts_accepted"`
+	Stalls         int     `json:"stalls"`
+}
+
+// reportSeeding prints what the seeder does every 10 s while it changes,
+// until ctx ends: a line, or a JSON object under "seeding" with --json.
+func (a *app) reportSeeding(ctx context.Context, o *opts, ac *agentClient, ts []*torrent.Torrent) {
+	tick := time.NewTicker(10 * time.Second)
+	defer tick.Stop()
+	var last seedingState
+	lastAt := time.Now()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		var s seedingState
+		for _, t := range ts {
+			st := t.Stats()
+			s.UploadedBytes += st.BytesWrittenData.Int64()
+			s.Peers += len(t.PeerConns())
+		}
+		s.Stalls, _ = ac.gate.stats()
+		s.HandedReceipts, _, _ = ac.handed.counts()
+		now := time.Now()
+		s.BytesPerSecond = float64(s.UploadedBytes-last.UploadedBytes) / now.Sub(lastAt).Seconds()
+		changed := s.UploadedBytes != last.UploadedBytes || s.Peers != last.Peers || s.HandedReceipts != last.HandedReceipts
+		last, lastAt = s, now
+		if !changed {
+			continue
+		}
+		if o.json {
+			b, _ := json.Marshal(struct {
+				Seeding seedingState `json:"seeding"`
+			}{s})
+			fmt.Fprintln(a.stdout, string(b))
+		} else {
+			fmt.Fprintf(a.stdout, "seeding: uploaded %s  %s/s  peers %d  receipts handed to us %d  requests refused for missing receipts %d\n",
+				humanBytes(uint64(s.UploadedBytes)), humanBytes(uint64(s.BytesPerSecond)), s.Peers, s.HandedReceipts, s.Stalls)
+		}
+	}
 }
