@@ -130,4 +130,3 @@ func timeDownload(t testing.TB, f *gateFixture, receipts bool) time.Duration {
 	}
 	return d
 }
-
