@@ -249,7 +249,7 @@ func (a *app) get(ctx context.Context, args []string) error {
 	go at.run(ctx, subs, verified)
 
 	<-t.GotInfo()
-	at.slide = &slider{t: t, n: info.NumPieces(), ahead: max(2, *sf.window/2)}
+	at.slide = &slider{t: t, n: info.NumPieces(), ahead: max(2, windowOr(*sf.window, info.PieceLength)/2)}
 	at.slide.advance(0)
 	fmt.Fprintf(pw, "downloading %s %q (%s, %d pieces) to %s\n", ihHex, info.BestName(), humanBytes(uint64(info.TotalLength())), info.NumPieces(), outDir)
 	prog := newProgress(pw, o.json, isTerminal(pw), info.TotalLength())
@@ -386,6 +386,14 @@ func verifyOutput(dir string, info *metainfo.Info, sums []byte) error {
 // peerNamer tells which agent runs a peer of a swarm.
 type peerNamer interface {
 	resolve(ctx context.Context, ih [20]byte, k peerKey) (common.Address, bool)
+}
+
+// windowOr is the window set by flag, or the default for the piece length.
+func windowOr(flagValue, pieceLen int64) int64 {
+	if flagValue > 0 {
+		return flagValue
+	}
+	return receiptWindow(pieceLen)
 }
 
 // slider keeps the client asking for a bounded run of pieces ahead of what

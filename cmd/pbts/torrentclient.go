@@ -245,7 +245,7 @@ func addSeedFlags(fs *flag.FlagSet) *seedFlags {
 	return &seedFlags{
 		listen:   fs.String("listen", defaultListen, "BitTorrent listen address host:port"),
 		receipts: fs.String("receipts", "", "receipts service gRPC address (env PBTS_RECEIPTS, default "+defaultReceipts+")"),
-		window:   fs.Int64("receipt-window", defaultReceiptWindow, "pieces a peer may be sent beyond what it has receipted before it is stalled"),
+		window:   fs.Int64("receipt-window", 0, "pieces a peer may have unpaid before its requests for new pieces are refused (0: 8 MiB worth, 4 to 32)"),
 	}
 }
 

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/binary"
+	"math/rand/v2"
 	"net"
 	"sync"
 	"time"
@@ -40,12 +41,22 @@ import (
 // forgiven up to 1/64 of what was sent, and owed beyond that.
 
 const (
-	defaultReceiptWindow = 16 // pieces
+	// The window, when not set: 8 MiB worth of pieces, 4 to 32 of them
+	// (32 × 256 KiB, 8 × 1 MiB, 4 × 4 MiB). A downloader keeps half of it
+	// wanted ahead of what it has verified.
+	windowBytes = 8 << 20
+	minWindow   = 4
+	maxWindow   = 32
 	receiptMaxAge        = 30 * time.Minute
 	inboundQueue         = 1024
 	rejectRetry          = 100 * time.Millisecond
 	handshakeLen         = 68
 )
+
+// receiptWindow is the default window, in pieces, for a piece length.
+func receiptWindow(pieceLen int64) int64 {
+	return min(max(windowBytes/max(pieceLen, 1), minWindow), maxWindow)
+}
 
 // gateTorrent is what the gate knows of a torrent it serves.
 type gateTorrent struct {
@@ -78,6 +89,8 @@ type account struct {
 	shortfall int64              // settled pieces' bytes sent beyond what their receipts credit
 	open      map[pieceRef]int64 // unsettled pieces: bytes sent
 	paid      map[pieceRef]bool  // settled pieces: blocks sent again count as shortfall
+	verified  bool               // a receipt of this agent's has passed the signature check
+	banned    bool               // it handed us a forged receipt: nothing more is sent
 }
 
 func newAccount() *account {
@@ -98,6 +111,7 @@ func (a *account) add(ref pieceRef, block int64) {
 func (a *account) merge(b *account) {
 	a.sent += b.sent
 	a.owed += b.owed
+	a.banned = a.banned || b.banned
 	a.shortfall += b.shortfall
 	for k, v := range b.open {
 		a.open[k] += v
@@ -114,7 +128,7 @@ func (a *account) debt() int64 {
 
 // uploadGate enforces the window on every connection of one client.
 type uploadGate struct {
-	window int64 // pieces
+	window int64 // pieces; 0: receiptWindow of each torrent's piece length
 	d      receipt.Domain
 	me     common.Address
 	// forward receives every receipt the gate credited (for the receipts service).
@@ -146,9 +160,7 @@ type inboundReceipts struct {
 }
 
 func newUploadGate(d receipt.Domain, me common.Address, window int64) *uploadGate {
-	if window <= 0 {
-		window = defaultReceiptWindow
-	}
+	window = max(window, 0)
 	g := &uploadGate{
 		window: window, d: d, me: me, now: time.Now,
 		conns: make(map[string]*gatedConn), agents: make(map[common.Address]*account),
@@ -293,8 +305,19 @@ func (g *uploadGate) intake() {
 			return
 		case in := <-g.in:
 			for i := range in.recs {
-				if g.check(in.ih, &in.recs[i]) {
-					g.credit(in.remote, &in.recs[i])
+				sr := &in.recs[i]
+				ok := g.check(in.ih, sr)
+				if ok && g.needSignatureCheck(in.remote, sr.r.Receiver) {
+					if ok = receipt.Verify(g.d, sr.r, sr.sig[:]) == nil; ok {
+						g.mu.Lock()
+						g.agentLocked(sr.r.Receiver).verified = true
+						g.mu.Unlock()
+					} else {
+						g.ban(in.remote)
+					}
+				}
+				if ok {
+					g.credit(in.remote, sr)
 				} else {
 					g.mu.Lock()
 					g.refused++
@@ -305,7 +328,39 @@ func (g *uploadGate) intake() {
 	}
 }
 
-// check verifies a handed receipt against what we serve.
+// verifyOneIn: once an agent's connection has handed us one receipt whose
+// signature checked out, one in this many of its receipts is checked again
+// (at random). The receipts service checks every one before anything is
+// credited; the gate only decides whom to serve, and a forged receipt found
+// closes the agent's account for good, so forging buys at most a few
+// pieces more than the window. It halves the CPU a download costs the two
+// ends (one signature instead of two per piece, mostly).
+const verifyOneIn = 8
+
+// needSignatureCheck tells whether a receipt handed over remote, naming
+// receiver, must have its signature checked now.
+func (g *uploadGate) needSignatureCheck(remote string, receiver common.Address) bool {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	c := g.conns[remote]
+	acct := g.agents[receiver]
+	if c == nil || !c.hasAgent || c.agent != receiver || acct == nil || !acct.verified {
+		return true
+	}
+	return rand.IntN(verifyOneIn) == 0
+}
+
+// ban closes the account of whoever handed us a forged receipt over remote.
+func (g *uploadGate) ban(remote string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if c := g.conns[remote]; c != nil {
+		c.acct.banned = true
+	}
+}
+
+// check verifies what a handed receipt says against what we serve (not
+// its signature: see needSignatureCheck).
 func (g *uploadGate) check(ih [20]byte, sr *signedReceipt) bool {
 	r := &sr.r
 	if r.Sender != g.me || r.InfoHash != receipt.InfoHashFromV1(ih) {
@@ -321,10 +376,7 @@ func (g *uploadGate) check(ih [20]byte, sr *signedReceipt) bool {
 	if plen == 0 || r.PieceSize == 0 || int64(r.PieceSize) > plen || string(r.PieceHash[:]) != string(gt.sums[32*r.PieceIndex:32*r.PieceIndex+32]) {
 		return false
 	}
-	if receipt.CheckTimestamp(r.Timestamp, g.now(), receiptMaxAge) != nil {
-		return false
-	}
-	return receipt.Verify(g.d, *r, sr.sig[:]) == nil
+	return receipt.CheckTimestamp(r.Timestamp, g.now(), receiptMaxAge) == nil
 }
 
 // credit settles the receipt's piece on its receiver's account (binding the
@@ -387,6 +439,9 @@ func (g *uploadGate) admitLocked(c *gatedConn, ref pieceRef, n int64) bool {
 	if c.closed {
 		return true
 	}
+	if c.acct.banned {
+		return false
+	}
 	gt := g.torrents[ref.ih]
 	if gt == nil {
 		return true // not ours to account (no published hashes)
@@ -394,7 +449,11 @@ func (g *uploadGate) admitLocked(c *gatedConn, ref pieceRef, n int64) bool {
 	if _, started := c.acct.open[ref]; started {
 		return true
 	}
-	return int64(len(c.acct.open)) < g.window && c.acct.debt()+n <= g.window*gt.pieceLen
+	w := g.window
+	if w == 0 {
+		w = receiptWindow(gt.pieceLen)
+	}
+	return int64(len(c.acct.open)) < w && c.acct.debt()+n <= w*gt.pieceLen
 }
 
 // gatedConn is a peer connection whose piece messages are turned into

@@ -126,7 +126,7 @@ func TestWithholdingDownloaderStallsHonestOneCompletes(t *testing.T) {
 	const (
 		pieceLen = 256 << 10
 		size     = 48<<20 + 1234
-		window   = defaultReceiptWindow
+		window   = 8
 	)
 	f := newGateFixture(t, size, pieceLen, window)
 
@@ -257,24 +257,43 @@ func TestWithholdingDownloaderStallsHonestOneCompletes(t *testing.T) {
 		}
 	}
 	f.gate.mu.Unlock()
-	// A receipt signed by someone else is refused and opens nothing.
-	forged := recs[0]
-	forged.r.Receiver = me
-	if f.gate.check(ih, &forged) {
-		t.Fatal("a receipt whose signer is not its receiver passed the gate's check")
-	}
-	for i := range recs {
-		if !f.gate.check(ih, &recs[i]) {
-			t.Fatalf("valid receipt %d refused by the gate", i)
-		}
-		f.gate.credit(remote, &recs[i])
-	}
+	// They go the way a downloader's do: into the gate's intake.
+	_, refusedBefore := f.gate.stats()
+	f.gate.in <- inboundReceipts{remote: remote, ih: ih, recs: recs}
 	deadline := time.Now().Add(10 * time.Second)
 	for usefulBytes(greedy) <= after && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if n := usefulBytes(greedy); n <= after {
 		t.Fatalf("after %d receipts arrived the greedy client still has %d bytes", len(recs), n)
+	}
+	if _, refused := f.gate.stats(); refused != refusedBefore {
+		t.Fatalf("%d valid receipts refused", refused-refusedBefore)
+	}
+
+	// A receipt whose signature is not its receiver's is refused when it is
+	// checked (always for an agent not yet verified on this connection) and
+	// closes the agent's account: nothing more is sent to it.
+	otherKey, _ := crypto.GenerateKey()
+	forged := recs[0]
+	forged.r.PieceIndex = uint32(f.info.NumPieces() - 1)
+	copy(forged.r.PieceHash[:], f.sums[32*(f.info.NumPieces()-1):])
+	forged.r.PieceSize = uint32(f.info.Piece(f.info.NumPieces() - 1).Length())
+	forged.sig, _ = receipt.Sign(f.d, forged.r, otherKey)
+	f.gate.mu.Lock()
+	f.gate.agents[greedyAddr].verified = false // force the check, as for a new agent
+	f.gate.mu.Unlock()
+	f.gate.in <- inboundReceipts{remote: remote, ih: ih, recs: []signedReceipt{forged}}
+	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if _, refused := f.gate.stats(); refused > refusedBefore {
+			break
+		}
+	}
+	f.gate.mu.Lock()
+	banned := f.gate.agents[greedyAddr].banned
+	f.gate.mu.Unlock()
+	if _, refused := f.gate.stats(); refused != refusedBefore+1 || !banned {
+		t.Fatalf("forged receipt: refused %d (want %d), account closed %v", refused, refusedBefore+1, banned)
 	}
 }
 
