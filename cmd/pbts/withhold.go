@@ -44,13 +44,13 @@ const (
 	// The window, when not set: 8 MiB worth of pieces, 4 to 32 of them
 	// (32 × 256 KiB, 8 × 1 MiB, 4 × 4 MiB). A downloader keeps half of it
 	// wanted ahead of what it has verified.
-	windowBytes = 8 << 20
-	minWindow   = 4
-	maxWindow   = 32
-	receiptMaxAge        = 30 * time.Minute
-	inboundQueue         = 1024
-	rejectRetry          = 100 * time.Millisecond
-	handshakeLen         = 68
+	windowBytes   = 8 << 20
+	minWindow     = 4
+	maxWindow     = 32
+	receiptMaxAge = 30 * time.Minute
+	inboundQueue  = 1024
+	rejectRetry   = 100 * time.Millisecond
+	handshakeLen  = 68
 )
 
 // receiptWindow is the default window, in pieces, for a piece length.
