@@ -293,7 +293,12 @@ func (g *uploadGate) onExtension(ev torrent.PeerConnReadExtensionMessageEvent) {
 	}
 	select {
 	case g.in <- inboundReceipts{remote: ev.PeerConn.RemoteAddr.String(), ih: [20]byte(t.InfoHash()), recs: recs}:
-	default: // full: the downloader submits them too; the window stays closed until they are credited
+	default:
+		// Full: the downloader submits them to the service too, but these
+		// pieces stay unpaid here. Counted as refused.
+		g.mu.Lock()
+		g.refused += len(recs)
+		g.mu.Unlock()
 	}
 }
 
