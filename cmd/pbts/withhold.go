@@ -48,7 +48,7 @@ const (
 	minWindow     = 4
 	maxWindow     = 32
 	receiptMaxAge = 30 * time.Minute
-	inboundQueue  = 1024
+	inboundQueue  = 8192
 	rejectRetry   = 100 * time.Millisecond
 	handshakeLen  = 68
 )
