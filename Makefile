@@ -30,12 +30,22 @@ $(GO_TOOLS) &: tools/go.mod tools/go.sum
 	  github.com/ethereum/go-ethereum/cmd/abigen
 
 .PHONY: system-deps
-system-deps: ## Postgres at 127.0.0.1:5432 and the Debian packages tests drive (aria2)
+system-deps: ## Postgres at 127.0.0.1:5432 and the Debian packages tests drive (aria2; ffmpeg, espeak-ng, jq for the demo)
 	bash scripts/ensure-postgres.sh
-	bash scripts/ensure-apt.sh aria2c=aria2
+	bash scripts/ensure-apt.sh aria2c=aria2 ffmpeg=ffmpeg espeak-ng=espeak-ng jq=jq
 
 .PHONY: tools
 tools: node_modules/.package-lock.json $(GO_TOOLS) ## install npm tools (Foundry, solc, buf) and build the pinned Go generators
+
+## Local stack -----------------------------------------------------------
+
+.PHONY: up
+up: node_modules/.package-lock.json ## run the local stack (Postgres, anvil with kept state, contracts, services) until Ctrl-C; state in .pbts/
+	bash scripts/up.sh
+
+.PHONY: demo
+demo: node_modules/.package-lock.json ## the five-act demo against the running stack (starts one for the demo if none runs)
+	bash scripts/demo.sh
 
 ## Generation ------------------------------------------------------------
 

@@ -1,0 +1,497 @@
+#!/usr/bin/env bash
+# The local PBTS stack in one command (`make up`): Postgres, anvil with a
+# persistent state file, the contracts (deployed once, addresses kept),
+# receipts, chainwriter and tracker, each logging to $PBTS_UP_DIR/logs.
+#
+#   scripts/up.sh [up]    run the stack in the foreground; Ctrl-C stops it cleanly
+#   scripts/up.sh switch  deploy a new ReputationTracker through the RepFactory with the
+#                         current one as referrer and move the running services to it
+#   scripts/up.sh stop    stop a stack running in the background (SIGTERM to its supervisor)
+#   scripts/up.sh env     print the environment an agent needs for the running stack
+#
+# Settings (environment):
+#   PBTS_UP_DIR             state directory (default <repo>/.pbts): binaries, chain state,
+#                           contracts.json, logs, the demo's agents
+#   PBTS_UP_PORT_BASE       port base (default 7000): tracker gRPC +1, receipts +2,
+#                           chainwriter +3, announce HTTP +70, metrics +2101..+2103, anvil +1545
+#   PBTS_UP_DB              database name of the first tracker (default pbts)
+#   PBTS_UP_INITIAL_CREDIT  bytes a new agent may download before uploading (default 16 MiB,
+#                           chosen for `make demo`; DESIGN's production default is 1 GiB)
+#   PBTS_UP_PG_ADMIN_URL    Postgres admin connection (default postgres://postgres@127.0.0.1:5432/postgres)
+#
+# The deployer and chainwriter key is anvil's first development key: publicly known,
+# funded on every local anvil, for this local chain only. Never use it elsewhere.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+UP_DIR=${PBTS_UP_DIR:-$ROOT/.pbts}
+mkdir -p "$UP_DIR"
+UP_DIR=$(cd "$UP_DIR" && pwd)
+BIN=$UP_DIR/bin
+LOGS=$UP_DIR/logs
+BASE=${PBTS_UP_PORT_BASE:-7000}
+DB_BASE=${PBTS_UP_DB:-pbts}
+CREDIT=${PBTS_UP_INITIAL_CREDIT:-16777216}
+PG_ADMIN=${PBTS_UP_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
+PG_SERVER=${PG_ADMIN%%\?*}
+PG_SERVER=${PG_SERVER%/*}
+
+TRACKER_GRPC=127.0.0.1:$((BASE + 1))
+RECEIPTS_GRPC=127.0.0.1:$((BASE + 2))
+CHAINWRITER_GRPC=127.0.0.1:$((BASE + 3))
+ANNOUNCE_HTTP=127.0.0.1:$((BASE + 70))
+TRACKER_METRICS=127.0.0.1:$((BASE + 2101))
+RECEIPTS_METRICS=127.0.0.1:$((BASE + 2102))
+CHAINWRITER_METRICS=127.0.0.1:$((BASE + 2103))
+ANVIL_PORT=$((BASE + 1545))
+RPC_URL=http://127.0.0.1:$ANVIL_PORT
+case $(uname -m) in x86_64 | amd64) ARCH=amd64 ;; aarch64 | arm64) ARCH=arm64 ;; *) ARCH=$(uname -m) ;; esac
+# The native anvil (not the node wrapper in node_modules/.bin), so that SIGTERM reaches the chain.
+ANVIL=$ROOT/node_modules/@foundry-rs/anvil-$(uname -s | tr '[:upper:]' '[:lower:]')-$ARCH/bin/anvil
+# anvil's development key 0 (mnemonic "test test ... junk"): public, local chains only.
+DEV_KEY=ac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcae784d7bf4f2ff80
+
+SUPERVISOR_PID_FILE=$UP_DIR/up.pid
+CONTRACTS=$UP_DIR/contracts.json
+STACK_JSON=$UP_DIR/stack.json
+ENV_FILE=$UP_DIR/env
+KEY_FILE=$UP_DIR/dev-key-0.hex
+
+say() { printf '[up] %s\n' "$*" 2>/dev/null || true; }
+die() { printf '[up] error: %s\n' "$*" >&2; exit 1; }
+rel() { local p=$1; [[ $p == "$ROOT"/* ]] && p=${p#"$ROOT"/}; printf '%s' "$p"; }
+human() { awk -v n="$1" 'BEGIN{split("B KiB MiB GiB TiB",u," "); i=1; while (n>=1024 && i<5) {n/=1024; i++} printf (i==1?"%d %s":"%.1f %s"), n, u[i]}'; }
+
+supervisor_pid() {
+  local pid
+  pid=$(cat "$SUPERVISOR_PID_FILE" 2>/dev/null || true)
+  if [[ -n $pid ]] && kill -0 "$pid" 2>/dev/null; then printf '%s' "$pid"; fi
+}
+
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# ---------------------------------------------------------------- client commands
+
+cmd_env() {
+  [[ -n $(supervisor_pid) && -f $ENV_FILE ]] || die "no stack is running from $(rel "$UP_DIR") (start it with make up)"
+  cat "$ENV_FILE"
+}
+
+cmd_stop() {
+  local pid
+  pid=$(supervisor_pid)
+  [[ -n $pid ]] || { say "no stack is running from $(rel "$UP_DIR")"; return 0; }
+  say "stopping the stack (supervisor pid $pid)"
+  kill -TERM "$pid"
+  for _ in $(seq 1 600); do kill -0 "$pid" 2>/dev/null || { say "stopped"; return 0; }; sleep 0.1; done
+  die "the stack did not stop within 60s (pid $pid)"
+}
+
+cmd_switch() {
+  local pid
+  pid=$(supervisor_pid)
+  [[ -n $pid ]] || die "no stack is running from $(rel "$UP_DIR") (start it with make up)"
+  rm -f "$UP_DIR/switch.done" "$UP_DIR/switch.failed"
+  say "asking the stack (pid $pid) to move to a new ReputationTracker"
+  kill -USR1 "$pid"
+  for _ in $(seq 1 3000); do
+    if [[ -f $UP_DIR/switch.done ]]; then cat "$UP_DIR/switch.done"; return 0; fi
+    if [[ -f $UP_DIR/switch.failed ]]; then die "switch failed: $(cat "$UP_DIR/switch.failed")"; fi
+    kill -0 "$pid" 2>/dev/null || die "the stack stopped during the switch (see $(rel "$LOGS"))"
+    sleep 0.1
+  done
+  die "switch did not finish within 300s"
+}
+
+# ---------------------------------------------------------------- supervisor
+
+declare -A PIDS=()
+REQ=""
+EXIT_CODE=0
+DEPLOYED=""
+
+# reap_stale stops processes a killed supervisor left behind: only the PIDs
+# it recorded, and only while they still run the binary it started.
+reap_stale() {
+  local f pid exe want name
+  for f in "$UP_DIR"/pids/*.pid; do
+    [[ -e $f ]] || continue
+    name=$(basename "$f" .pid)
+    pid=$(cat "$f")
+    want=$BIN/$name
+    [[ $name == anvil ]] && want=$ANVIL
+    exe=$(readlink "/proc/$pid/exe" 2>/dev/null || true)
+    if [[ -n $exe && $exe == "$want" ]]; then
+      say "stopping $name (pid $pid) left running by an earlier stack"
+      kill -TERM "$pid" 2>/dev/null || true
+      for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+    rm -f "$f"
+  done
+}
+
+# start NAME CMD...: runs CMD in its own session (so the terminal's Ctrl-C
+# reaches only this script, which stops everything in order), logging to
+# $LOGS/NAME.log.
+start() {
+  local name=$1
+  shift
+  printf '\n==== %s start %s\n' "$(date -u +%FT%TZ)" "$name" >>"$LOGS/$name.log"
+  setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
+  PIDS[$name]=$!
+  echo "${PIDS[$name]}" >"$UP_DIR/pids/$name.pid"
+}
+
+# stop_one NAME: SIGTERM, then SIGKILL after 20s.
+stop_one() {
+  local name=$1 pid=${PIDS[$1]:-}
+  [[ -n $pid ]] || return 0
+  unset "PIDS[$name]"
+  rm -f "$UP_DIR/pids/$name.pid"
+  kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 200); do
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  if kill -0 "$pid" 2>/dev/null; then
+    say "$name did not stop within 20s of SIGTERM: killing it"
+    kill -KILL "$pid" 2>/dev/null || true
+  fi
+  wait "$pid" 2>/dev/null || true
+}
+
+tail_log() { { printf -- '---- last lines of %s\n' "$(rel "$LOGS/$1.log")" && tail -n 25 "$LOGS/$1.log"; } >&2 2>/dev/null || true; }
+
+# current NAME: a field of the current deployment.
+current() { jq -r ".$1" "$CONTRACTS"; }
+
+start_services() {
+  local tracker db dburl chain_id
+  tracker=$(current tracker)
+  db=$(current database)
+  chain_id=$(current chainId)
+  dburl="$PG_SERVER/$db?sslmode=disable"
+  # Tunables a developer may override through their PBTS_* variables; addresses,
+  # contract and database are flags (flags win over the environment).
+  # (Short announce intervals: a local swarm sees a new seeder within seconds.)
+  export PBTS_ANNOUNCE_INTERVAL=${PBTS_ANNOUNCE_INTERVAL:-10s}
+  export PBTS_ANNOUNCE_MIN_INTERVAL=${PBTS_ANNOUNCE_MIN_INTERVAL:-2s}
+  export PBTS_PEER_EXPIRY=${PBTS_PEER_EXPIRY:-2m}
+  local common=(--database-url "$dburl" --chain-id "$chain_id" --tracker-contract "$tracker")
+  start receipts "$BIN/receipts" "${common[@]}" --grpc-addr "$RECEIPTS_GRPC" --metrics-addr "$RECEIPTS_METRICS"
+  start chainwriter "$BIN/chainwriter" "${common[@]}" --rpc-url "$RPC_URL" --grpc-addr "$CHAINWRITER_GRPC" \
+    --metrics-addr "$CHAINWRITER_METRICS" --chainwriter-key-file "$KEY_FILE"
+  start tracker "$BIN/tracker" "${common[@]}" --rpc-url "$RPC_URL" --grpc-addr "$TRACKER_GRPC" \
+    --metrics-addr "$TRACKER_METRICS" --http-addr "$ANNOUNCE_HTTP" --receipts-addr "$RECEIPTS_GRPC"
+  wait_healthy receipts "$RECEIPTS_GRPC" pbts.v1.ReceiptService &&
+    wait_healthy chainwriter "$CHAINWRITER_GRPC" pbts.v1.ChainwriterService &&
+    wait_healthy tracker "$TRACKER_GRPC" pbts.v1.AgentService pbts.v1.DatasetService
+}
+
+# wait_healthy NAME ADDR HEALTH_NAME...: until the gRPC health services answer
+# SERVING (two minutes at most), the process exits, or a stop is asked for.
+wait_healthy() {
+  local name=$1 addr=$2 t0=$SECONDS
+  shift 2
+  while ((SECONDS - t0 < 120)); do
+    [[ $REQ != stop ]] || return 1
+    if ! kill -0 "${PIDS[$name]:-0}" 2>/dev/null; then
+      say "$name exited at start"
+      tail_log "$name"
+      return 1
+    fi
+    if "$BIN/pbts-up" health -timeout 1s "$addr" "$@" 2>/dev/null; then return 0; fi
+  done
+  say "$name not healthy after 120s"
+  tail_log "$name"
+  return 1
+}
+
+stop_services() {
+  local s
+  for s in tracker receipts chainwriter; do stop_one "$s"; done
+}
+
+write_env_file() {
+  local tracker chain_id
+  tracker=$(current tracker)
+  chain_id=$(current chainId)
+  cat >"$ENV_FILE.tmp" <<EOF
+# PBTS local stack: the environment an agent (the pbts command) needs.
+export PATH="$BIN:\$PATH"
+export PBTS_TRACKER=$TRACKER_GRPC
+export PBTS_RECEIPTS=$RECEIPTS_GRPC
+export PBTS_TRACKER_CONTRACT=$tracker
+export PBTS_CHAIN_ID=$chain_id
+EOF
+  mv "$ENV_FILE.tmp" "$ENV_FILE"
+}
+
+# write_stack_json: the stack's description for scripts (demo.sh); its
+# presence means the stack is up.
+write_stack_json() {
+  jq -n --arg dir "$UP_DIR" --arg bin "$BIN" --arg rpc "$RPC_URL" --arg tracker_grpc "$TRACKER_GRPC" \
+    --arg receipts_grpc "$RECEIPTS_GRPC" --arg chainwriter_grpc "$CHAINWRITER_GRPC" \
+    --arg announce "http://$ANNOUNCE_HTTP" --arg pg "$PG_SERVER" --argjson pid $$ \
+    --slurpfile d "$CONTRACTS" \
+    '{dir: $dir, bin: $bin, rpc_url: $rpc, tracker_grpc: $tracker_grpc, receipts_grpc: $receipts_grpc,
+      chainwriter_grpc: $chainwriter_grpc, announce: $announce, postgres: $pg, supervisor_pid: $pid,
+      deployment: $d[0]}' >"$STACK_JSON.tmp"
+  mv "$STACK_JSON.tmp" "$STACK_JSON"
+}
+
+banner() {
+  local how=$1 tracker factory credit gen db referrer
+  tracker=$(current tracker)
+  factory=$(current factory)
+  credit=$(current initialCredit)
+  gen=$(current generation)
+  db=$(current database)
+  referrer=$(current referrer)
+  cat <<EOF
+
+PBTS local stack is up ($how)
+  chain        anvil $RPC_URL (chain id $(current chainId)), state $(rel "$UP_DIR")/anvil-state.json
+  RepFactory   $factory
+  Tracker      $tracker  (ReputationTracker #$gen, initial credit $(human "$credit") = $credit bytes)
+EOF
+  if [[ $referrer != 0x0000000000000000000000000000000000000000 ]]; then
+    echo "  referrer     $referrer  (reputation of agents unknown here reads through from it)"
+  fi
+  cat <<EOF
+  tracker      gRPC $TRACKER_GRPC   announce http://$ANNOUNCE_HTTP/announce/<passkey>   metrics http://$TRACKER_METRICS/metrics
+  receipts     gRPC $RECEIPTS_GRPC   metrics http://$RECEIPTS_METRICS/metrics
+  chainwriter  gRPC $CHAINWRITER_GRPC   metrics http://$CHAINWRITER_METRICS/metrics   signer = anvil dev key 0 (public, local only)
+  database     $PG_SERVER/$db
+  logs         $(rel "$LOGS")/{anvil,receipts,chainwriter,tracker}.log
+
+An agent needs (also in $(rel "$ENV_FILE"); \`source $(rel "$ENV_FILE")\`):
+$(grep '^export' "$ENV_FILE" | sed 's/^/  /')
+  then: pbts key new && pbts register && pbts publish DIR --name N --modality video (it seeds; pbts get … downloads)
+The five-act demo against this stack: make demo (in another terminal).
+Stop: Ctrl-C here (or scripts/up.sh stop). Started again it reuses the chain and the database.
+
+EOF
+}
+
+wait_rpc() {
+  local rc
+  for _ in $(seq 1 300); do
+    rc=0
+    "$BIN/pbts-up" code "$RPC_URL" 0x0000000000000000000000000000000000000000 2>/dev/null || rc=$?
+    [[ $rc != 3 ]] || return 0
+    kill -0 "${PIDS[anvil]}" 2>/dev/null || { tail_log anvil; die "anvil exited"; }
+    sleep 0.1
+  done
+  tail_log anvil
+  die "anvil did not answer at $RPC_URL within 30s"
+}
+
+# set_aside DB: a database that belonged to a chain state that is gone is
+# renamed, never dropped.
+set_aside() {
+  local db=$1 aside r
+  aside="${db:0:40}_orphaned_$(date +%s)"
+  r=$("$BIN/pbts-up" db-rename "$PG_ADMIN" "$db" "$aside")
+  if [[ $r == renamed ]]; then
+    say "database $db belonged to a chain state that is gone: renamed to $aside (drop it when you like)"
+  fi
+}
+
+# deploy_first: RepFactory + the first ReputationTracker.
+deploy_first() {
+  local out
+  out=$("$BIN/deploy" --rpc-url "$RPC_URL" --private-key-file "$KEY_FILE" --initial-credit "$CREDIT") ||
+    die "deploy failed"
+  set_aside "$DB_BASE"
+  jq --arg db "$DB_BASE" '. + {database: $db, generation: 1, previous: []}' <<<"$out" >"$CONTRACTS.tmp"
+  mv "$CONTRACTS.tmp" "$CONTRACTS"
+  say "deployed RepFactory $(current factory) and ReputationTracker $(current tracker) (initial credit $(human "$CREDIT")); saved in $(rel "$CONTRACTS")"
+}
+
+ensure_contracts() {
+  if [[ -f $CONTRACTS ]]; then
+    local tracker rc=0
+    tracker=$(current tracker)
+    "$BIN/pbts-up" code "$RPC_URL" "$tracker" || rc=$?
+    case $rc in
+      0)
+        say "reusing ReputationTracker $tracker from $(rel "$CONTRACTS") (chain state $(rel "$UP_DIR")/anvil-state.json)"
+        return 0
+        ;;
+      3)
+        say "the chain has no contract at $tracker ($(rel "$CONTRACTS")): the anvil state was lost or reset"
+        say "redeploying; reputation recorded on the lost chain is gone"
+        local db
+        for db in $(jq -r '.database, (.previous[]?.database)' "$CONTRACTS"); do set_aside "$db"; done
+        mv "$CONTRACTS" "$CONTRACTS.lost-$(date +%s)"
+        ;;
+      *) die "cannot read the chain at $RPC_URL" ;;
+    esac
+  fi
+  deploy_first
+  DEPLOYED=1
+}
+
+fail_switch() {
+  echo "$*" >"$UP_DIR/switch.failed.tmp"
+  mv "$UP_DIR/switch.failed.tmp" "$UP_DIR/switch.failed"
+}
+
+do_switch() {
+  local old factory out gen db
+  old=$(current tracker)
+  factory=$(current factory)
+  say "switch: stopping the tracker and the receipts service (no new registrations or receipts)"
+  stop_one tracker
+  stop_one receipts
+  say "switch: waiting until the chainwriter has settled everything on $old"
+  local drained=""
+  for _ in $(seq 1 240); do
+    if "$BIN/pbts-up" chain-status "$CHAINWRITER_GRPC" 2>/dev/null | jq -e \
+      '(.pending_receipts|tonumber) == 0 and (.pending_registrations|tonumber) == 0 and (.in_flight|length) == 0
+       and .last_settled_batch_id == .last_batch_id and .chain_reachable' >/dev/null; then
+      drained=1
+      break
+    fi
+    sleep 0.5
+  done
+  if [[ -z $drained ]]; then
+    fail_switch "receipts or registrations were still unsettled on $old after 120s; the stack stays on it"
+    say "switch: $(cat "$UP_DIR/switch.failed")"
+    stop_services
+    start_services || return 1
+    return 0
+  fi
+  stop_one chainwriter
+  say "switch: RepFactory($factory).deployNewTracker(referrer=$old)"
+  if ! out=$("$BIN/deploy" --rpc-url "$RPC_URL" --private-key-file "$KEY_FILE" --factory "$factory" --referrer "$old" --initial-credit 0); then
+    fail_switch "deploy of the new tracker failed; the stack stays on $old"
+    start_services || return 1
+    return 0
+  fi
+  gen=$(($(current generation) + 1))
+  db="${DB_BASE}_$gen"
+  set_aside "$db"
+  jq --argjson new "$out" --arg db "$db" --argjson gen "$gen" \
+    '(del(.previous)) as $cur | $new + {database: $db, generation: $gen, previous: ([$cur] + .previous)}' \
+    "$CONTRACTS" >"$CONTRACTS.tmp"
+  mv "$CONTRACTS.tmp" "$CONTRACTS"
+  "$BIN/pbts-up" db-ensure "$PG_ADMIN" "$db" >/dev/null
+  say "switch: new ReputationTracker $(current tracker) (referrer $old), database $db; starting the services on it"
+  start_services || return 1
+  write_env_file
+  banner "moved to ReputationTracker #$gen"
+  write_stack_json
+  jq '{tracker, factory, referrer, initialCredit, block, database, generation}' "$CONTRACTS" >"$UP_DIR/switch.done.tmp"
+  mv "$UP_DIR/switch.done.tmp" "$UP_DIR/switch.done"
+}
+
+# on_exit stops whatever this supervisor started, in order, however it ends.
+on_exit() {
+  local code=$?
+  trap '' INT TERM HUP USR1
+  if [[ ${#PIDS[@]} -gt 0 ]]; then
+    say "stopping: tracker, receipts, chainwriter, then anvil (its state is written on SIGTERM)"
+    stop_services
+    stop_one anvil
+    say "stopped; state kept in $(rel "$UP_DIR") (make up again resumes it)"
+  fi
+  rm -f "$ENV_FILE" "$STACK_JSON" "$SUPERVISOR_PID_FILE"
+  exit "$code"
+}
+
+cmd_up() {
+  local pid
+  pid=$(supervisor_pid)
+  [[ -z $pid ]] || die "a stack is already running from $(rel "$UP_DIR") (supervisor pid $pid); stop it with Ctrl-C in its terminal or scripts/up.sh stop"
+  mkdir -p "$BIN" "$LOGS" "$UP_DIR/pids"
+  echo $$ >"$SUPERVISOR_PID_FILE"
+  trap on_exit EXIT
+  # Ctrl-C also ends a `| tee` reading our output: a write to it must not kill
+  # this script before it has stopped what it started.
+  trap '' PIPE
+  reap_stale
+  local p
+  for p in "${TRACKER_GRPC##*:}" "${RECEIPTS_GRPC##*:}" "${CHAINWRITER_GRPC##*:}" "${ANNOUNCE_HTTP##*:}" \
+    "${TRACKER_METRICS##*:}" "${RECEIPTS_METRICS##*:}" "${CHAINWRITER_METRICS##*:}" "$ANVIL_PORT"; do
+    ! port_busy "$p" || die "port $p is in use (another stack?); pick other ports with PBTS_UP_PORT_BASE"
+  done
+
+  # What is missing gets installed: npm packages (Foundry), Postgres, jq.
+  if [[ ! -x $ANVIL ]]; then
+    say "installing the npm packages (Foundry's anvil)"
+    (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
+  fi
+  bash "$ROOT/scripts/ensure-apt.sh" jq=jq
+  bash "$ROOT/scripts/ensure-postgres.sh"
+  say "building the services and the pbts command into $(rel "$BIN")"
+  (cd "$ROOT" && go build -o "$BIN/" ./services/tracker/cmd/tracker ./services/receipts/cmd/receipts \
+    ./services/chainwriter/cmd/chainwriter ./cmd/pbts ./cmd/deploy ./cmd/pbts-up)
+  (umask 077 && echo "$DEV_KEY" >"$KEY_FILE")
+
+  trap 'REQ=stop' INT TERM HUP
+  trap 'REQ=switch' USR1
+
+  say "starting anvil on $RPC_URL (state $(rel "$UP_DIR")/anvil-state.json, written every 5s and on stop)"
+  start anvil "$ANVIL" --host 127.0.0.1 --port "$ANVIL_PORT" --state "$UP_DIR/anvil-state.json" --state-interval 5
+  wait_rpc
+  ensure_contracts
+  local how="chain and database reused: reputation kept"
+  [[ -z $DEPLOYED ]] || how="contracts deployed"
+  local created
+  created=$("$BIN/pbts-up" db-ensure "$PG_ADMIN" "$(current database)")
+  [[ $created == created ]] && say "created database $(current database)"
+  say "starting receipts, chainwriter and tracker (they apply the database migrations)"
+  start_services || die "the services did not become healthy (logs in $(rel "$LOGS"))"
+  write_env_file
+  banner "$how"
+  write_stack_json
+
+  local n died tick
+  while :; do
+    case $REQ in
+      stop) break ;;
+      switch)
+        REQ=""
+        rm -f "$UP_DIR/switch.done" "$UP_DIR/switch.failed"
+        if ! do_switch; then
+          fail_switch "the services did not come up after the switch (see $(rel "$LOGS"))"
+          EXIT_CODE=1
+          break
+        fi
+        continue
+        ;;
+    esac
+    # Wake on a child's exit, a trapped signal, or the tick (a signal that came
+    # just before `wait` is seen at the next tick).
+    sleep 2 &
+    tick=$!
+    wait -n 2>/dev/null || true
+    kill "$tick" 2>/dev/null || true
+    wait "$tick" 2>/dev/null || true
+    [[ -z $REQ ]] || continue
+    died=""
+    for n in "${!PIDS[@]}"; do
+      kill -0 "${PIDS[$n]}" 2>/dev/null || died=$n
+    done
+    if [[ -n $died ]]; then
+      say "$died exited unexpectedly"
+      tail_log "$died"
+      EXIT_CODE=1
+      break
+    fi
+  done
+  exit "$EXIT_CODE"
+}
+
+case ${1:-up} in
+  up) cmd_up ;;
+  switch) cmd_switch ;;
+  stop) cmd_stop ;;
+  env) cmd_env ;;
+  -h | --help | help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' ;;
+  *) die "unknown command ${1} (want up, switch, stop or env)" ;;
+esac
