@@ -83,9 +83,19 @@ func fileStorage(baseDir string) storage.ClientImplCloser {
 
 // addTorrent adds mi (with its announce URL) storing data under baseDir.
 func addTorrent(cl *torrent.Client, mi *metainfo.MetaInfo, baseDir string) (*torrent.Torrent, storage.ClientImplCloser, error) {
+	return addTorrentTrackers(cl, mi, baseDir, true)
+}
+
+// addTorrentTrackers is addTorrent, announcing only when withTrackers
+// (a seeder adds its trackers once its data is verified: announcing
+// earlier reports the whole size left, and the ratio gate may refuse that).
+func addTorrentTrackers(cl *torrent.Client, mi *metainfo.MetaInfo, baseDir string, withTrackers bool) (*torrent.Torrent, storage.ClientImplCloser, error) {
 	spec, err := torrent.TorrentSpecFromMetaInfoErr(mi)
 	if err != nil {
 		return nil, nil, err
+	}
+	if !withTrackers {
+		spec.Trackers = nil
 	}
 	st := fileStorage(baseDir)
 	spec.Storage = st
@@ -298,8 +308,9 @@ func (a *app) runSeeder(ctx context.Context, o *opts, sf *seedFlags, items []see
 	}
 	defer ac.close()
 	type seeding struct {
-		item seedItem
-		t    *torrent.Torrent
+		item     seedItem
+		t        *torrent.Torrent
+		trackers [][]string
 	}
 	var list []seeding
 	for _, it := range items {
@@ -327,14 +338,14 @@ func (a *app) runSeeder(ctx context.Context, o *opts, sf *seedFlags, items []see
 			fmt.Fprintf(a.stderr, "pbts: skipping %s: the tracker's piece hashes do not match the torrent\n", it.infoHash)
 			continue
 		}
-		t, stor, err := addTorrent(ac.cl, mi, it.baseDir)
+		t, stor, err := addTorrentTrackers(ac.cl, mi, it.baseDir, false)
 		if err != nil {
 			fmt.Fprintf(a.stderr, "pbts: skipping %s: %v\n", it.infoHash, err)
 			continue
 		}
 		defer stor.Close()
 		ac.gate.serve([20]byte(mi.HashInfoBytes()), &info, ph.GetPieceSha256())
-		list = append(list, seeding{it, t})
+		list = append(list, seeding{it, t, mi.UpvertedAnnounceList()})
 	}
 	if len(list) == 0 {
 		return errors.New("no torrent could be loaded for seeding")
@@ -360,6 +371,8 @@ func (a *app) runSeeder(ctx context.Context, o *opts, sf *seedFlags, items []see
 		case <-ctx.Done():
 			return nil
 		}
+		// Announce now that the data is verified: as a seeder, left = 0.
+		s.t.AddTrackers(s.trackers)
 		info := s.t.Info()
 		out := seedOut{InfoHash: s.item.infoHash, Name: info.BestName(), Source: s.item.source,
 			Path: filepath.Join(s.item.baseDir, info.BestName()), Pieces: info.NumPieces(), Complete: s.t.Complete().Bool()}
