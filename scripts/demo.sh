@@ -106,8 +106,8 @@ CHAIN_ID=$(stack .deployment.chainId)
 TRACKER=$(stack .deployment.tracker)
 FACTORY=$(stack .deployment.factory)
 UPX=$BIN/pbts-up
-NO_SEED=()
-if "$BIN/pbts" publish -h 2>&1 | grep -q -- '-no-seed'; then NO_SEED=(--no-seed); fi
+# publish would seed in the foreground; the demo seeds with `pbts seed` in the background.
+NO_SEED=(--no-seed)
 
 RUN=$UP_DIR/demo/run-$(date +%Y%m%d-%H%M%S)
 RUN_ID=$(basename "$RUN")
@@ -276,7 +276,7 @@ wait_seeding() {
 }
 
 # publish AGENT PATH NAME MODALITY TAGS DESC: leaves the publish JSON in PUB.
-# (pbts versions whose publish starts seeding get --no-seed: `pbts seed` serves it.)
+# (--no-seed: `pbts seed` serves it.)
 PUB=""
 publish() {
   local who=$1 path=$2 name=$3 mod=$4 tags=$5 desc=$6
