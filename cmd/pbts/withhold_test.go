@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -35,6 +36,7 @@ type gateFixture struct {
 	info   metainfo.Info
 	sums   []byte
 	data   []byte
+	dir    string
 	seeder common.Address
 	gate   *uploadGate
 	addr   netip.AddrPort
@@ -49,14 +51,22 @@ func newGateFixture(t testing.TB, size int, pieceLen int64, window int64) *gateF
 // newSeederFixture is newGateFixture, with the gate only when gated.
 func newSeederFixture(t testing.TB, size int, pieceLen int64, window int64, gated bool) *gateFixture {
 	t.Helper()
+	f := newDataFixture(t, size, pieceLen)
+	f.startSeeder(t, window, gated)
+	return f
+}
+
+// newDataFixture writes a random file of size bytes and builds its torrent.
+func newDataFixture(t testing.TB, size int, pieceLen int64) *gateFixture {
+	t.Helper()
 	f := &gateFixture{d: receipt.Domain{ChainID: 31337, Tracker: common.HexToAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3")}}
-	dir := benchDir(t)
+	f.dir = benchDir(t)
 	f.data = make([]byte, size)
 	r := rand.New(rand.NewPCG(1, 2))
 	for i := range f.data {
 		f.data[i] = byte(r.Uint32())
 	}
-	path := filepath.Join(dir, "clip.mp4")
+	path := filepath.Join(f.dir, "clip.mp4")
 	if err := os.WriteFile(path, f.data, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -71,28 +81,41 @@ func newSeederFixture(t testing.TB, size int, pieceLen int64, window int64, gate
 	for _, s := range sums {
 		f.sums = append(f.sums, s[:]...)
 	}
+	return f
+}
+
+// startSeeder starts a client seeding f's file (behind a gate when gated,
+// replacing any seeder started before) and returns a function that stops it.
+func (f *gateFixture) startSeeder(t testing.TB, window int64, gated bool) func() {
+	t.Helper()
 	key, _ := crypto.GenerateKey()
 	f.seeder = crypto.PubkeyToAddress(key.PublicKey)
+	f.gate = nil
 	if gated {
 		f.gate = newUploadGate(f.d, f.seeder, window)
 	}
-	cl, err := newTorrentClient("127.0.0.1:0", io.Discard, torrent.Callbacks{}, f.gate)
+	gate := f.gate
+	cl, err := newTorrentClient("127.0.0.1:0", io.Discard, torrent.Callbacks{}, gate)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cl.Close()
-		if f.gate != nil {
-			f.gate.stop()
-		}
-	})
-	tt, st, err := addTorrent(cl, mi, dir)
+	tt, st, err := addTorrent(cl, f.mi, f.dir)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { st.Close() })
-	if f.gate != nil {
-		f.gate.serve([20]byte(mi.HashInfoBytes()), &f.info, f.sums)
+	var once sync.Once
+	stop := func() {
+		once.Do(func() {
+			cl.Close()
+			if gate != nil {
+				gate.stop()
+			}
+			st.Close()
+		})
+	}
+	t.Cleanup(stop)
+	if gate != nil {
+		gate.serve([20]byte(f.mi.HashInfoBytes()), &f.info, f.sums)
 	}
 	<-tt.GotInfo()
 	select {
@@ -101,7 +124,7 @@ func newSeederFixture(t testing.TB, size int, pieceLen int64, window int64, gate
 		t.Fatal("seeder did not verify its data")
 	}
 	f.addr = netip.MustParseAddrPort(cl.ListenAddrs()[0].String())
-	return f
+	return stop
 }
 
 // leech adds the torrent to cl, pointed at the seeder.

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # figure transfer_overhead_pct: a 512 MiB file with 256 KiB pieces over
 # loopback, receipts off (stock clients) against receipts on (withholding
-# gate, per-peer tally, signed receipts handed over BEP 10, journal), best
-# of 5 alternating rounds each, same run. See cmd/pbts/transfer_bench_test.go.
+# gate, per-peer tally, signed receipts handed over BEP 10, journal): five
+# rounds, each a fresh seeder per mode back to back; the figure is the
+# median on/off ratio. See cmd/pbts/transfer_bench_test.go.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
 PBTS_BENCH=1 go test -count=1 -timeout 20m -run '^TestTransferOverheadBench$' -v ./cmd/pbts/ | tee /tmp/pbts-transfer-bench.log | grep '^figure '
