@@ -197,3 +197,44 @@ func TestThreeAgentSwarm(t *testing.T) {
 		return true
 	})
 }
+
+// TestSeedAnnouncesWithCurrentPasskey: `pbts seed` announces with the
+// passkey the agent holds now, whatever URL its stored .torrent carries (a
+// rotated passkey, a new tracker), and skips what the catalog lacks.
+func TestSeedAnnouncesWithCurrentPasskey(t *testing.T) {
+	s := newStack(t, 64*MiB)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cli := newCLI(t, s)
+	cliAgent(t, cli)
+	src := filepath.Join(t.TempDir(), "tone.wav")
+	if err := os.WriteFile(src, make([]byte, 3*MiB), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	var pub struct {
+		InfoHash    string `json:"info_hash"`
+		TorrentFile string `json:"torrent_file"`
+	}
+	cli.json(&pub, "publish", src, "--name", "stale passkey tone", "--modality", "audio", "--no-seed")
+	// The stored torrent names a passkey the tracker does not know.
+	b, err := os.ReadFile(pub.TorrentFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := strings.Index(string(b), "/announce/")
+	if i < 0 {
+		t.Fatalf("no announce URL in %s", pub.TorrentFile)
+	}
+	stale := []byte(string(b[:i+len("/announce/")]) + strings.Repeat("0", 32) + string(b[i+len("/announce/")+32:]))
+	if err := os.WriteFile(pub.TorrentFile, stale, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out := cli.background("seed", "--listen", "127.0.0.1:0")
+	waitUntil(t, ctx, "the seeder in the swarm under its current passkey", func() bool {
+		d, err := s.Datasets.GetDataset(ctx, &pbtsv1.GetDatasetRequest{InfoHash: pub.InfoHash})
+		return err == nil && d.Dataset.Seeders == 1
+	})
+	if !strings.Contains(out.String(), "seeding "+pub.InfoHash) {
+		t.Fatalf("seed output:\n%s", out.String())
+	}
+}

@@ -22,7 +22,9 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
 
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/receipt"
@@ -331,6 +333,10 @@ func (a *app) runSeeder(ctx context.Context, o *opts, sf *seedFlags, items []see
 		cctx, cancel := rpcContext(ctx, o)
 		ph, err := ds.GetPieceHashes(cctx, &pbtsv1.GetPieceHashesRequest{InfoHash: it.infoHash})
 		cancel()
+		if status.Code(err) == codes.NotFound {
+			fmt.Fprintf(a.stderr, "pbts: skipping %s: not in the catalog at %s (publish it there again)\n", it.infoHash, o.tracker)
+			continue
+		}
 		if err != nil {
 			return rpcError(o, err)
 		}
@@ -345,7 +351,13 @@ func (a *app) runSeeder(ctx context.Context, o *opts, sf *seedFlags, items []see
 		}
 		defer stor.Close()
 		ac.gate.serve([20]byte(mi.HashInfoBytes()), &info, ph.GetPieceSha256())
-		list = append(list, seeding{it, t, mi.UpvertedAnnounceList()})
+		// Announce with the passkey we hold now (it changes on rotation and
+		// on registering with a new tracker), not the one in the file.
+		trackers := mi.UpvertedAnnounceList()
+		if st.AnnounceURL != "" {
+			trackers = [][]string{{st.AnnounceURL}}
+		}
+		list = append(list, seeding{it, t, trackers})
 	}
 	if len(list) == 0 {
 		return errors.New("no torrent could be loaded for seeding")
