@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -242,7 +243,7 @@ func (a *app) get(ctx context.Context, args []string) error {
 	defer sub.close()
 	go sub.run(ctx)
 
-	at := &attributor{a: a, res: res, ih: ih, d: d, key: key, me: me,
+	at := &attributor{a: a, t: t, res: res, ih: ih, d: d, key: key, me: me,
 		info: &info, sums: sums, tl: tl, sub: sub,
 		done: make(map[int]bool), hashing: make(map[int]bool)}
 	verified := make(chan struct{})
@@ -420,6 +421,7 @@ func (s *slider) advance(done int) {
 
 type attributor struct {
 	a     *app
+	t     *torrent.Torrent // for handTo (optional)
 	slide *slider
 	res   peerNamer
 	ih    [20]byte
@@ -590,12 +592,33 @@ func (at *attributor) piece(ctx context.Context, idx int) {
 		}
 		at.sub.add(sr.proto())
 		wire := encodeWire([]signedReceipt{sr})
-		for _, pc := range conns[sender] {
-			// A sender that does not speak the extension gets its receipts
-			// through the receipts service only.
+		// A sender that does not speak the extension gets its receipts
+		// through the receipts service only.
+		for _, pc := range at.handTo(conns[sender]) {
 			_ = pc.WriteExtendedMessage(receiptsExtension, wire)
 		}
 	}
+}
+
+// handTo is where a sender's receipt goes: the connections that supplied
+// the bytes, and, since one of them may have closed meanwhile (a receipt
+// written to a closed connection is lost), every live connection of the
+// torrent with the same peer id (the same client, reconnected).
+func (at *attributor) handTo(supplied []*torrent.PeerConn) []*torrent.PeerConn {
+	if at.t == nil {
+		return supplied
+	}
+	ids := make(map[[20]byte]bool, len(supplied))
+	for _, pc := range supplied {
+		ids[pc.PeerID] = true
+	}
+	out := supplied
+	for _, pc := range at.t.PeerConns() {
+		if ids[pc.PeerID] && !slices.Contains(supplied, pc) {
+			out = append(out, pc)
+		}
+	}
+	return out
 }
 
 // peerResolver asks the tracker which agent runs a peer of a swarm, by

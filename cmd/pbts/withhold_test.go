@@ -178,7 +178,7 @@ func TestWithholdingDownloaderStallsHonestOneCompletes(t *testing.T) {
 	honest, honestDir := f.leech(t, honestCl)
 	subs := honest.SubscribePieceStateChanges()
 	defer subs.Close()
-	at := &attributor{a: a, res: fixedNamer{f.seeder}, ih: ih, d: f.d, key: key, me: me, info: &f.info, sums: f.sums,
+	at := &attributor{a: a, t: honest, res: fixedNamer{f.seeder}, ih: ih, d: f.d, key: key, me: me, info: &f.info, sums: f.sums,
 		tl: tl, sub: sub, done: make(map[int]bool), hashing: make(map[int]bool)}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
