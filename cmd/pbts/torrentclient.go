@@ -21,6 +21,7 @@ import (
 	"github.com/anacrolix/torrent/storage"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/schollz/progressbar/v3"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -435,7 +436,16 @@ type seedingState struct {
 // reportSeeding prints what the seeder does every 10 s while it changes,
 // until ctx ends: a line, or a JSON object under "seeding" with --json.
 func (a *app) reportSeeding(ctx context.Context, o *opts, ac *agentClient, ts []*torrent.Torrent) {
-	tick := time.NewTicker(10 * time.Second)
+	every := 10 * time.Second
+	var bar *progressbar.ProgressBar
+	if !o.json && isTerminal(a.stdout) {
+		// A live spinner with the bytes uploaded, redrawn every second.
+		every = time.Second
+		bar = progressbar.NewOptions64(-1, progressbar.OptionSetWriter(a.stdout), progressbar.OptionShowBytes(true),
+			progressbar.OptionUseIECUnits(true), progressbar.OptionSpinnerType(14), progressbar.OptionShowCount(), progressbar.OptionShowDescriptionAtLineEnd())
+		defer func() { bar.Finish(); fmt.Fprintln(a.stdout) }()
+	}
+	tick := time.NewTicker(every)
 	defer tick.Stop()
 	var last seedingState
 	lastAt := time.Now()
@@ -457,6 +467,11 @@ func (a *app) reportSeeding(ctx context.Context, o *opts, ac *agentClient, ts []
 		s.BytesPerSecond = float64(s.UploadedBytes-last.UploadedBytes) / now.Sub(lastAt).Seconds()
 		changed := s.UploadedBytes != last.UploadedBytes || s.Peers != last.Peers || s.HandedReceipts != last.HandedReceipts
 		last, lastAt = s, now
+		if bar != nil {
+			bar.Describe(fmt.Sprintf("peers %d  receipts handed to us %d  requests refused %d", s.Peers, s.HandedReceipts, s.Stalls))
+			_ = bar.Set64(s.UploadedBytes)
+			continue
+		}
 		if !changed {
 			continue
 		}
