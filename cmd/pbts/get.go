@@ -14,6 +14,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/anacrolix/missinggo/v2/pubsub"
@@ -246,6 +247,9 @@ func (a *app) get(ctx context.Context, args []string) error {
 	at := &attributor{a: a, t: t, res: res, ih: ih, d: d, key: key, me: me,
 		info: &info, sums: sums, tl: tl, sub: sub,
 		done: make(map[int]bool), hashing: make(map[int]bool)}
+	// Receipts handed over just before the client closes would die in the
+	// connections' write buffers: give the last ones a moment to leave.
+	defer at.linger()
 	verified := make(chan struct{})
 	go at.run(ctx, subs, verified)
 
@@ -419,19 +423,32 @@ func (s *slider) advance(done int) {
 	}
 }
 
+const handLinger = 300 * time.Millisecond
+
+// linger waits until handLinger has passed since the last receipt was
+// handed to a sender.
+func (at *attributor) linger() {
+	if last := at.lastHanded.Load(); last != 0 {
+		if d := time.Until(time.Unix(0, last).Add(handLinger)); d > 0 {
+			time.Sleep(d)
+		}
+	}
+}
+
 type attributor struct {
-	a     *app
-	t     *torrent.Torrent // for handTo (optional)
-	slide *slider
-	res   peerNamer
-	ih    [20]byte
-	d     receipt.Domain
-	key   *ecdsa.PrivateKey
-	me    common.Address
-	info  *metainfo.Info
-	sums  []byte
-	tl    *tally
-	sub   *submitter
+	lastHanded atomic.Int64 // unix nanoseconds
+	a          *app
+	t          *torrent.Torrent // for handTo (optional)
+	slide      *slider
+	res        peerNamer
+	ih         [20]byte
+	d          receipt.Domain
+	key        *ecdsa.PrivateKey
+	me         common.Address
+	info       *metainfo.Info
+	sums       []byte
+	tl         *tally
+	sub        *submitter
 
 	inflight     sync.WaitGroup
 	mu           sync.Mutex
@@ -597,6 +614,7 @@ func (at *attributor) piece(ctx context.Context, idx int) {
 		for _, pc := range at.handTo(conns[sender]) {
 			_ = pc.WriteExtendedMessage(receiptsExtension, wire)
 		}
+		at.lastHanded.Store(time.Now().UnixNano())
 	}
 }
 

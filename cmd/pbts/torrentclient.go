@@ -182,6 +182,9 @@ func (a *app) newAgentClient(ctx context.Context, listen string, cbs torrent.Cal
 	handed.open(fmt.Sprintf("handed-%d", os.Getpid()))
 	hctx, cancel := context.WithCancel(ctx)
 	go handed.run(hctx)
+	if handed.c != nil {
+		go gate.watchService(hctx, handed.c)
+	}
 	return &agentClient{cl: cl, gate: gate, handed: handed, cancel: cancel}, nil
 }
 
@@ -415,11 +418,11 @@ func (a *app) runSeeder(ctx context.Context, o *opts, sf *seedFlags, items []see
 	stalls, refused := ac.gate.stats()
 	acc, dup, ref := ac.handed.counts()
 	if o.json {
-		b, _ := json.Marshal(map[string]any{"stopped": true, "stalls": stalls, "handed_refused": refused,
+		b, _ := json.Marshal(map[string]any{"stopped": true, "stalls": stalls, "handed_receipts": ac.gate.handedCount(), "unpaid_pieces": ac.gate.unpaid(), "handed_refused": refused,
 			"handed_accepted": acc, "handed_duplicate": dup, "handed_service_refused": ref})
 		fmt.Fprintln(a.stdout, string(b))
 	} else {
-		fmt.Fprintf(a.stdout, "stopped seeding (peers stalled for missing receipts: %d; handed receipts refused: %d)\n", stalls, refused)
+		fmt.Fprintf(a.stdout, "stopped seeding (receipts handed to us: %d, refused: %d; requests refused for missing receipts: %d)\n", ac.gate.handedCount(), refused, stalls)
 	}
 	return nil
 }
@@ -429,7 +432,7 @@ type seedingState struct {
 	UploadedBytes  int64   `json:"uploaded_bytes"`
 	BytesPerSecond float64 `json:"bytes_per_second"`
 	Peers          int     `json:"peers"`
-	HandedReceipts int     `json:"handed_receipts_accepted"`
+	HandedReceipts int     `json:"handed_receipts"`
 	Stalls         int     `json:"stalls"`
 }
 
@@ -462,7 +465,7 @@ func (a *app) reportSeeding(ctx context.Context, o *opts, ac *agentClient, ts []
 			s.Peers += len(t.PeerConns())
 		}
 		s.Stalls, _ = ac.gate.stats()
-		s.HandedReceipts, _, _ = ac.handed.counts()
+		s.HandedReceipts = ac.gate.handedCount()
 		now := time.Now()
 		s.BytesPerSecond = float64(s.UploadedBytes-last.UploadedBytes) / now.Sub(lastAt).Seconds()
 		changed := s.UploadedBytes != last.UploadedBytes || s.Peers != last.Peers || s.HandedReceipts != last.HandedReceipts

@@ -13,6 +13,7 @@ import (
 	pp "github.com/anacrolix/torrent/peer_protocol"
 	"github.com/ethereum/go-ethereum/common"
 
+	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/receipt"
 )
 
@@ -147,6 +148,7 @@ type uploadGate struct {
 	credited map[receipt.Key]bool
 	stalls   int
 	refused  int
+	handed   int // receipts credited (each once)
 	in       chan inboundReceipts
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -178,12 +180,30 @@ func (g *uploadGate) serve(ih [20]byte, info *metainfo.Info, sums []byte) {
 	g.mu.Unlock()
 }
 
-// stats reports how many times a block waited for receipts and how many
-// handed receipts were refused.
+// stats reports how many requests were refused for missing receipts and
+// how many handed receipts were refused.
 func (g *uploadGate) stats() (stalls, refused int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	return g.stalls, g.refused
+}
+
+// unpaid is how many pieces sent are still waiting for their receipt.
+func (g *uploadGate) unpaid() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	n := 0
+	for _, a := range g.agents {
+		n += len(a.open)
+	}
+	return n
+}
+
+// handedCount is how many receipts handed to us were credited.
+func (g *uploadGate) handedCount() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.handed
 }
 
 // install wires the gate into a client config: plaintext connections only
@@ -396,6 +416,9 @@ func (g *uploadGate) credit(remote string, sr *signedReceipt) {
 	ref := pieceRef{[20]byte(sr.r.InfoHash[:20]), sr.r.PieceIndex}
 	again := g.credited[k]
 	g.credited[k] = true
+	if !again {
+		g.handed++
+	}
 	acct.paid[ref] = true
 	if sent, ok := acct.open[ref]; ok {
 		delete(acct.open, ref)
@@ -417,6 +440,75 @@ func (g *uploadGate) credit(remote string, sr *signedReceipt) {
 	if g.forward != nil && !again {
 		g.forward(*sr)
 	}
+}
+
+// settleFromService settles a piece on the word of the receipts service (a
+// receipt it accepted naming us as sender): a receipt handed over BEP 10 can
+// be lost with its connection, and the service hears from the downloader
+// directly. It never binds connections or forgives shortfall.
+func (g *uploadGate) settleFromService(r *receipt.Receipt) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	acct := g.agents[r.Receiver]
+	if acct == nil || r.Sender != g.me {
+		return
+	}
+	g.credited[r.Key()] = true
+	ref := pieceRef{[20]byte(r.InfoHash[:20]), r.PieceIndex}
+	acct.paid[ref] = true
+	sent, ok := acct.open[ref]
+	if !ok {
+		return
+	}
+	delete(acct.open, ref)
+	acct.owed -= sent
+	acct.shortfall += max(0, sent-int64(r.PieceSize))
+	for _, c := range g.conns {
+		if c.acct == acct && c.rejected {
+			c.scheduleUnchokeLocked(0)
+		}
+	}
+	g.cond.Broadcast()
+}
+
+// watchService feeds settleFromService from the receipts service's stream
+// of accepted receipts naming us as sender, reconnecting until ctx ends.
+func (g *uploadGate) watchService(ctx context.Context, c pbtsv1.ReceiptServiceClient) {
+	for ctx.Err() == nil {
+		stream, err := c.WatchReceipts(ctx, &pbtsv1.WatchReceiptsRequest{Sender: g.me.Hex()})
+		if err == nil {
+			for {
+				resp, err := stream.Recv()
+				if err != nil {
+					break
+				}
+				if r, ok := receiptFromProto(resp.GetRecord().GetReceipt()); ok {
+					g.settleFromService(&r)
+				}
+			}
+		}
+		select {
+		case <-ctx.Done():
+		case <-time.After(2 * time.Second):
+		}
+	}
+}
+
+// receiptFromProto parses the fields the gate needs.
+func receiptFromProto(p *pbtsv1.Receipt) (receipt.Receipt, bool) {
+	var r receipt.Receipt
+	var err error
+	if r.Sender, err = receipt.ParseAddress(p.GetSender()); err != nil {
+		return r, false
+	}
+	if r.Receiver, err = receipt.ParseAddress(p.GetReceiver()); err != nil {
+		return r, false
+	}
+	if r.InfoHash, err = receipt.ParseBytes32(p.GetInfoHash()); err != nil {
+		return r, false
+	}
+	r.PieceIndex, r.PieceSize = p.GetPieceIndex(), p.GetPieceSize()
+	return r, true
 }
 
 func (g *uploadGate) agentLocked(a common.Address) *account {
