@@ -51,6 +51,7 @@ const (
 	receiptMaxAge = 30 * time.Minute
 	inboundQueue  = 8192
 	rejectRetry   = 100 * time.Millisecond
+	unpaidExpiry  = 2 * time.Minute
 	handshakeLen  = 68
 )
 
@@ -89,13 +90,14 @@ type account struct {
 	owed      int64              // sent, in pieces no receipt has settled yet
 	shortfall int64              // settled pieces' bytes sent beyond what their receipts credit
 	open      map[pieceRef]int64 // unsettled pieces: bytes sent
-	paid      map[pieceRef]bool  // settled pieces: blocks sent again count as shortfall
-	verified  bool               // a receipt of this agent's has passed the signature check
-	banned    bool               // it handed us a forged receipt: nothing more is sent
+	openedAt  map[pieceRef]time.Time
+	paid      map[pieceRef]bool // settled pieces: blocks sent again count as shortfall
+	verified  bool              // a receipt of this agent's has passed the signature check
+	banned    bool              // it handed us a forged receipt: nothing more is sent
 }
 
 func newAccount() *account {
-	return &account{open: make(map[pieceRef]int64), paid: make(map[pieceRef]bool)}
+	return &account{open: make(map[pieceRef]int64), openedAt: make(map[pieceRef]time.Time), paid: make(map[pieceRef]bool)}
 }
 
 // add accounts a block admitted for sending.
@@ -106,7 +108,33 @@ func (a *account) add(ref pieceRef, block int64) {
 		return
 	}
 	a.owed += block
+	if _, ok := a.open[ref]; !ok {
+		a.openedAt[ref] = time.Now()
+	}
 	a.open[ref] += block
+}
+
+// settle removes ref from the unpaid pieces; it reports the bytes sent of it.
+func (a *account) settle(ref pieceRef) (int64, bool) {
+	sent, ok := a.open[ref]
+	if ok {
+		delete(a.open, ref)
+		delete(a.openedAt, ref)
+		a.owed -= sent
+	}
+	return sent, ok
+}
+
+// expire turns pieces unpaid for longer than unpaidExpiry into shortfall:
+// a receipt lost on the way must not hold a slot of the window forever,
+// and the bytes still count against the agent beyond the 1/64 allowance.
+func (a *account) expire(now time.Time) {
+	for ref, at := range a.openedAt {
+		if now.Sub(at) > unpaidExpiry {
+			sent, _ := a.settle(ref)
+			a.shortfall += sent
+		}
+	}
 }
 
 func (a *account) merge(b *account) {
@@ -115,6 +143,9 @@ func (a *account) merge(b *account) {
 	a.banned = a.banned || b.banned
 	a.shortfall += b.shortfall
 	for k, v := range b.open {
+		if _, ok := a.open[k]; !ok {
+			a.openedAt[k] = b.openedAt[k]
+		}
 		a.open[k] += v
 	}
 	for k := range b.paid {
@@ -420,9 +451,7 @@ func (g *uploadGate) credit(remote string, sr *signedReceipt) {
 		g.handed++
 	}
 	acct.paid[ref] = true
-	if sent, ok := acct.open[ref]; ok {
-		delete(acct.open, ref)
-		acct.owed -= sent
+	if sent, ok := acct.settle(ref); ok {
 		acct.shortfall += max(0, sent-int64(sr.r.PieceSize))
 	} else if again {
 		// The piece was paid for before (the agent downloads it again, or
@@ -456,12 +485,10 @@ func (g *uploadGate) settleFromService(r *receipt.Receipt) {
 	g.credited[r.Key()] = true
 	ref := pieceRef{[20]byte(r.InfoHash[:20]), r.PieceIndex}
 	acct.paid[ref] = true
-	sent, ok := acct.open[ref]
+	sent, ok := acct.settle(ref)
 	if !ok {
 		return
 	}
-	delete(acct.open, ref)
-	acct.owed -= sent
 	acct.shortfall += max(0, sent-int64(r.PieceSize))
 	for _, c := range g.conns {
 		if c.acct == acct && c.rejected {
@@ -546,6 +573,7 @@ func (g *uploadGate) admitLocked(c *gatedConn, ref pieceRef, n int64) bool {
 	if _, started := c.acct.open[ref]; started {
 		return true
 	}
+	c.acct.expire(g.now())
 	w := g.window
 	if w == 0 {
 		w = receiptWindow(gt.pieceLen)

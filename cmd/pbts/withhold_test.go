@@ -363,3 +363,42 @@ func benchDir(t testing.TB) string {
 	}
 	return t.TempDir()
 }
+
+// TestUnpaidPiecesExpireIntoShortfall: a piece whose receipt never arrives
+// holds a slot of the window only for unpaidExpiry; then its bytes count as
+// shortfall, which still closes the window once it passes the allowance.
+func TestUnpaidPiecesExpireIntoShortfall(t *testing.T) {
+	const pieceLen = 256 << 10
+	const window = 4
+	g := newUploadGate(receipt.Domain{ChainID: 1, Tracker: common.Address{9}}, common.Address{1}, window)
+	now := time.Now()
+	g.now = func() time.Time { return now }
+	ih := [20]byte{7}
+	g.torrents[ih] = &gateTorrent{pieceLen: pieceLen, total: 100 * pieceLen, sums: make([]byte, 32*100)}
+	c := &gatedConn{g: g, acct: newAccount()}
+	for i := uint32(0); i < window; i++ {
+		ref := pieceRef{ih, i}
+		if !g.admitLocked(c, ref, 16384) {
+			t.Fatalf("piece %d refused with room in the window", i)
+		}
+		c.acct.add(ref, 16384)
+	}
+	if g.admitLocked(c, pieceRef{ih, window}, 16384) {
+		t.Fatal("a new piece admitted with the window full of unpaid pieces")
+	}
+	// Time passes without receipts: the pieces leave the window and their
+	// bytes become shortfall.
+	now = now.Add(unpaidExpiry + time.Second)
+	if !g.admitLocked(c, pieceRef{ih, window}, 16384) {
+		t.Fatal("expired unpaid pieces still hold the window")
+	}
+	if len(c.acct.open) != 0 || c.acct.owed != 0 || c.acct.shortfall != window*16384 {
+		t.Fatalf("after expiry: open %d owed %d shortfall %d", len(c.acct.open), c.acct.owed, c.acct.shortfall)
+	}
+	// Shortfall beyond the allowance is debt: a window's bytes of it close
+	// the window again.
+	c.acct.shortfall += window * pieceLen
+	if g.admitLocked(c, pieceRef{ih, window + 1}, 16384) {
+		t.Fatal("a debt over the window's bytes still admitted a new piece")
+	}
+}
