@@ -8,12 +8,10 @@ import (
 	"math/big"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -139,35 +137,13 @@ func TestAuditSettledTransferAndBadBatches(t *testing.T) {
 	if err := os.WriteFile(src, data, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pubArgs := []string{"publish", src, "--name", "audit clip", "--modality", "audio", "--piece-length", fmt.Sprint(256 * KiB)}
-	if _, _, help := seederCLI.run("", "publish", "-h"); strings.Contains(help, "-no-seed") {
-		pubArgs = append(pubArgs, "--no-seed") // publish seeds by default: `pbts seed` below does
-	}
+	pubArgs := []string{"publish", src, "--name", "audit clip", "--modality", "audio", "--piece-length", fmt.Sprint(256 * KiB), "--no-seed"}
 	var pub struct {
 		InfoHash   string `json:"info_hash"`
 		PieceCount int    `json:"piece_count"`
 	}
 	seederCLI.json(&pub, pubArgs...)
-	seedOut := &syncBuffer{}
-	seed := exec.Command(filepath.Join(binaries(t), "pbts"), "seed", "--listen", "127.0.0.1:0")
-	seed.Env, seed.Stdout, seed.Stderr = seederCLI.env, seedOut, seedOut
-	if err := seed.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		seed.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { seed.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			seed.Process.Kill()
-			<-done
-		}
-		if t.Failed() {
-			t.Logf("pbts seed output:\n%s", tailString(seedOut.String(), 4000))
-		}
-	})
+	seedOut := seederCLI.background("seed", "--listen", "127.0.0.1:0")
 	waitUntil(t, ctx, "the seeder in the swarm", func() bool {
 		d, err := s.Datasets.GetDataset(ctx, &pbtsv1.GetDatasetRequest{InfoHash: pub.InfoHash})
 		return strings.Contains(seedOut.String(), "seeding "+pub.InfoHash) && err == nil && d.Dataset.Seeders == 1

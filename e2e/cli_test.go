@@ -8,7 +8,9 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/ethereum/go-ethereum/crypto"
@@ -54,6 +56,35 @@ func (c *pbtsCLI) json(v any, args ...string) {
 	if err := json.Unmarshal([]byte(out), v); err != nil {
 		c.t.Fatalf("pbts %s: bad JSON %q: %v", strings.Join(args, " "), out, err)
 	}
+}
+
+// background runs a long-lived pbts command (publish or get --seed) until
+// the test ends, and returns its output so far on demand.
+func (c *pbtsCLI) background(args ...string) *syncBuffer {
+	c.t.Helper()
+	out := &syncBuffer{}
+	cmd := exec.Command(filepath.Join(binaries(c.t), "pbts"), args...)
+	cmd.Env, cmd.Stdout, cmd.Stderr = c.env, out, out
+	if err := cmd.Start(); err != nil {
+		c.t.Fatal(err)
+	}
+	t := c.t
+	t.Cleanup(func() {
+		cmd.Process.Signal(syscall.SIGTERM)
+		done := make(chan struct{})
+		go func() { cmd.Wait(); close(done) }()
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			cmd.Process.Kill()
+			<-done
+			t.Errorf("pbts %s did not stop within 15s of SIGTERM", args[0])
+		}
+		if t.Failed() {
+			t.Logf("pbts %s output:\n%s", strings.Join(args, " "), tailString(out.String(), 3000))
+		}
+	})
+	return out
 }
 
 // TestCLIAgainstTheStack drives the pbts command against the real tracker:

@@ -7,10 +7,8 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -67,27 +65,7 @@ func TestTransferWithReceipts(t *testing.T) {
 	seederCLI.json(&pub, "publish", src, "--name", "field recording", "--modality", "audio", "--tags", "field,test", "--piece-length", fmt.Sprint(256*KiB), "--no-seed")
 
 	// A seeds in the background until the test ends.
-	seedOut := &syncBuffer{}
-	seed := exec.Command(filepath.Join(binaries(t), "pbts"), "seed", "--listen", "127.0.0.1:0")
-	seed.Env, seed.Stdout, seed.Stderr = seederCLI.env, seedOut, seedOut
-	if err := seed.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		seed.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { seed.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(10 * time.Second):
-			seed.Process.Kill()
-			<-done
-			t.Errorf("pbts seed did not stop within 10s of SIGTERM")
-		}
-		if t.Failed() {
-			t.Logf("pbts seed output:\n%s", tailString(seedOut.String(), 4000))
-		}
-	})
+	seedOut := seederCLI.background("seed", "--listen", "127.0.0.1:0")
 	waitUntil(t, ctx, "pbts seed to verify its data", func() bool {
 		return strings.Contains(seedOut.String(), "seeding "+pub.InfoHash)
 	})
@@ -151,7 +129,7 @@ func TestTransferWithReceipts(t *testing.T) {
 	lateAddr := cliAgent(t, lateCLI)
 	code, out, errs = lateCLI.run("", "get", pub.InfoHash, "--out", t.TempDir(), "--listen", "127.0.0.1:0", "--json",
 		"--receipts", freeAddr(t), "--submit-wait", "2s")
-	var late struct {
+	type getSummary struct {
 		Verified       bool `json:"verified"`
 		ReceiptsSigned int  `json:"receipts_signed"`
 		ReceiptsUnsent int  `json:"receipts_unsent"`
@@ -159,6 +137,7 @@ func TestTransferWithReceipts(t *testing.T) {
 		ReceiptsDup    int  `json:"receipts_duplicate"`
 		ReceiptsAcc    int  `json:"receipts_accepted"`
 	}
+	var late getSummary
 	if i := strings.Index(out, "{"); code != 0 || i < 0 || json.Unmarshal([]byte(out[i:]), &late) != nil ||
 		!late.Verified || late.ReceiptsSigned != pub.PieceCount || late.ReceiptsUnsent != pub.PieceCount {
 		t.Fatalf("get with the receipts service down: exit %d %+v\n%s\n%s", code, late, out, errs)
@@ -168,14 +147,7 @@ func TestTransferWithReceipts(t *testing.T) {
 	}
 	lateCLI.env = append(lateCLI.env, "PBTS_RECEIPTS="+s.Receipts.GRPCAddr)
 	code, out, errs = lateCLI.run("", "get", pub.InfoHash, "--out", t.TempDir(), "--listen", "127.0.0.1:0", "--json")
-	late = struct {
-		Verified       bool `json:"verified"`
-		ReceiptsSigned int  `json:"receipts_signed"`
-		ReceiptsUnsent int  `json:"receipts_unsent"`
-		JournalResent  int  `json:"journal_resent"`
-		ReceiptsDup    int  `json:"receipts_duplicate"`
-		ReceiptsAcc    int  `json:"receipts_accepted"`
-	}{}
+	late = getSummary{}
 	// The journal's receipts are accepted first; this run's own receipts for the same pieces are then duplicates.
 	if i := strings.Index(out, "{"); code != 0 || i < 0 || json.Unmarshal([]byte(out[i:]), &late) != nil ||
 		late.JournalResent != pub.PieceCount || late.ReceiptsUnsent != 0 || late.ReceiptsAcc+late.ReceiptsDup != pub.PieceCount {

@@ -4,11 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 	"text/tabwriter"
@@ -327,31 +324,9 @@ func (a *app) printPublished(out *publishOutput, noAnnounce bool) {
 
 // recordPublished adds or replaces e in HOME/published.json.
 func recordPublished(o *opts, e publishedEntry) error {
-	p := filepath.Join(o.home, "published.json")
-	var list []publishedEntry
-	b, err := os.ReadFile(p)
-	switch {
-	case err == nil:
-		if err := json.Unmarshal(b, &list); err != nil {
-			return fmt.Errorf("%s: %w", p, err)
-		}
-	case !errors.Is(err, fs.ErrNotExist):
-		return err
-	}
-	replaced := false
-	for i := range list {
-		if list[i].InfoHash == e.InfoHash && list[i].Tracker == e.Tracker {
-			list[i], replaced = e, true
-		}
-	}
-	if !replaced {
-		list = append(list, e)
-	}
-	b, err = json.MarshalIndent(list, "", "  ")
-	if err != nil {
-		return err
-	}
-	return writeFileAtomic(p, append(b, '\n'), 0o600)
+	return upsertJSONList(filepath.Join(o.home, "published.json"), e, func(x publishedEntry) bool {
+		return x.InfoHash == e.InfoHash && x.Tracker == e.Tracker
+	})
 }
 
 // ---- search ----

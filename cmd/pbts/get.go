@@ -21,10 +21,7 @@ import (
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
@@ -135,22 +132,11 @@ func (a *app) get(ctx context.Context, args []string) error {
 		return usageErrorf("--out DIR is required")
 	}
 	recAddr := a.receiptsAddr(*sf.receipts)
-	d, err := o.domain()
+	id, err := a.registeredAgent(&o)
 	if err != nil {
 		return err
 	}
-	key, err := o.loadKey(a.getenv)
-	if err != nil {
-		return err
-	}
-	me := crypto.PubkeyToAddress(key.PublicKey)
-	st, err := loadState(&o)
-	if err != nil {
-		return err
-	}
-	if st == nil || st.Passkey == "" || !strings.EqualFold(st.Address, me.Hex()) || st.Tracker != o.tracker {
-		return &cliError{kind: "unregistered", msg: fmt.Sprintf("%s has no passkey for tracker %s: run `pbts register` first", me.Hex(), o.tracker)}
-	}
+	d, key, me, st := id.domain, id.key, id.address, id.state
 	outDir, err := filepath.Abs(*out)
 	if err != nil {
 		return err
@@ -163,9 +149,9 @@ func (a *app) get(ctx context.Context, args []string) error {
 		return err
 	}
 	defer cc.Close()
-	rcc, err := grpc.NewClient(recAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	rcc, err := dialReceipts(recAddr)
 	if err != nil {
-		return usageErrorf("--receipts %q: %v", recAddr, err)
+		return err
 	}
 	defer rcc.Close()
 	ds := pbtsv1.NewDatasetServiceClient(cc)

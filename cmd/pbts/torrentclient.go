@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -121,14 +122,21 @@ type completedEntry struct {
 }
 
 func recordCompleted(o *opts, e completedEntry) error {
-	p := filepath.Join(o.home, "completed.json")
-	var list []completedEntry
+	return upsertJSONList(filepath.Join(o.home, "completed.json"), e, func(x completedEntry) bool {
+		return x.InfoHash == e.InfoHash && x.Tracker == e.Tracker
+	})
+}
+
+// upsertJSONList replaces the elements of the JSON list in file p that
+// match same with e (or appends e), and writes the list back atomically.
+func upsertJSONList[T any](p string, e T, same func(T) bool) error {
+	var list []T
 	if err := readJSONFile(p, &list); err != nil {
 		return err
 	}
 	replaced := false
 	for i := range list {
-		if list[i].InfoHash == e.InfoHash && list[i].Tracker == e.Tracker {
+		if same(list[i]) {
 			list[i], replaced = e, true
 		}
 	}
@@ -276,34 +284,63 @@ func (a *app) receiptsAddr(flagValue string) string {
 	return defaultReceipts
 }
 
-// runSeeder serves items until ctx ends, stalling peers that keep their
-// receipts and submitting the receipts peers hand over.
-func (a *app) runSeeder(ctx context.Context, o *opts, sf *seedFlags, items []seedItem) error {
+// agentIdentity is what a registered agent signs and announces with.
+type agentIdentity struct {
+	domain  receipt.Domain
+	key     *ecdsa.PrivateKey
+	address common.Address
+	state   *agentState
+}
+
+// registeredAgent loads the signing domain, the key and the stored
+// registration, and refuses (kind "unregistered") an agent that holds no
+// passkey for this tracker.
+func (a *app) registeredAgent(o *opts) (*agentIdentity, error) {
 	d, err := o.domain()
 	if err != nil {
-		return err
+		return nil, err
 	}
 	key, err := o.loadKey(a.getenv)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	me := crypto.PubkeyToAddress(key.PublicKey)
 	st, err := loadState(o)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if st == nil || st.Passkey == "" || !strings.EqualFold(st.Address, me.Hex()) || st.Tracker != o.tracker {
-		return &cliError{kind: "unregistered", msg: fmt.Sprintf("%s has no passkey for tracker %s: run `pbts register` first", me.Hex(), o.tracker)}
+		return nil, &cliError{kind: "unregistered", msg: fmt.Sprintf("%s has no passkey for tracker %s: run `pbts register` first", me.Hex(), o.tracker)}
 	}
+	return &agentIdentity{domain: d, key: key, address: me, state: st}, nil
+}
+
+// dialReceipts opens a (lazy) client connection to the receipts service.
+func dialReceipts(addr string) (*grpc.ClientConn, error) {
+	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return nil, usageErrorf("--receipts %q: %v", addr, err)
+	}
+	return cc, nil
+}
+
+// runSeeder serves items until ctx ends, stalling peers that keep their
+// receipts and submitting the receipts peers hand over.
+func (a *app) runSeeder(ctx context.Context, o *opts, sf *seedFlags, items []seedItem) error {
+	id, err := a.registeredAgent(o)
+	if err != nil {
+		return err
+	}
+	d, me, st := id.domain, id.address, id.state
 	cc, err := dial(o)
 	if err != nil {
 		return err
 	}
 	defer cc.Close()
 	recAddr := a.receiptsAddr(*sf.receipts)
-	rcc, err := grpc.NewClient(recAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	rcc, err := dialReceipts(recAddr)
 	if err != nil {
-		return usageErrorf("--receipts %q: %v", recAddr, err)
+		return err
 	}
 	defer rcc.Close()
 	ds := pbtsv1.NewDatasetServiceClient(cc)
