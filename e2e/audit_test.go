@@ -100,13 +100,13 @@ func keyedCLIAgent(t *testing.T, cli *pbtsCLI) (*ecdsa.PrivateKey, string) {
 func serviceEnv(t *testing.T, s *service, k string) string {
 	t.Helper()
 	v := ""
-	for _, kv := range s.cmd.Env {
+	for _, kv := range s.Cmd.Env {
 		if strings.HasPrefix(kv, k+"=") {
 			v = strings.TrimPrefix(kv, k+"=")
 		}
 	}
 	if v == "" {
-		t.Fatalf("%s has no %s", s.name, k)
+		t.Fatalf("%s has no %s", s.Name, k)
 	}
 	return v
 }

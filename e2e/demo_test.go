@@ -6,8 +6,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,29 +30,17 @@ import (
 // media from it (video 2.5x, speech 0.75x, sounds 1.5x).
 const demoCredit = 2 * MiB
 
-// demoPortBase finds a port base whose ports (see scripts/up.sh) are all free.
-func demoPortBase(t *testing.T) int {
+// stackRPC is the chain endpoint of the running stack, from its stack.json.
+func stackRPC(t *testing.T, dir string) string {
 	t.Helper()
-	offsets := []int{1, 2, 3, 70, 1545, 2101, 2102, 2103}
-	for range 50 {
-		// Below Linux's ephemeral range (32768+), which other tests' :0 listeners use.
-		n, _ := rand.Int(rand.Reader, big.NewInt(100))
-		base := 20000 + int(n.Int64())*100
-		free := true
-		for _, off := range offsets {
-			l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", base+off))
-			if err != nil {
-				free = false
-				break
-			}
-			l.Close()
-		}
-		if free {
-			return base
-		}
+	var stack struct {
+		RPC string `json:"rpc_url"`
 	}
-	t.Fatal("no free port base for the demo stack")
-	return 0
+	sb, _ := os.ReadFile(filepath.Join(dir, "stack.json"))
+	if err := json.Unmarshal(sb, &stack); err != nil || stack.RPC == "" {
+		t.Fatalf("stack.json: %v (%s)", err, sb)
+	}
+	return stack.RPC
 }
 
 // upProcess is scripts/up.sh running in the background.
@@ -226,9 +212,10 @@ func TestDemo(t *testing.T) {
 	root := repoRoot(t)
 	dir := t.TempDir()
 	db := "pbts_demo_" + hex.EncodeToString(randomBytes(5))
-	base := demoPortBase(t)
+	// Port base 0: every listener of the stack binds port 0 and up.sh reads
+	// the ports back into stack.json, which the demo and this test read.
 	env := append(os.Environ(),
-		"PBTS_UP_DIR="+dir, fmt.Sprintf("PBTS_UP_PORT_BASE=%d", base), "PBTS_UP_DB="+db,
+		"PBTS_UP_DIR="+dir, "PBTS_UP_PORT_BASE=0", "PBTS_UP_DB="+db,
 		fmt.Sprintf("PBTS_UP_INITIAL_CREDIT=%d", demoCredit), "PBTS_UP_PG_ADMIN_URL="+dbtest.ServerURL(),
 		"PBTS_DEMO_SMALL=1")
 	t.Cleanup(func() { dropDemoDatabases(t, db) })
@@ -283,14 +270,7 @@ func TestDemo(t *testing.T) {
 	checkDemoResults(t, &r, string(out))
 
 	// The chain, read independently of the demo's tooling.
-	var stack struct {
-		RPC string `json:"rpc_url"`
-	}
-	sb, _ := os.ReadFile(filepath.Join(dir, "stack.json"))
-	if err := json.Unmarshal(sb, &stack); err != nil {
-		t.Fatalf("stack.json: %v", err)
-	}
-	client, err := ethclient.Dial(stack.RPC)
+	client, err := ethclient.Dial(stackRPC(t, dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -331,7 +311,7 @@ func TestDemo(t *testing.T) {
 		!strings.Contains(o, "reputation kept") {
 		t.Fatalf("second start did not reuse tracker %s:\n%s", r.Tracker2, o)
 	}
-	client2, err := ethclient.Dial(stack.RPC)
+	client2, err := ethclient.Dial(stackRPC(t, dir)) // anvil listens on a new port now
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -4,17 +4,14 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,6 +25,7 @@ import (
 	"github.com/pbts/pbts/database/dbtest"
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/receipt"
+	"github.com/pbts/pbts/testkit"
 )
 
 var (
@@ -72,71 +70,23 @@ func binaries(t testing.TB) string {
 	return binDir
 }
 
-func freeAddr(t testing.TB) string {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().String()
-}
-
-// service is one running PBTS process.
+// service is one running PBTS process, its listeners on port 0.
 type service struct {
-	name     string
-	cmd      *exec.Cmd
-	out      *syncBuffer
+	*testkit.Proc
 	GRPCAddr string
 }
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// start runs a service binary with PBTS_* settings; it is stopped with
-// SIGTERM when the test ends, and its log is shown if the test failed.
+// start runs a service binary with PBTS_* settings and waits until it reports
+// the addresses it bound; it is stopped with SIGTERM when the test ends, and
+// its log is shown if the test failed.
 func start(t testing.TB, name string, env map[string]string) *service {
 	t.Helper()
-	s := &service{name: name, out: &syncBuffer{}, GRPCAddr: freeAddr(t)}
-	s.cmd = exec.Command(filepath.Join(binaries(t), name))
-	s.cmd.Env = append(os.Environ(), "PBTS_GRPC_ADDR="+s.GRPCAddr, "PBTS_METRICS_ADDR="+freeAddr(t), "PBTS_LOG_LEVEL=debug")
+	kv := []string{"PBTS_GRPC_ADDR=127.0.0.1:0", "PBTS_METRICS_ADDR=127.0.0.1:0", "PBTS_LOG_LEVEL=debug"}
 	for k, v := range env {
-		s.cmd.Env = append(s.cmd.Env, k+"="+v)
+		kv = append(kv, k+"="+v)
 	}
-	s.cmd.Stdout, s.cmd.Stderr = s.out, s.out
-	if err := s.cmd.Start(); err != nil {
-		t.Fatalf("start %s: %v", name, err)
-	}
-	t.Cleanup(func() {
-		s.cmd.Process.Signal(syscall.SIGTERM)
-		done := make(chan struct{})
-		go func() { s.cmd.Wait(); close(done) }()
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			s.cmd.Process.Kill()
-			<-done
-			t.Errorf("%s did not stop within 15s of SIGTERM", name)
-		}
-		if t.Failed() {
-			t.Logf("%s log:\n%s", name, tailString(s.out.String(), 6000))
-		}
-	})
-	return s
+	p := testkit.Start(t, name, filepath.Join(binaries(t), name), append(os.Environ(), kv...))
+	return &service{Proc: p, GRPCAddr: p.Addr("grpc")}
 }
 
 // conn dials the service and waits until the named health service answers SERVING.
@@ -157,18 +107,15 @@ func (s *service) conn(t testing.TB, healthName string) *grpc.ClientConn {
 			return c
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s health %q: %v %v (log:\n%s)", s.name, healthName, r, err, tailString(s.out.String(), 4000))
+			t.Fatalf("%s health %q: %v %v (log:\n%s)", s.Name, healthName, r, err, tailString(s.Out.String(), 4000))
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 }
 
-func tailString(s string, n int) string {
-	if len(s) > n {
-		return "…" + s[len(s)-n:]
-	}
-	return s
-}
+func tailString(s string, n int) string { return testkit.Tail(s, n) }
+
+type syncBuffer = testkit.Buffer
 
 // stack is Postgres + anvil + the deployed contracts + tracker + receipts.
 type stack struct {
@@ -199,9 +146,8 @@ func newStack(t *testing.T, initialCredit uint64) *stack {
 		"PBTS_TRACKER_CONTRACT": d.Tracker.Hex(),
 	}
 	rec := start(t, "receipts", common)
-	httpAddr := freeAddr(t)
 	trkEnv := map[string]string{
-		"PBTS_HTTP_ADDR":             httpAddr,
+		"PBTS_HTTP_ADDR":             "127.0.0.1:0",
 		"PBTS_RECEIPTS_ADDR":         rec.GRPCAddr,
 		"PBTS_ANNOUNCE_INTERVAL":     "5s",
 		"PBTS_ANNOUNCE_MIN_INTERVAL": "1s",
@@ -221,7 +167,7 @@ func newStack(t *testing.T, initialCredit uint64) *stack {
 	rc := rec.conn(t, "pbts.v1.ReceiptService")
 	return &stack{
 		Chain: c, Deploy: d, Domain: receipt.Domain{ChainID: d.ChainID, Tracker: d.Tracker},
-		Tracker: trk, Receipts: rec, Announce: "http://" + httpAddr,
+		Tracker: trk, Receipts: rec, Announce: "http://" + trk.Addr("http"),
 		Agents: pbtsv1.NewAgentServiceClient(tc), Datasets: pbtsv1.NewDatasetServiceClient(tc),
 		ReceiptsC: pbtsv1.NewReceiptServiceClient(rc),
 	}

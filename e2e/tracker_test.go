@@ -172,7 +172,9 @@ func TestTrackerEndToEnd(t *testing.T) {
 	// Two real aria2c clients, each with its own personalised torrent.
 	run := func(name, torrent, dir string, extra ...string) *exec.Cmd {
 		args := append([]string{
-			"--no-conf=true", "--dir=" + dir, "--listen-port=" + strings.Split(freeAddr(t), ":")[1],
+			// aria2 binds its own listen port from its default range (6881-6999,
+			// below the ephemeral ports that the suite's port-0 listeners get).
+			"--no-conf=true", "--dir=" + dir,
 			"--enable-dht=false", "--enable-dht6=false", "--bt-enable-lpd=false", "--enable-peer-exchange=false",
 			"--disable-ipv6=true", "--file-allocation=none", "--summary-interval=0", "--console-log-level=warn",
 			"--log=" + filepath.Join(tmp, name+".log"), "--log-level=info",

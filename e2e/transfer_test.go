@@ -17,6 +17,7 @@ import (
 
 	"github.com/pbts/pbts/chain"
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
+	"github.com/pbts/pbts/testkit"
 )
 
 // cliAgent imports a fresh key into cli and registers it; it returns the address.
@@ -128,7 +129,7 @@ func TestTransferWithReceipts(t *testing.T) {
 	lateCLI := newCLI(t, s)
 	lateAddr := cliAgent(t, lateCLI)
 	code, out, errs = lateCLI.run("", "get", pub.InfoHash, "--out", t.TempDir(), "--listen", "127.0.0.1:0", "--json",
-		"--receipts", freeAddr(t), "--submit-wait", "2s")
+		"--receipts", testkit.ClosedAddr, "--submit-wait", "2s")
 	type getSummary struct {
 		Verified       bool `json:"verified"`
 		ReceiptsSigned int  `json:"receipts_signed"`

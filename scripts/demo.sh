@@ -97,11 +97,16 @@ else
 fi
 
 stack() { jq -r "$1" "$UP_DIR/stack.json"; }
+# load_stack: the stack's endpoints (again after a switch: with
+# PBTS_UP_PORT_BASE=0 the restarted services listen on new ports).
+load_stack() {
+  RPC=$(stack .rpc_url)
+  TRACKER_GRPC=$(stack .tracker_grpc)
+  RECEIPTS_GRPC=$(stack .receipts_grpc)
+  CHAINWRITER_GRPC=$(stack .chainwriter_grpc)
+}
 BIN=$(stack .bin)
-RPC=$(stack .rpc_url)
-TRACKER_GRPC=$(stack .tracker_grpc)
-RECEIPTS_GRPC=$(stack .receipts_grpc)
-CHAINWRITER_GRPC=$(stack .chainwriter_grpc)
+load_stack
 CHAIN_ID=$(stack .deployment.chainId)
 TRACKER=$(stack .deployment.tracker)
 FACTORY=$(stack .deployment.factory)
@@ -593,6 +598,7 @@ for who in alpha beta gamma; do stop_seed "$who"; done
 cmdline "scripts/up.sh switch"
 bash "$ROOT/scripts/up.sh" switch | sed 's/^/    /'
 SWITCHED=$(cat "$UP_DIR/switch.done")
+load_stack
 NEW=$(jq -r .tracker <<<"$SWITCHED")
 [[ ${NEW,,} != "${OLD,,}" ]] || fail "the switch kept the old tracker"
 TRACKER=$NEW

@@ -13,7 +13,10 @@
 #   PBTS_UP_DIR             state directory (default <repo>/.pbts): binaries, chain state,
 #                           contracts.json, logs, the demo's agents
 #   PBTS_UP_PORT_BASE       port base (default 7000): tracker gRPC +1, receipts +2,
-#                           chainwriter +3, announce HTTP +70, metrics +2101..+2103, anvil +1545
+#                           chainwriter +3, announce HTTP +70, metrics +2101..+2103, anvil +1545;
+#                           0: every listener binds port 0 and the ports it got are read back
+#                           (the services' --addr-file, anvil's "Listening on" line) into
+#                           stack.json and env: what the test suite uses, so no port is guessed
 #   PBTS_UP_DB              database name of the first tracker (default pbts)
 #   PBTS_UP_INITIAL_CREDIT  bytes a new agent may download before uploading (default 16 MiB,
 #                           chosen for `make demo`; DESIGN's production default is 1 GiB)
@@ -36,15 +39,18 @@ PG_ADMIN=${PBTS_UP_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres?ssl
 PG_SERVER=${PG_ADMIN%%\?*}
 PG_SERVER=${PG_SERVER%/*}
 
-TRACKER_GRPC=127.0.0.1:$((BASE + 1))
-RECEIPTS_GRPC=127.0.0.1:$((BASE + 2))
-CHAINWRITER_GRPC=127.0.0.1:$((BASE + 3))
-ANNOUNCE_HTTP=127.0.0.1:$((BASE + 70))
-TRACKER_METRICS=127.0.0.1:$((BASE + 2101))
-RECEIPTS_METRICS=127.0.0.1:$((BASE + 2102))
-CHAINWRITER_METRICS=127.0.0.1:$((BASE + 2103))
-ANVIL_PORT=$((BASE + 1545))
+# port P: BASE + P, or 0 when every listener picks its port (BASE=0).
+port() { if ((BASE == 0)); then echo 0; else echo $((BASE + $1)); fi; }
+TRACKER_GRPC=127.0.0.1:$(port 1)
+RECEIPTS_GRPC=127.0.0.1:$(port 2)
+CHAINWRITER_GRPC=127.0.0.1:$(port 3)
+ANNOUNCE_HTTP=127.0.0.1:$(port 70)
+TRACKER_METRICS=127.0.0.1:$(port 2101)
+RECEIPTS_METRICS=127.0.0.1:$(port 2102)
+CHAINWRITER_METRICS=127.0.0.1:$(port 2103)
+ANVIL_PORT=$(port 1545)
 RPC_URL=http://127.0.0.1:$ANVIL_PORT
+ADDRS=$UP_DIR/addrs
 case $(uname -m) in x86_64 | amd64) ARCH=amd64 ;; aarch64 | arm64) ARCH=arm64 ;; *) ARCH=$(uname -m) ;; esac
 # The native anvil (not the node wrapper in node_modules/.bin), so that SIGTERM reaches the chain.
 ANVIL=$ROOT/node_modules/@foundry-rs/anvil-$(uname -s | tr '[:upper:]' '[:lower:]')-$ARCH/bin/anvil
@@ -138,6 +144,7 @@ start() {
   local name=$1
   shift
   printf '\n==== %s start %s\n' "$(date -u +%FT%TZ)" "$name" >>"$LOGS/$name.log"
+  rm -f "$ADDRS/$name.json"
   setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
   PIDS[$name]=$!
   echo "${PIDS[$name]}" >"$UP_DIR/pids/$name.pid"
@@ -180,14 +187,52 @@ start_services() {
   export PBTS_ANNOUNCE_MIN_INTERVAL=${PBTS_ANNOUNCE_MIN_INTERVAL:-2s}
   export PBTS_PEER_EXPIRY=${PBTS_PEER_EXPIRY:-2m}
   local common=(--database-url "$dburl" --chain-id "$chain_id" --tracker-contract "$tracker")
-  start receipts "$BIN/receipts" "${common[@]}" --grpc-addr "$RECEIPTS_GRPC" --metrics-addr "$RECEIPTS_METRICS"
-  start chainwriter "$BIN/chainwriter" "${common[@]}" --rpc-url "$RPC_URL" --grpc-addr "$CHAINWRITER_GRPC" \
-    --metrics-addr "$CHAINWRITER_METRICS" --chainwriter-key-file "$KEY_FILE"
-  start tracker "$BIN/tracker" "${common[@]}" --rpc-url "$RPC_URL" --grpc-addr "$TRACKER_GRPC" \
-    --metrics-addr "$TRACKER_METRICS" --http-addr "$ANNOUNCE_HTTP" --receipts-addr "$RECEIPTS_GRPC"
+  # Each service writes the addresses it bound to $ADDRS/NAME.json; with
+  # BASE=0 they are the only way to know them, so the tracker starts once the
+  # receipts service's address is known.
+  start receipts "$BIN/receipts" "${common[@]}" --grpc-addr "$(listen receipts grpc "$RECEIPTS_GRPC")" \
+    --metrics-addr "$(listen receipts metrics "$RECEIPTS_METRICS")" --addr-file "$ADDRS/receipts.json"
+  start chainwriter "$BIN/chainwriter" "${common[@]}" --rpc-url "$RPC_URL" \
+    --grpc-addr "$(listen chainwriter grpc "$CHAINWRITER_GRPC")" --metrics-addr "$(listen chainwriter metrics "$CHAINWRITER_METRICS")" \
+    --chainwriter-key-file "$KEY_FILE" --addr-file "$ADDRS/chainwriter.json"
+  wait_addrs receipts || return 1
+  RECEIPTS_GRPC=$(bound receipts grpc) RECEIPTS_METRICS=$(bound receipts metrics)
+  start tracker "$BIN/tracker" "${common[@]}" --rpc-url "$RPC_URL" --grpc-addr "$(listen tracker grpc "$TRACKER_GRPC")" \
+    --metrics-addr "$(listen tracker metrics "$TRACKER_METRICS")" --http-addr "$(listen tracker http "$ANNOUNCE_HTTP")" \
+    --receipts-addr "$RECEIPTS_GRPC" --addr-file "$ADDRS/tracker.json"
+  wait_addrs chainwriter && wait_addrs tracker || return 1
+  CHAINWRITER_GRPC=$(bound chainwriter grpc) CHAINWRITER_METRICS=$(bound chainwriter metrics)
+  TRACKER_GRPC=$(bound tracker grpc) TRACKER_METRICS=$(bound tracker metrics) ANNOUNCE_HTTP=$(bound tracker http)
   wait_healthy receipts "$RECEIPTS_GRPC" pbts.v1.ReceiptService &&
     wait_healthy chainwriter "$CHAINWRITER_GRPC" pbts.v1.ChainwriterService &&
     wait_healthy tracker "$TRACKER_GRPC" pbts.v1.AgentService pbts.v1.DatasetService
+}
+
+# listen NAME LISTENER ADDR: the address to give the service: ADDR, or with
+# BASE=0 port 0 (the service picks; a restart picks anew).
+listen() { if ((BASE == 0)); then echo 127.0.0.1:0; else echo "$3"; fi; }
+
+# bound NAME LISTENER: the address the service reported for that listener.
+bound() { jq -r --arg l "$2" '.[$l]' "$ADDRS/$1.json"; }
+
+# wait_addrs NAME: until the service has written its address file (two
+# minutes at most), the process exits, or a stop is asked for.
+wait_addrs() {
+  local name=$1 t0=$SECONDS
+  while ((SECONDS - t0 < 120)); do
+    [[ $REQ != stop ]] || return 1
+    [[ ! -s $ADDRS/$name.json ]] || return 0
+    if ! kill -0 "${PIDS[$name]:-0}" 2>/dev/null; then
+      [[ ! -s $ADDRS/$name.json ]] || return 0
+      say "$name exited at start"
+      tail_log "$name"
+      return 1
+    fi
+    sleep 0.1
+  done
+  say "$name reported no listening address after 120s"
+  tail_log "$name"
+  return 1
 }
 
 # wait_healthy NAME ADDR HEALTH_NAME...: until the gRPC health services answer
@@ -276,8 +321,25 @@ Stop: Ctrl-C here (or scripts/up.sh stop). Started again it reuses the chain and
 EOF
 }
 
+# anvil_url: with BASE=0, the address anvil printed ("Listening on
+# 127.0.0.1:PORT") after its latest start marker in its log.
+anvil_url() {
+  local line
+  line=$(awk '/^==== .* start anvil$/ {l=""} /^Listening on / {l=$3} END {print l}' "$LOGS/anvil.log")
+  [[ -n $line ]] && printf 'http://%s' "$line"
+}
+
 wait_rpc() {
-  local rc
+  local rc u
+  if ((BASE == 0)); then
+    RPC_URL=""
+    for _ in $(seq 1 600); do
+      if u=$(anvil_url); then RPC_URL=$u; break; fi
+      kill -0 "${PIDS[anvil]}" 2>/dev/null || { tail_log anvil; die "anvil exited"; }
+      sleep 0.1
+    done
+    [[ -n $RPC_URL ]] || { tail_log anvil; die "anvil printed no listening address within 60s"; }
+  fi
   for _ in $(seq 1 300); do
     rc=0
     "$BIN/pbts-up" code "$RPC_URL" 0x0000000000000000000000000000000000000000 2>/dev/null || rc=$?
@@ -363,6 +425,8 @@ do_switch() {
     say "switch: $(cat "$UP_DIR/switch.failed")"
     stop_services
     start_services || return 1
+    write_env_file
+    write_stack_json
     return 0
   fi
   stop_one chainwriter
@@ -370,6 +434,8 @@ do_switch() {
   if ! out=$("$BIN/deploy" --rpc-url "$RPC_URL" --private-key-file "$KEY_FILE" --factory "$factory" --referrer "$old" --initial-credit 0); then
     fail_switch "deploy of the new tracker failed; the stack stays on $old"
     start_services || return 1
+    write_env_file
+    write_stack_json
     return 0
   fi
   gen=$(($(current generation) + 1))
@@ -414,8 +480,9 @@ cmd_up() {
   # this script before it has stopped what it started.
   trap '' PIPE
   reap_stale
+  mkdir -p "$ADDRS"
   local p
-  for p in "${TRACKER_GRPC##*:}" "${RECEIPTS_GRPC##*:}" "${CHAINWRITER_GRPC##*:}" "${ANNOUNCE_HTTP##*:}" \
+  ((BASE == 0)) || for p in "${TRACKER_GRPC##*:}" "${RECEIPTS_GRPC##*:}" "${CHAINWRITER_GRPC##*:}" "${ANNOUNCE_HTTP##*:}" \
     "${TRACKER_METRICS##*:}" "${RECEIPTS_METRICS##*:}" "${CHAINWRITER_METRICS##*:}" "$ANVIL_PORT"; do
     ! port_busy "$p" || die "port $p is in use (another stack?); pick other ports with PBTS_UP_PORT_BASE"
   done
@@ -435,7 +502,7 @@ cmd_up() {
   trap 'REQ=stop' INT TERM HUP
   trap 'REQ=switch' USR1
 
-  say "starting anvil on $RPC_URL (state $(rel "$UP_DIR")/anvil-state.json, written every 5s and on stop)"
+  say "starting anvil on $( ((BASE == 0)) && echo "a port of its choosing" || echo "$RPC_URL") (state $(rel "$UP_DIR")/anvil-state.json, written every 5s and on stop)"
   start anvil "$ANVIL" --host 127.0.0.1 --port "$ANVIL_PORT" --state "$UP_DIR/anvil-state.json" --state-interval 5
   wait_rpc
   ensure_contracts

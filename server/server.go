@@ -2,12 +2,15 @@ package server
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -28,6 +31,11 @@ type Config struct {
 	LogFormat       string
 	LogLevel        string
 	ShutdownTimeout time.Duration
+	// AddrFile, when set, receives the bound listener addresses as a JSON
+	// object ({"grpc": "127.0.0.1:40123", "metrics": …, and any listener the
+	// service added}) once the server runs: a harness starts the service on
+	// port 0 and reads the ports back, so no port is ever guessed.
+	AddrFile string
 }
 
 // RegisterFlags defines the shared flags on fs with the given listener defaults.
@@ -37,6 +45,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, grpcAddr, metricsAddr string) {
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log format: text or json")
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "graceful shutdown deadline")
+	fs.StringVar(&c.AddrFile, "addr-file", "", "write the bound listener addresses here as JSON once serving (for port 0)")
 }
 
 // Validate reports the first bad setting by its environment variable name.
@@ -63,6 +72,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_format", c.LogFormat),
 		slog.String("log_level", c.LogLevel),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
+		slog.String("addr_file", c.AddrFile),
 	)
 }
 
@@ -78,6 +88,7 @@ type Server struct {
 	registry *prometheus.Registry
 	grpcLis  net.Listener
 	metLis   net.Listener
+	extra    map[string]net.Addr
 }
 
 // New opens the listeners and builds the gRPC server. The service registers
@@ -124,6 +135,29 @@ func (s *Server) Health() *health.Server { return s.health }
 // Registry is where the service registers its Prometheus collectors.
 func (s *Server) Registry() *prometheus.Registry { return s.registry }
 
+// AddListener names another listener the service opened (the tracker's
+// announce HTTP, the gateway's REST port), so that it is reported in the
+// "serving" log line and the address file. Call it before Run.
+func (s *Server) AddListener(name string, addr net.Addr) {
+	if s.extra == nil {
+		s.extra = map[string]net.Addr{}
+	}
+	s.extra[name] = addr
+}
+
+// Addrs is every bound listener by name: "grpc", "metrics" (when enabled)
+// and those added with AddListener.
+func (s *Server) Addrs() map[string]string {
+	m := map[string]string{"grpc": s.Addr().String()}
+	if a := s.MetricsAddr(); a != nil {
+		m["metrics"] = a.String()
+	}
+	for k, a := range s.extra {
+		m[k] = a.String()
+	}
+	return m
+}
+
 // Addr is the gRPC listen address.
 func (s *Server) Addr() net.Addr { return s.grpcLis.Addr() }
 
@@ -159,7 +193,12 @@ func (s *Server) Run(ctx context.Context) error {
 			return nil
 		})
 	}
-	s.log.Info("serving", "service", s.name, "grpc", s.Addr().String(), "metrics", addrString(s.MetricsAddr()))
+	s.log.Info("serving", "service", s.name, "addrs", s.Addrs())
+	if s.cfg.AddrFile != "" {
+		if err := WriteAddrFile(s.cfg.AddrFile, s.Addrs()); err != nil {
+			return fmt.Errorf("%s: %w", EnvName("addr-file"), err)
+		}
+	}
 
 	g.Go(func() error {
 		<-gctx.Done()
@@ -185,9 +224,24 @@ func (s *Server) Run(ctx context.Context) error {
 	return g.Wait()
 }
 
-func addrString(a net.Addr) string {
-	if a == nil {
-		return ""
+// WriteAddrFile writes addrs as JSON to path atomically (a temporary file in
+// the same directory, then a rename), so a reader never sees half a file.
+func WriteAddrFile(path string, addrs map[string]string) error {
+	b, err := json.Marshal(addrs)
+	if err != nil {
+		return err
 	}
-	return a.String()
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".addr-*")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(tmp.Name())
+	if _, err := tmp.Write(append(b, '\n')); err != nil {
+		tmp.Close()
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	return os.Rename(tmp.Name(), path)
 }

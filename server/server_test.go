@@ -5,7 +5,10 @@ import (
 	"flag"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -134,5 +137,65 @@ func TestServerHealthMetricsAndShutdown(t *testing.T) {
 	}
 	if _, err := hc.Check(context.Background(), &healthpb.HealthCheckRequest{}); err == nil {
 		t.Error("health check still answered after shutdown")
+	}
+}
+
+// A service started on port 0 reports every listener it bound in its address
+// file, written whole once it serves, so a harness never guesses a port.
+func TestServerAddrFile(t *testing.T) {
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	path := filepath.Join(t.TempDir(), "addrs.json")
+	s, err := New("test", Config{GRPCAddr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", ShutdownTimeout: 2 * time.Second, AddrFile: path}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	extra, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer extra.Close()
+	s.AddListener("http", extra.Addr())
+	if _, err := os.Stat(path); !os.IsNotExist(err) {
+		t.Fatalf("address file exists before Run: %v", err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	got, err := ReadAddrFile(ctx, path, 10*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]string{"grpc": s.Addr().String(), "metrics": s.MetricsAddr().String(), "http": extra.Addr().String()}
+	if len(got) != len(want) {
+		t.Fatalf("address file %v, want %v", got, want)
+	}
+	for k, v := range want {
+		if got[k] != v || strings.HasSuffix(v, ":0") {
+			t.Errorf("address file %s = %q, want %q (a bound port)", k, got[k], v)
+		}
+	}
+	res, err := http.Get("http://" + got["metrics"] + "/metrics")
+	if err != nil {
+		t.Fatalf("metrics at the reported address: %v", err)
+	}
+	res.Body.Close()
+}
+
+// ReadAddrFile waits for the file, gives up when the process it belongs to
+// has exited, and reports a file that never appears.
+func TestReadAddrFileBounds(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "never.json")
+	exited := make(chan struct{})
+	close(exited)
+	if _, err := ReadAddrFile(context.Background(), path, time.Minute, exited); err == nil || !strings.Contains(err.Error(), "exited") {
+		t.Errorf("ReadAddrFile after exit = %v, want an error saying the process exited", err)
+	}
+	start := time.Now()
+	if _, err := ReadAddrFile(context.Background(), path, 200*time.Millisecond, nil); err == nil {
+		t.Error("ReadAddrFile of a missing file succeeded")
+	} else if time.Since(start) > 10*time.Second {
+		t.Errorf("ReadAddrFile took %v past its 200ms bound", time.Since(start))
 	}
 }

@@ -1,17 +1,20 @@
 // Package anviltest starts a real anvil chain (Foundry, from the project's
-// npm install) for a test and stops it when the test ends.
+// npm install) for a test and stops it when the test ends. Anvil binds port 0
+// and the address it prints is read back, so no port is ever guessed; Relay
+// gives a chain that goes away and comes back one address for its life.
 package anviltest
 
 import (
 	"bytes"
 	"context"
 	"crypto/ecdsa"
+	"errors"
 	"fmt"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -39,13 +42,6 @@ func Key(i int) *ecdsa.PrivateKey {
 	return k
 }
 
-// Chain is a running anvil.
-type Chain struct {
-	URL    string
-	Client *ethclient.Client
-	cmd    *exec.Cmd
-}
-
 // Binary finds anvil: $PBTS_ANVIL, else the native binary that the npm
 // package @foundry-rs/anvil installed under node_modules in this directory or
 // a parent (the repository root), else PATH. The native binary, not the
@@ -70,95 +66,196 @@ func Binary() (string, error) {
 	return exec.LookPath("anvil")
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
+// startTimeout bounds how long anvil may take to bind and answer on a loaded
+// machine.
+const startTimeout = 60 * time.Second
+
+// Node is one running anvil process.
+type Node struct {
+	URL  string
+	cmd  *exec.Cmd
+	out  *logWatcher
+	done chan struct{}
 }
 
-// Start runs anvil on a free loopback port with instant mining (extra args
-// are passed through, e.g. "--block-time", "1") and waits until it answers.
-// Missing anvil skips the test locally and fails it when CI is set.
-func Start(t testing.TB, args ...string) *Chain {
-	t.Helper()
+// Run starts anvil on 127.0.0.1 port 0 with instant mining (extra args pass
+// through, e.g. "--block-time", "1" or "--state", path), reads the address
+// it bound from its "Listening on" line and waits until it answers eth_chainId.
+func Run(ctx context.Context, args ...string) (*Node, error) {
 	bin, err := Binary()
 	if err != nil {
+		return nil, fmt.Errorf("anvil not found (run make tools): %w", err)
+	}
+	// Not --silent: that also hides the "Listening on" line. Each RPC method
+	// is then logged by name, into a bounded tail.
+	cmd := exec.Command(bin, append([]string{"--host", "127.0.0.1", "--port", "0"}, args...)...)
+	w := newLogWatcher("Listening on ")
+	cmd.Stdout, cmd.Stderr = w, w
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // stop children too
+	cmd.WaitDelay = 5 * time.Second
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("start anvil: %w", err)
+	}
+	n := &Node{cmd: cmd, out: w, done: make(chan struct{})}
+	go func() { cmd.Wait(); close(n.done) }()
+	timer := time.NewTimer(startTimeout)
+	defer timer.Stop()
+	select {
+	case addr := <-w.found:
+		n.URL = "http://" + strings.TrimSpace(addr)
+	case <-n.done:
+		return nil, fmt.Errorf("anvil exited before listening: %s", w.String())
+	case <-timer.C:
+		n.Kill()
+		return nil, fmt.Errorf("anvil printed no listening address in %v: %s", startTimeout, w.String())
+	case <-ctx.Done():
+		n.Kill()
+		return nil, ctx.Err()
+	}
+	for {
+		client, err := ethclient.Dial(n.URL)
+		if err == nil {
+			cctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+			_, err = client.ChainID(cctx)
+			cancel()
+			client.Close()
+			if err == nil {
+				return n, nil
+			}
+		}
+		select {
+		case <-n.done:
+			return nil, fmt.Errorf("anvil exited: %s", w.String())
+		case <-timer.C:
+			n.Kill()
+			return nil, fmt.Errorf("anvil did not answer at %s in %v: %v", n.URL, startTimeout, err)
+		case <-ctx.Done():
+			n.Kill()
+			return nil, ctx.Err()
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// Stop ends anvil with SIGTERM (it then writes its --state file) and waits,
+// killing it if it has not stopped within the timeout.
+func (n *Node) Stop(timeout time.Duration) error {
+	n.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-n.done:
+		return nil
+	case <-time.After(timeout):
+		n.Kill()
+		return errors.New("anvil did not stop after SIGTERM; killed")
+	}
+}
+
+// Kill ends anvil and its process group at once and waits for it.
+func (n *Node) Kill() {
+	select {
+	case <-n.done:
+	default:
+		syscall.Kill(-n.cmd.Process.Pid, syscall.SIGKILL)
+		<-n.done
+	}
+}
+
+// Done is closed when the process has exited.
+func (n *Node) Done() <-chan struct{} { return n.done }
+
+// Output is the tail of what anvil printed.
+func (n *Node) Output() string { return n.out.String() }
+
+// Chain is a running anvil with a client, stopped when the test ends.
+type Chain struct {
+	URL    string
+	Client *ethclient.Client
+	Node   *Node
+}
+
+// Start runs anvil for the test (see Run) and dials it. Missing anvil skips
+// the test locally and fails it when CI is set.
+func Start(t testing.TB, args ...string) *Chain {
+	t.Helper()
+	if _, err := Binary(); err != nil {
 		if os.Getenv("CI") != "" {
 			t.Fatalf("anvil not found (run make tools): %v", err)
 		}
 		t.Skipf("anvil not found (run make tools): %v", err)
 	}
-	port, err := freePort()
+	n, err := Run(context.Background(), args...)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd := exec.Command(bin, append([]string{"--host", "127.0.0.1", "--port", fmt.Sprint(port), "--silent"}, args...)...)
-	var out lockedBuffer
-	cmd.Stdout, cmd.Stderr = &out, &out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true} // stop children too
-	cmd.WaitDelay = 5 * time.Second
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("start anvil: %v", err)
-	}
-	c := &Chain{URL: fmt.Sprintf("http://127.0.0.1:%d", port), cmd: cmd}
+	c := &Chain{URL: n.URL, Node: n}
 	t.Cleanup(func() {
-		c.stop()
-		if t.Failed() && out.Len() > 0 {
-			t.Logf("anvil output:\n%s", out.String())
+		if c.Client != nil {
+			c.Client.Close()
+		}
+		n.Kill()
+		if t.Failed() {
+			t.Logf("anvil output (tail):\n%s", n.Output())
 		}
 	})
-	deadline := time.Now().Add(30 * time.Second)
+	if c.Client, err = ethclient.Dial(n.URL); err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// logWatcher keeps the last tailBytes of a process's output and reports the
+// rest of the first line that starts with prefix.
+type logWatcher struct {
+	mu     sync.Mutex
+	prefix string
+	line   []byte // the current incomplete line, until prefix is found
+	seen   bool
+	found  chan string
+	tail   bytes.Buffer
+}
+
+const tailBytes = 64 << 10
+
+func newLogWatcher(prefix string) *logWatcher {
+	return &logWatcher{prefix: prefix, found: make(chan string, 1)}
+}
+
+func (w *logWatcher) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.tail.Write(p)
+	if w.tail.Len() > 2*tailBytes {
+		b := w.tail.Bytes()[w.tail.Len()-tailBytes:]
+		w.tail = *bytes.NewBuffer(append([]byte(nil), b...))
+	}
+	if w.seen {
+		return len(p), nil
+	}
+	w.line = append(w.line, p...)
 	for {
-		client, err := ethclient.Dial(c.URL)
-		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_, err = client.ChainID(ctx)
-			cancel()
-			if err == nil {
-				c.Client = client
-				return c
+		i := bytes.IndexByte(w.line, '\n')
+		if i < 0 {
+			if len(w.line) > 4096 { // no line is this long before the address
+				w.line = w.line[len(w.line)-4096:]
 			}
-			client.Close()
+			return len(p), nil
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("anvil did not answer at %s: %v", c.URL, err)
+		l := string(bytes.TrimRight(w.line[:i], "\r"))
+		w.line = w.line[i+1:]
+		if rest, ok := strings.CutPrefix(l, w.prefix); ok {
+			w.seen, w.line = true, nil
+			w.found <- rest
+			return len(p), nil
 		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }
 
-func (c *Chain) stop() {
-	if c.Client != nil {
-		c.Client.Close()
+func (w *logWatcher) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	s := w.tail.String()
+	if len(s) > tailBytes {
+		s = s[len(s)-tailBytes:]
 	}
-	if c.cmd.Process != nil {
-		syscall.Kill(-c.cmd.Process.Pid, syscall.SIGKILL)
-		c.cmd.Wait()
-	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) Len() int {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Len()
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
+	return s
 }

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -19,6 +18,7 @@ import (
 	"github.com/ethereum/go-ethereum/crypto"
 
 	"github.com/pbts/pbts/receipt"
+	"github.com/pbts/pbts/testkit"
 )
 
 func (h *harness) registered(tracker string) {
@@ -46,9 +46,7 @@ func TestGetErrorsAPersonUnderstands(t *testing.T) {
 	// against the real tracker in e2e/cli_test.go.
 
 	// Tracker unreachable.
-	l, _ := net.Listen("tcp", "127.0.0.1:0")
-	dead := l.Addr().String()
-	l.Close()
+	dead := testkit.ClosedAddr
 	h = newHarness(t)
 	h.env["PBTS_TRACKER"] = dead
 	h.registered(dead)

@@ -2,9 +2,6 @@ package e2e
 
 import (
 	"context"
-	"fmt"
-	"os/exec"
-	"syscall"
 	"testing"
 	"time"
 
@@ -17,27 +14,31 @@ import (
 	"github.com/pbts/pbts/receipt"
 )
 
-// anvil is a chain that can be stopped and restarted on the same port
-// (anviltest.Start cannot).
+// anvil is a chain that can be stopped and restarted (with its --state)
+// behind one URL for the test's life: each start binds a new port 0, and a
+// relay the test holds forwards to it.
 type anvil struct {
-	t    testing.TB
-	port int
-	args []string
-	cmd  *exec.Cmd
-	out  *lockedBuffer
-	done chan struct{}
+	t     testing.TB
+	args  []string
+	relay *anviltest.Relay
+	node  *anviltest.Node
 }
 
-func (a *anvil) url() string { return fmt.Sprintf("http://127.0.0.1:%d", a.port) }
+func (a *anvil) url() string { return a.relay.URL() }
 
-func startAnvil(t testing.TB, port int, args ...string) *anvil {
+func startAnvil(t testing.TB, args ...string) *anvil {
 	t.Helper()
-	a := &anvil{t: t, port: port, args: args}
+	if _, err := anviltest.Binary(); err != nil {
+		t.Skipf("anvil not found: %v", err)
+	}
+	a := &anvil{t: t, args: args, relay: anviltest.NewRelay(t)}
 	a.start()
 	t.Cleanup(func() {
-		a.kill()
-		if t.Failed() {
-			t.Logf("anvil output:\n%s", tail(a.out.String(), 30))
+		if a.node != nil {
+			a.node.Kill()
+			if t.Failed() {
+				t.Logf("anvil output:\n%s", tail(a.node.Output(), 30))
+			}
 		}
 	})
 	return a
@@ -45,54 +46,21 @@ func startAnvil(t testing.TB, port int, args ...string) *anvil {
 
 func (a *anvil) start() {
 	a.t.Helper()
-	bin, err := anviltest.Binary()
+	n, err := anviltest.Run(context.Background(), a.args...)
 	if err != nil {
-		a.t.Skipf("anvil not found: %v", err)
-	}
-	a.cmd = exec.Command(bin, append([]string{"--host", "127.0.0.1", "--port", fmt.Sprint(a.port), "--silent"}, a.args...)...)
-	a.out = &lockedBuffer{}
-	a.cmd.Stdout, a.cmd.Stderr = a.out, a.out
-	a.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := a.cmd.Start(); err != nil {
 		a.t.Fatal(err)
 	}
-	a.done = make(chan struct{})
-	go func(cmd *exec.Cmd, done chan struct{}) { cmd.Wait(); close(done) }(a.cmd, a.done)
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := ethclient.Dial(a.url())
-		if err == nil {
-			ctx, cancel := context.WithTimeout(context.Background(), time.Second)
-			_, err = c.ChainID(ctx)
-			cancel()
-			c.Close()
-			if err == nil {
-				return
-			}
-		}
-		if time.Now().After(deadline) {
-			a.t.Fatalf("anvil did not answer at %s: %v", a.url(), err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+	a.node = n
+	a.relay.Point(n.URL)
 }
 
-// stop ends anvil with SIGTERM (it dumps --state) and waits.
+// stop ends anvil with SIGTERM (it dumps --state), waits, and leaves the
+// relay pointing nowhere.
 func (a *anvil) stop() {
-	a.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-a.done:
-	case <-time.After(10 * time.Second):
-		a.t.Fatal("anvil did not stop after SIGTERM")
-	}
-}
-
-func (a *anvil) kill() {
-	select {
-	case <-a.done:
-	default:
-		syscall.Kill(-a.cmd.Process.Pid, syscall.SIGKILL)
-		<-a.done
+	a.t.Helper()
+	a.relay.Point("")
+	if err := a.node.Stop(10 * time.Second); err != nil {
+		a.t.Fatal(err)
 	}
 }
 
@@ -120,6 +88,6 @@ func newWorld(t testing.TB, url string) *world {
 	return w
 }
 
-func (w *world) env(rpcURL string, grpcPort int) writerEnv {
-	return writerEnv{dbURL: w.dbURL, rpcURL: rpcURL, contract: w.dep.Tracker, key: anviltest.Key(0), grpcPort: grpcPort}
+func (w *world) env(rpcURL string) writerEnv {
+	return writerEnv{dbURL: w.dbURL, rpcURL: rpcURL, contract: w.dep.Tracker, key: anviltest.Key(0)}
 }

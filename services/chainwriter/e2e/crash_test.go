@@ -83,19 +83,19 @@ func TestCrashAtEachPoint(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(strings.ReplaceAll(tc.crashAt, ":", "_"), func(t *testing.T) {
 			t.Parallel()
-			a := startAnvil(t, freePort(t))
+			a := startAnvil(t)
 			w := newWorld(t, a.url())
 			w.seedAgents(3)
 			// 150 receipts: three batches of at most 60.
 			w.exchange(0, 1, 50)
 			w.exchange(1, 2, 50)
 			w.exchange(2, 0, 50)
-			env := w.env(a.url(), freePort(t))
+			env := w.env(a.url())
 
 			p := start(t, "crashing", env, tc.crashAt)
 			ws := p.waitExit(60 * time.Second)
 			point := tc.crashAt[strings.Index(tc.crashAt, ":")+1:]
-			if !ws.Signaled() || ws.Signal() != syscall.SIGKILL || !strings.Contains(p.out.String(), "failpoint "+point) {
+			if !ws.Signaled() || ws.Signal() != syscall.SIGKILL || !strings.Contains(p.Out.String(), "failpoint "+point) {
 				t.Fatalf("chainwriter ended with %v, want SIGKILL by failpoint %s", ws, point)
 			}
 

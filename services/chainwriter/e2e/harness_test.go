@@ -4,13 +4,11 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"encoding/hex"
 	"fmt"
 	"math/big"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -32,6 +30,9 @@ import (
 	"github.com/pbts/pbts/contracts/bindings"
 	"github.com/pbts/pbts/receipt"
 	"github.com/pbts/pbts/services/chainwriter/internal/seed"
+	"github.com/pbts/pbts/testkit"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 )
 
 const credit = 1 << 30
@@ -63,40 +64,10 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-func freePort(t testing.TB) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // proc is a running chainwriter.
 type proc struct {
-	t    testing.TB
-	cmd  *exec.Cmd
-	out  *lockedBuffer
-	done chan struct{}
-	name string
+	*testkit.Proc
+	t testing.TB
 }
 
 // writerEnv is the configuration every run shares.
@@ -104,23 +75,16 @@ type writerEnv struct {
 	dbURL, rpcURL string
 	contract      common.Address
 	key           *ecdsa.PrivateKey
-	grpcPort      int
 	extra         map[string]string
 }
 
 func (e writerEnv) environ() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "PBTS_") {
-			env = append(env, kv)
-		}
-	}
 	vars := map[string]string{
 		"PBTS_DATABASE_URL":       e.dbURL,
 		"PBTS_RPC_URL":            e.rpcURL,
 		"PBTS_TRACKER_CONTRACT":   e.contract.Hex(),
 		"PBTS_CHAINWRITER_KEY":    hex.EncodeToString(crypto.FromECDSA(e.key)),
-		"PBTS_GRPC_ADDR":          fmt.Sprintf("127.0.0.1:%d", e.grpcPort),
+		"PBTS_GRPC_ADDR":          "127.0.0.1:0", // the bound port comes back in the address file
 		"PBTS_METRICS_ADDR":       "",
 		"PBTS_LOG_LEVEL":          "debug",
 		"PBTS_POLL_INTERVAL":      "20ms",
@@ -133,36 +97,26 @@ func (e writerEnv) environ() []string {
 	for k, v := range e.extra {
 		vars[k] = v
 	}
+	var kv []string
 	for k, v := range vars {
-		env = append(env, k+"="+v)
+		kv = append(kv, k+"="+v)
 	}
-	return env
+	return testkit.Environ(kv...)
 }
 
-// start runs the chainwriter; crashAt arms its failpoint ("" for none).
+// start runs the chainwriter; crashAt arms its failpoint ("" for none). It
+// is killed (SIGKILL) when the test ends if still running.
 func start(t testing.TB, name string, e writerEnv, crashAt string) *proc {
 	t.Helper()
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	cmd := exec.Command(binary)
-	cmd.Env = e.environ()
+	env := e.environ()
 	if crashAt != "" {
-		cmd.Env = append(cmd.Env, "PBTS_CHAINWRITER_CRASH_AT="+crashAt)
+		env = append(env, "PBTS_CHAINWRITER_CRASH_AT="+crashAt)
 	}
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	p := &proc{t: t, cmd: cmd, out: out, done: make(chan struct{}), name: name}
-	go func() { cmd.Wait(); close(p.done) }()
-	t.Cleanup(func() {
-		p.kill()
-		if t.Failed() {
-			t.Logf("chainwriter %s output:\n%s", name, tail(out.String(), 60))
-		}
-	})
+	p := &proc{Proc: testkit.Start(t, name, binary, env), t: t}
+	t.Cleanup(p.Kill) // before testkit's SIGTERM: the writer under test dies hard
 	return p
 }
 
@@ -174,34 +128,35 @@ func tail(s string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
-func (p *proc) kill() {
-	select {
-	case <-p.done:
-	default:
-		p.cmd.Process.Signal(syscall.SIGKILL)
-		<-p.done
-	}
-}
-
 // waitExit waits for the process to end by itself.
 func (p *proc) waitExit(timeout time.Duration) syscall.WaitStatus {
 	p.t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(timeout):
-		p.t.Fatalf("chainwriter %s still running after %v", p.name, timeout)
+	ws, err := p.Wait(timeout)
+	if err != nil {
+		p.t.Fatal(err)
 	}
-	return p.cmd.ProcessState.Sys().(syscall.WaitStatus)
+	return ws
 }
 
 // stop ends the process gracefully (SIGTERM) and checks it exits 0.
 func (p *proc) stop() {
 	p.t.Helper()
-	p.cmd.Process.Signal(syscall.SIGTERM)
+	p.Cmd.Process.Signal(syscall.SIGTERM)
 	ws := p.waitExit(10 * time.Second)
 	if !ws.Exited() || ws.ExitStatus() != 0 {
-		p.t.Errorf("chainwriter %s after SIGTERM: %v, want exit 0", p.name, ws)
+		p.t.Errorf("chainwriter %s after SIGTERM: %v, want exit 0", p.Name, ws)
 	}
+}
+
+// conn dials the process's gRPC address (once it has reported it).
+func (p *proc) conn() *grpc.ClientConn {
+	p.t.Helper()
+	conn, err := grpc.NewClient(p.Addr("grpc"), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		p.t.Fatal(err)
+	}
+	p.t.Cleanup(func() { conn.Close() })
+	return conn
 }
 
 // world is a chain and a database seeded with agents.
@@ -284,8 +239,8 @@ func (w *world) waitAllSettled(p *proc, timeout time.Duration) {
 			w.t.Fatalf("%d of %d receipts settled after %v", settled, total, timeout)
 		}
 		select {
-		case <-p.done:
-			w.t.Fatalf("chainwriter %s exited: %v", p.name, p.cmd.ProcessState)
+		case <-p.Done():
+			w.t.Fatalf("chainwriter %s exited: %v", p.Name, p.Cmd.ProcessState)
 		case <-time.After(50 * time.Millisecond):
 		}
 	}

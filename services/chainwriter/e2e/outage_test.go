@@ -10,24 +10,12 @@ import (
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 )
 
 const serviceName = "pbts.v1.ChainwriterService"
-
-func dialGRPC(t testing.TB, port int) *grpc.ClientConn {
-	t.Helper()
-	conn, err := grpc.NewClient(fmt.Sprintf("127.0.0.1:%d", port), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
 
 // waitHealth waits until the health of service is want (the process must
 // answer: the overall server stays SERVING).
@@ -57,17 +45,15 @@ func waitHealth(t testing.TB, hc healthpb.HealthClient, want healthpb.HealthChec
 // TestChainEndpointDown stops anvil (keeping its --state) while the writer
 // runs and receipts keep arriving: the writer stays alive, answers gRPC,
 // reports its service NOT_SERVING and the chain unreachable, and once anvil
-// is back on the same port it catches up, every receipt counted once.
+// is back (behind the same URL) it catches up, every receipt counted once.
 func TestChainEndpointDown(t *testing.T) {
 	t.Parallel()
-	port := freePort(t)
 	stateFile := filepath.Join(t.TempDir(), "anvil-state.json")
-	a := startAnvil(t, port, "--state", stateFile)
+	a := startAnvil(t, "--state", stateFile)
 	w := newWorld(t, a.url())
 	w.seedAgents(2)
-	grpcPort := freePort(t)
-	p := start(t, "writer", w.env(a.url(), grpcPort), "")
-	conn := dialGRPC(t, grpcPort)
+	p := start(t, "writer", w.env(a.url()), "")
+	conn := p.conn()
 	hc := healthpb.NewHealthClient(conn)
 	cw := pbtsv1.NewChainwriterServiceClient(conn)
 
@@ -96,7 +82,7 @@ func TestChainEndpointDown(t *testing.T) {
 		t.Errorf("%d receipts pending while the chain is down, want 70 (no batch cut while it is unreachable)", n)
 	}
 
-	a.start() // same port, same state
+	a.start() // same state, a new port behind the same relay URL
 	waitHealth(t, hc, healthpb.HealthCheckResponse_SERVING, 20*time.Second)
 	w.waitAllSettled(p, 30*time.Second)
 
@@ -126,10 +112,10 @@ func TestChainEndpointDown(t *testing.T) {
 // every receipt is counted exactly once.
 func TestRandomKills(t *testing.T) {
 	t.Parallel()
-	a := startAnvil(t, freePort(t))
+	a := startAnvil(t)
 	w := newWorld(t, a.url())
 	w.seedAgents(4)
-	env := w.env(a.url(), freePort(t))
+	env := w.env(a.url())
 	env.extra = map[string]string{"PBTS_BATCH_MAX_RECEIPTS": "25"}
 	rng := rand.New(rand.NewPCG(1, 2))
 
@@ -150,7 +136,7 @@ func TestRandomKills(t *testing.T) {
 	for round := range 5 {
 		p := start(t, fmt.Sprintf("round-%d", round), env, "")
 		time.Sleep(time.Duration(300+rng.IntN(900)) * time.Millisecond)
-		p.cmd.Process.Signal(syscall.SIGKILL)
+		p.Cmd.Process.Signal(syscall.SIGKILL)
 		p.waitExit(5 * time.Second)
 	}
 	close(stopTraffic)

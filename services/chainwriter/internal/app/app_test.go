@@ -4,15 +4,11 @@ import (
 	"context"
 	"encoding/hex"
 	"flag"
-	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -168,29 +164,23 @@ func TestLoadKey(t *testing.T) {
 	})
 }
 
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
-}
-
 // TestStartsBeforeTheChainExists runs the service (Setup + server) against
-// an endpoint where nothing listens yet: it serves gRPC, reports its service
-// NOT_SERVING and the chain unreachable; once anvil starts there and the
-// contract is deployed, it turns SERVING and settles.
+// an endpoint where no chain answers yet (a relay the test holds, pointing
+// nowhere): it serves gRPC, reports its service NOT_SERVING and the chain
+// unreachable; once anvil runs behind it and the contract is deployed, it
+// turns SERVING and settles.
 func TestStartsBeforeTheChainExists(t *testing.T) {
-	port := freePort(t)
+	if _, err := anviltest.Binary(); err != nil {
+		t.Skip(err)
+	}
+	relay := anviltest.NewRelay(t)
 	deployer := anviltest.Key(0)
 	// Deploy makes the factory (nonce 0), which creates the tracker (its nonce 1).
 	factory := crypto.CreateAddress(crypto.PubkeyToAddress(deployer.PublicKey), 0)
 	tracker := crypto.CreateAddress(factory, 1)
 	dbURL := dbtest.NewURL(t)
 	t.Setenv(KeyEnv, hex.EncodeToString(crypto.FromECDSA(deployer)))
-	c := config(t, "-tracker-contract="+tracker.Hex(), fmt.Sprintf("-rpc-url=http://127.0.0.1:%d", port),
+	c := config(t, "-tracker-contract="+tracker.Hex(), "-rpc-url="+relay.URL(),
 		"-database-url="+dbURL, "-poll-interval=20ms", "-max-backoff=200ms", "-batch-max-age=50ms", "-rpc-timeout=1s")
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	srv, err := server.New("chainwriter", server.Config{GRPCAddr: "127.0.0.1:0", ShutdownTimeout: 2 * time.Second}, log)
@@ -226,26 +216,16 @@ func TestStartsBeforeTheChainExists(t *testing.T) {
 	}
 
 	// The chain appears; the contract is deployed where the writer expects it.
-	bin, err := anviltest.Binary()
+	anvil, err := anviltest.Run(ctx)
 	if err != nil {
-		t.Skip(err)
-	}
-	anvil := exec.Command(bin, "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--silent")
-	anvil.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := anvil.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { syscall.Kill(-anvil.Process.Pid, syscall.SIGKILL); anvil.Wait() }()
-	var client *ethclient.Client
-	waitFor(t, "anvil", func() bool {
-		client, err = ethclient.Dial(fmt.Sprintf("http://127.0.0.1:%d", port))
-		if err == nil {
-			if _, err = client.ChainID(ctx); err != nil {
-				client.Close()
-			}
-		}
-		return err == nil
-	})
+	defer anvil.Kill()
+	relay.Point(anvil.URL)
+	client, err := ethclient.Dial(anvil.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
 	defer client.Close()
 	dep, err := chain.Deploy(ctx, client, deployer, chain.DeployParams{InitialCredit: 1 << 30})
 	if err != nil || dep.Tracker != tracker {

@@ -185,6 +185,7 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 		return nil, err
 	}
 	reg.Register(srv.GRPC())
+	srv.AddListener("http", ln.Addr())
 	registerMetrics(srv.Registry(), handler, trk)
 	// The registry needs the database: report it not serving until migrated.
 	for _, name := range []string{"pbts.v1.AgentService", "pbts.v1.DatasetService"} {
