@@ -85,12 +85,21 @@ build-modules: ## build every Go module on its own (GOWORK=off)
 test-contracts: tools ## Foundry unit, fuzz, invariant and vector tests (and the gas snapshot is current)
 	cd contracts && $(FORGE) snapshot --check
 
+# Every package's line shows the -shuffle seed it ran with; a failure prints
+# its output and the command that replays it (cmd/testsum).
+GO_TEST_FLAGS ?= -race -shuffle=on -count=1 -timeout 30m
+GO_PACKAGES := $(addsuffix /...,$(addprefix ./,$(GO_MODULES)))
+
 .PHONY: test-go
-test-go: ## Go tests with the race detector
-	go test -race -shuffle=on -count=1 -timeout 30m $(addsuffix /...,$(addprefix ./,$(GO_MODULES)))
+test-go: ## Go tests with the race detector, shuffled (seeds printed per package)
+	go build -o bin/testsum ./cmd/testsum
+	go test -json $(GO_TEST_FLAGS) $(GO_PACKAGES) 2>&1 | bin/testsum
+
+TEST_STAGES := system-deps tools lint test-contracts test-go build-modules generate-check
 
 .PHONY: test
-test: system-deps tools lint test-contracts test-go build-modules generate-check ## everything CI runs
+test: ## everything CI runs, stage by stage with the seconds of each
+	@bash scripts/stages.sh $(TEST_STAGES)
 
 ## Benchmarks ------------------------------------------------------------
 
