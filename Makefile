@@ -105,7 +105,7 @@ test: ## everything CI runs, stage by stage with the seconds of each
 
 .PHONY: bench
 bench: system-deps tools ## print every benchmark figure as `figure NAME VALUE UNIT`
-	bash scripts/ensure-apt.sh opentracker=opentracker
+	bash scripts/ensure-apt.sh opentracker=opentracker ss=iproute2
 	bash contracts/bench-gas.sh
 	bash receipt/bench.sh
 	bash services/tracker/bench/announce.sh

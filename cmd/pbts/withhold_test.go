@@ -9,6 +9,7 @@ import (
 	"net/netip"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -199,6 +200,9 @@ func TestWithholdingDownloaderStallsHonestOneCompletes(t *testing.T) {
 		}
 		t.Logf("stalls %d refused %d; honest signed %d done %d", f.gate.stalls, f.gate.refused, sub.signedCount(), at.doneCount())
 		f.gate.mu.Unlock()
+		var st strings.Builder
+		honestCl.WriteStatus(&st)
+		t.Logf("honest client status:\n%s", st.String())
 		t.Fatalf("honest downloader did not complete: %d of %d bytes", honest.BytesCompleted(), size)
 	}
 	at.inflight.Wait()

@@ -51,29 +51,30 @@ bench="$tmp/receipts-bench"
 
 "$bench" -admin-url "$admin" -create-db "$db"
 db_url=$(printf '%s' "$admin" | sed -E "s#^(postgres(ql)?://[^/]*)/[^?]*#\1/$db#")
-ports=($("$bench" -free-ports 3))
-grpc_port=${ports[0]} metrics_port=${ports[1]} pprof_port=${ports[2]}
+. scripts/addrs.sh
 
 tracker=0x5FbDB2315678afecb367f032d93F642f64180aa3
 PBTS_DATABASE_URL="$db_url" \
 PBTS_TRACKER_CONTRACT="$tracker" \
 PBTS_CHAIN_ID=31337 \
-PBTS_GRPC_ADDR="127.0.0.1:$grpc_port" \
-PBTS_METRICS_ADDR="127.0.0.1:$metrics_port" \
-PBTS_PPROF_ADDR="127.0.0.1:$pprof_port" \
+PBTS_GRPC_ADDR=127.0.0.1:0 \
+PBTS_METRICS_ADDR=127.0.0.1:0 \
+PBTS_PPROF_ADDR=127.0.0.1:0 \
+PBTS_ADDR_FILE="$tmp/addrs.json" \
 PBTS_MAX_BATCH=4096 \
 PBTS_VERIFY_WORKERS=${VERIFY_WORKERS:-0} \
 PBTS_LOG_LEVEL=warn \
 	"$tmp/receipts" 2>"$tmp/service.log" &
 svc_pid=$!
+wait_addrs "$tmp/addrs.json" "$svc_pid" || { tail -n 30 "$tmp/service.log" >&2; exit 1; }
 
 profile=${PROFILE_OUT:-$tmp/cpu.pprof}
 status=0
 timeout "$limit" "$bench" \
-	-addr "127.0.0.1:$grpc_port" -database-url "$db_url" \
+	-addr "$(addr "$tmp/addrs.json" grpc)" -database-url "$db_url" \
 	-chain-id 31337 -tracker-contract "$tracker" \
 	-n "$n" -batch "$batch" -concurrency "$conc" \
-	-pprof-url "http://127.0.0.1:$pprof_port" -profile-out "$profile" -profile-time 5s \
+	-pprof-url "http://$(addr "$tmp/addrs.json" pprof)" -profile-out "$profile" -profile-time 5s \
 	-service-pid "$svc_pid" || status=$?
 
 if [ -s "$profile" ]; then

@@ -44,12 +44,13 @@ median() { # median N... -> the middle value (the lower middle for an even count
 	printf '%s\n' "$@" | sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'
 }
 
-wait_port() { # wait_port PORT PID
+bound_port() { # bound_port PID: the TCP port the process listens on (it bound port 0)
+	local p
 	for _ in $(seq 100); do
-		if ! kill -0 "$2" 2>/dev/null; then
-			return 1
-		fi
-		if (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; then
+		kill -0 "$1" 2>/dev/null || return 1
+		p=$(ss -ltnpH 2>/dev/null | awk -v pid="pid=$1," 'index($0, pid) { n = split($4, a, ":"); print a[n]; exit }')
+		if [[ -n $p ]]; then
+			echo "$p"
 			return 0
 		fi
 		sleep 0.1
@@ -77,16 +78,16 @@ ot_url=""
 if command -v opentracker >/dev/null 2>&1; then
 	"$bench" hashes >"$tmp/whitelist"
 	chmod 644 "$tmp/whitelist"
-	port="$("$bench" freeport)"
+	# Port 0: opentracker binds one itself (it cannot say which: ss tells).
 	if [[ "$(id -u)" == 0 ]]; then
 		# opentracker refuses to run as root: it chroots to -d and becomes
 		# nobody, so the whitelist path is relative to the chroot.
-		opentracker -i 127.0.0.1 -p "$port" -P "$port" -u nobody -d "$tmp" -w /whitelist >"$tmp/ot.log" 2>&1 &
+		opentracker -i 127.0.0.1 -p 0 -P 0 -u nobody -d "$tmp" -w /whitelist >"$tmp/ot.log" 2>&1 &
 	else
-		opentracker -i 127.0.0.1 -p "$port" -P "$port" -d "$tmp" -w "$tmp/whitelist" >"$tmp/ot.log" 2>&1 &
+		opentracker -i 127.0.0.1 -p 0 -P 0 -d "$tmp" -w "$tmp/whitelist" >"$tmp/ot.log" 2>&1 &
 	fi
 	pids+=($!)
-	if ! wait_port "$port" "${pids[-1]}"; then
+	if ! port=$(bound_port "${pids[-1]}"); then
 		echo "opentracker did not start:" >&2
 		cat "$tmp/ot.log" >&2
 		exit 1

@@ -19,7 +19,6 @@ import (
 	"encoding/hex"
 	"flag"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"os/exec"
@@ -75,22 +74,12 @@ func run() error {
 	defer cancel()
 
 	// Chain.
-	bin, err := anviltest.Binary()
-	if err != nil {
-		return fmt.Errorf("anvil: %w", err)
-	}
-	port, err := freePort()
+	anvil, err := anviltest.Run(ctx, "--block-time", fmt.Sprint(int(c.blockSec.Seconds())))
 	if err != nil {
 		return err
 	}
-	anvil := exec.Command(bin, "--host", "127.0.0.1", "--port", fmt.Sprint(port), "--silent",
-		"--block-time", fmt.Sprint(int(c.blockSec.Seconds())))
-	anvil.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	if err := anvil.Start(); err != nil {
-		return fmt.Errorf("start anvil: %w", err)
-	}
-	defer func() { syscall.Kill(-anvil.Process.Pid, syscall.SIGKILL); anvil.Wait() }()
-	rpcURL := fmt.Sprintf("http://127.0.0.1:%d", port)
+	defer anvil.Kill()
+	rpcURL := anvil.URL
 	client, err := dialChain(ctx, rpcURL)
 	if err != nil {
 		return err
@@ -125,16 +114,12 @@ func run() error {
 	if err := seed.Agents(ctx, pool, aAddr, bAddr); err != nil {
 		return err
 	}
-	grpcPort, err := freePort()
-	if err != nil {
-		return err
-	}
 	var wlog lockedBuffer
 	writer := exec.CommandContext(ctx, c.writer)
 	writer.Env = append(os.Environ(),
 		"PBTS_DATABASE_URL="+dbURL, "PBTS_RPC_URL="+rpcURL, "PBTS_TRACKER_CONTRACT="+dep.Tracker.Hex(),
 		"PBTS_CHAINWRITER_KEY="+hex.EncodeToString(crypto.FromECDSA(key)),
-		fmt.Sprintf("PBTS_GRPC_ADDR=127.0.0.1:%d", grpcPort), "PBTS_METRICS_ADDR=")
+		"PBTS_GRPC_ADDR=127.0.0.1:0", "PBTS_METRICS_ADDR=") // nothing dials it: port 0
 	writer.Stdout, writer.Stderr = &wlog, &wlog
 	writer.Cancel = func() error { return writer.Process.Signal(syscall.SIGTERM) }
 	writer.WaitDelay = 10 * time.Second
@@ -253,15 +238,6 @@ func run() error {
 
 func logf(format string, args ...any) {
 	fmt.Fprintf(os.Stderr, "chainwriter-bench: "+format+"\n", args...)
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func dialChain(ctx context.Context, u string) (*ethclient.Client, error) {

@@ -36,7 +36,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"runtime"
@@ -72,7 +71,6 @@ type config struct {
 	profileFor            time.Duration
 	servicePID            int
 	createDB, dropDB      string
-	freePorts             int
 	recoverOnly           bool
 	quietWait             time.Duration
 	timeout               time.Duration
@@ -98,7 +96,6 @@ func main() {
 	flag.IntVar(&c.servicePID, "service-pid", 0, "the service's pid: report CPU time by process group during the load")
 	flag.StringVar(&c.createDB, "create-db", "", "create this database on -admin-url and exit")
 	flag.StringVar(&c.dropDB, "drop-db", "", "drop this database on -admin-url and exit")
-	flag.IntVar(&c.freePorts, "free-ports", 0, "print this many free loopback ports and exit")
 	flag.BoolVar(&c.recoverOnly, "recover-only", false, "only measure ecrecover on one goroutine and on GOMAXPROCS goroutines, then exit")
 	flag.DurationVar(&c.timeout, "timeout", 10*time.Minute, "give up after this long")
 	flag.DurationVar(&c.quietWait, "quiet-wait", 2*time.Minute, "before measuring, wait up to this long for the machine to be idle (it is shared)")
@@ -113,8 +110,6 @@ func main() {
 
 func run(ctx context.Context, c *config) error {
 	switch {
-	case c.freePorts > 0:
-		return printFreePorts(c.freePorts)
 	case c.createDB != "" || c.dropDB != "":
 		return adminDB(ctx, c)
 	case c.recoverOnly:
@@ -181,22 +176,6 @@ func run(ctx context.Context, c *config) error {
 	fmt.Printf("figure receipts_vs_recover_limit %.2f\n", rate/rec)
 	if res.errors > 0 || res.other > 0 || res.accepted != int64(len(signed)) {
 		return fmt.Errorf("%d of %d receipts accepted, %d rpc errors", res.accepted, len(signed), res.errors)
-	}
-	return nil
-}
-
-func printFreePorts(n int) error {
-	var ls []net.Listener
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			return err
-		}
-		ls = append(ls, l)
-	}
-	for _, l := range ls {
-		fmt.Println(l.Addr().(*net.TCPAddr).Port)
-		l.Close()
 	}
 	return nil
 }

@@ -124,6 +124,9 @@ func Setup(cfg *Config) func(ctx context.Context, srv *server.Server, log *slog.
 			return nil, err
 		}
 		log.Info("receipts configuration", "config", *cfg)
+		if s.pprofLis != nil {
+			srv.AddListener("pprof", s.pprofLis.Addr())
+		}
 		s.Register(srv.GRPC())
 		return s.Run, nil
 	}

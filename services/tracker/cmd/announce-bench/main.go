@@ -8,7 +8,6 @@
 //	announce-bench mem                                      heap bytes per stored peer
 //	announce-bench hashes                                   the torrents' info hashes, hex, one a line
 //	                                                        (an opentracker whitelist)
-//	announce-bench freeport                                 a free loopback TCP port
 //
 // Server and load generator derive the same torrents, passkeys and peers
 // from their indexes, so they agree without sharing files.
@@ -19,7 +18,6 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"net"
 	"os"
 	"os/signal"
 	"syscall"
@@ -42,8 +40,6 @@ func main() {
 		err = memMain(args)
 	case "hashes":
 		err = hashesMain(args)
-	case "freeport":
-		err = freeportMain()
 	default:
 		usage()
 	}
@@ -54,7 +50,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: announce-bench serve|load|mem|hashes|freeport [flags] (-h for each)")
+	fmt.Fprintln(os.Stderr, "usage: announce-bench serve|load|mem|hashes [flags] (-h for each)")
 	os.Exit(2)
 }
 
@@ -69,14 +65,4 @@ func hashesMain(args []string) error {
 		w.line(infoHash(i).String())
 	}
 	return w.flush()
-}
-
-func freeportMain() error {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return err
-	}
-	defer ln.Close()
-	fmt.Println(ln.Addr().(*net.TCPAddr).Port)
-	return nil
 }
