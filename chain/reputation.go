@@ -12,7 +12,7 @@ import (
 )
 
 // Reputation is an agent's settled figures as the contract reports them
-// (delegating one hop to the referrer for agents it has never seen).
+// (delegating up the referrer chain, at most 8 trackers, for agents it has never seen).
 type Reputation struct {
 	Upload, Download uint64
 	LastUpdated      time.Time

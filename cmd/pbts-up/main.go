@@ -392,6 +392,7 @@ type event struct {
 	Upload        any    `json:"upload,omitempty"`
 	Download      any    `json:"download,omitempty"`
 	Referrer      string `json:"referrer,omitempty"`
+	Source        string `json:"source,omitempty"` // AgentImported: the tracker the figures came from
 	BatchID       any    `json:"batchId,omitempty"`
 	Root          string `json:"root,omitempty"`
 	AgentCount    any    `json:"agentCount,omitempty"`
@@ -417,7 +418,7 @@ func events(ctx context.Context, c *ethclient.Client, addr common.Address, from 
 		if ev, err := trackerABI.UnpackAgentRegisteredEvent(l); err == nil {
 			e.Event, e.Agent, e.InitialCredit = "AgentRegistered", ev.Agent.Hex(), u64(ev.InitialCredit)
 		} else if ev, err := trackerABI.UnpackAgentImportedEvent(l); err == nil {
-			e.Event, e.Agent, e.Referrer, e.Upload, e.Download = "AgentImported", ev.Agent.Hex(), ev.Referrer.Hex(), u64(ev.UploadBytes), u64(ev.DownloadBytes)
+			e.Event, e.Agent, e.Source, e.Upload, e.Download = "AgentImported", ev.Agent.Hex(), ev.Source.Hex(), u64(ev.UploadBytes), u64(ev.DownloadBytes)
 		} else if ev, err := trackerABI.UnpackReputationUpdatedEvent(l); err == nil {
 			e.Event, e.Agent, e.BatchID, e.Upload, e.Download = "ReputationUpdated", ev.Agent.Hex(), u64(ev.BatchId), u64(ev.UploadBytes), u64(ev.DownloadBytes)
 		} else if ev, err := trackerABI.UnpackBatchSettledEvent(l); err == nil {

@@ -35,7 +35,8 @@ type pkg struct {
 	elapsed float64
 	result  string          // ok, FAIL, skip
 	out     strings.Builder // package-level output
-	lines   []line          // every test's output, in order
+	lines   []line          // running tests' output, in order
+	kept    []line          // failed tests' output
 	failed  []string
 }
 
@@ -111,17 +112,23 @@ func run(in io.Reader, w io.Writer) error {
 		switch e.Action {
 		case "output":
 			p.lines = append(p.lines, line{e.Test, e.Output})
-		case "fail":
-			p.failed = append(p.failed, e.Test)
-		case "pass", "skip":
-			if !strings.Contains(e.Test, "/") { // a passed test's output is not needed
-				kept := p.lines[:0]
+		case "fail", "pass", "skip":
+			if e.Action == "fail" {
+				p.failed = append(p.failed, e.Test)
+			}
+			if !strings.Contains(e.Test, "/") {
+				// A top-level test ended: keep its output if it failed (with
+				// -count=N a later run of the same test must not erase it).
+				rest := p.lines[:0]
 				for _, l := range p.lines {
-					if root(l.test) != e.Test {
-						kept = append(kept, l)
+					switch {
+					case root(l.test) != e.Test:
+						rest = append(rest, l)
+					case e.Action == "fail":
+						p.kept = append(p.kept, l)
 					}
 				}
-				p.lines = kept
+				p.lines = rest
 			}
 		}
 	}
@@ -144,14 +151,11 @@ func report(w io.Writer, p *pkg) {
 	}
 	if p.result == "FAIL" {
 		fmt.Fprintf(w, "\n======== %s failed\n", p.name)
-		roots := map[string]bool{}
-		for _, t := range p.failed {
-			roots[root(t)] = true
+		for _, l := range p.kept {
+			fmt.Fprint(w, l.out)
 		}
-		for _, l := range p.lines {
-			if roots[root(l.test)] {
-				fmt.Fprint(w, l.out)
-			}
+		for _, l := range p.lines { // tests still running when the binary ended
+			fmt.Fprint(w, l.out)
 		}
 		if len(p.failed) == 0 {
 			fmt.Fprint(w, p.out.String())
@@ -176,8 +180,10 @@ func summary(w io.Writer, done []*pkg, buildFailed bool, wall time.Duration) err
 		}
 		failed++
 		var top []string
+		seen := map[string]bool{}
 		for _, t := range p.failed {
-			if !strings.Contains(t, "/") {
+			if !strings.Contains(t, "/") && !seen[t] {
+				seen[t] = true
 				top = append(top, t)
 			}
 		}

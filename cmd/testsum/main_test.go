@@ -49,3 +49,23 @@ func TestSummary(t *testing.T) {
 		t.Error("a package without a result (crashed binary) passed")
 	}
 }
+
+// With -count=N, a test that failed once and then passed keeps the failed
+// run's output.
+func TestSummaryCountKeepsFailedRun(t *testing.T) {
+	in := strings.Join([]string{
+		`{"Action":"output","Package":"p","Test":"TestFlaky","Output":"first run broke\n"}`,
+		`{"Action":"fail","Package":"p","Test":"TestFlaky"}`,
+		`{"Action":"output","Package":"p","Test":"TestFlaky","Output":"second run fine\n"}`,
+		`{"Action":"pass","Package":"p","Test":"TestFlaky"}`,
+		`{"Action":"fail","Package":"p","Elapsed":1}`,
+	}, "\n")
+	var out bytes.Buffer
+	if err := run(strings.NewReader(in), &out); err == nil {
+		t.Error("no failure reported")
+	}
+	if s := out.String(); !strings.Contains(s, "first run broke") || strings.Contains(s, "second run fine") ||
+		strings.Count(s, "TestFlaky") != 1 {
+		t.Errorf("output:\n%s", s)
+	}
+}

@@ -2,7 +2,7 @@
 pragma solidity ^0.8.30;
 
 /// @title IReputationSource
-/// @notice The non-delegating read a ReputationTracker needs from its referrer.
+/// @notice The reads a ReputationTracker needs from its referrer.
 interface IReputationSource {
     /// @notice Figures stored by this tracker itself, without any delegation.
     /// @param agent The agent's address.
@@ -14,6 +14,19 @@ interface IReputationSource {
         external
         view
         returns (uint256 uploadBytes, uint256 downloadBytes, uint256 lastUpdated, bool known);
+
+    /// @notice The figures of the nearest tracker that knows the agent: this one, else its referrer
+    /// chain, at most `hops` referrers further up.
+    /// @param agent The agent's address.
+    /// @param hops How many referrers beyond this tracker may still be asked.
+    /// @return uploadBytes Uploaded bytes on the tracker that knows the agent.
+    /// @return downloadBytes Downloaded bytes there.
+    /// @return lastUpdated Unix time of the agent's last write there (0 if nobody knows it).
+    /// @return source The tracker that holds the figures; 0 if none within reach knows the agent.
+    function findReputation(address agent, uint256 hops)
+        external
+        view
+        returns (uint256 uploadBytes, uint256 downloadBytes, uint256 lastUpdated, address source);
 }
 
 /// @title ReputationTracker
@@ -26,9 +39,10 @@ interface IReputationSource {
 /// audit any receipt with {verifyReceipt}.
 ///
 /// A tracker may name a `referrer` (an older ReputationTracker). Agents never seen here are read
-/// from the referrer's *local* figures (single hop: the referrer does not delegate further), and
-/// are imported with those figures on their first write here, so a free-rider cannot start over
-/// by moving to a new tracker that refers back to the old one.
+/// from the nearest tracker up the referrer chain that knows them (at most MAX_REFERRER_DEPTH
+/// referrers up), and are imported with those figures on their first write here, so a free-rider
+/// cannot start over by moving to a new tracker, however many generations later (within the depth).
+/// The chain cannot loop: a referrer must already be deployed when its child is constructed.
 ///
 /// Storage: one slot per agent: uint112 uploadBytes | uint112 downloadBytes | uint32 lastUpdated
 /// (bits 0..111, 112..223, 224..255, the same layout solc uses for the equivalent struct).
@@ -39,6 +53,9 @@ contract ReputationTracker is IReputationSource {
 
     /// @notice Maximum number of agents in one {registerBatch} or {settle} call.
     uint256 public constant MAX_BATCH_SIZE = 256;
+
+    /// @notice How many referrers up the chain a read or an import may look (this tracker not counted).
+    uint256 public constant MAX_REFERRER_DEPTH = 8;
 
     /// @dev Largest figure that fits in the packed slot.
     uint256 private constant MAX_BYTES = type(uint112).max;
@@ -51,7 +68,7 @@ contract ReputationTracker is IReputationSource {
     /// @notice Upload bytes granted to a newly registered agent the referrer does not know.
     uint256 public immutable initialCredit;
 
-    /// @notice Older ReputationTracker consulted (single hop) for agents unknown here; 0 for none.
+    /// @notice Older ReputationTracker consulted (and through it, its own referrers) for agents unknown here; 0 for none.
     address public immutable referrer;
 
     /// @notice Id of the last settled batch (0 before the first); the next settle must use lastBatchId + 1.
@@ -70,12 +87,12 @@ contract ReputationTracker is IReputationSource {
     /// @param initialCredit Upload bytes granted (its uploadBytes afterwards; downloadBytes is 0).
     event AgentRegistered(address indexed agent, uint256 initialCredit);
 
-    /// @notice An agent known to the referrer was imported here with its referrer figures.
+    /// @notice An agent known up the referrer chain was imported here with the figures found there.
     /// @param agent The agent's address.
-    /// @param referrer The referrer tracker the figures came from.
+    /// @param source The tracker the figures came from (the referrer, or one further up its chain).
     /// @param uploadBytes The agent's uploadBytes afterwards.
     /// @param downloadBytes The agent's downloadBytes afterwards.
-    event AgentImported(address indexed agent, address indexed referrer, uint256 uploadBytes, uint256 downloadBytes);
+    event AgentImported(address indexed agent, address indexed source, uint256 uploadBytes, uint256 downloadBytes);
 
     /// @notice An agent's figures changed in a settled batch (emitted once per entry of the batch).
     /// @param agent The agent's address.
@@ -114,7 +131,7 @@ contract ReputationTracker is IReputationSource {
     /// @notice {register} of an agent already known here.
     /// @param agent The agent's address.
     error AlreadyRegistered(address agent);
-    /// @notice {settle} names an agent neither this tracker nor its referrer knows.
+    /// @notice {settle} names an agent neither this tracker nor its referrer chain knows.
     /// @param agent The agent's address.
     error UnknownAgent(address agent);
     /// @notice {settle} with a batch id other than lastBatchId + 1.
@@ -161,7 +178,7 @@ contract ReputationTracker is IReputationSource {
 
     // ---------------------------------------------------------------- writes
 
-    /// @notice Registers an agent: imports its figures if the referrer knows it, else grants initialCredit.
+    /// @notice Registers an agent: imports its figures if the referrer chain knows it, else grants initialCredit.
     /// @dev Emits {AgentImported} or {AgentRegistered}.
     /// @param agent The agent's address (non-zero, not yet known here).
     function register(address agent) external onlyTracker {
@@ -195,13 +212,13 @@ contract ReputationTracker is IReputationSource {
 
     /// @notice Applies one batch of verified receipts as per-agent byte deltas.
     /// @dev batchId must be lastBatchId + 1, which makes a batch exactly-once across retries.
-    /// An agent unknown here but known to the referrer is imported with its referrer figures first
+    /// An agent unknown here but known up the referrer chain is imported with those figures first
     /// (emitting {AgentImported}). An agent may appear more than once: its entries are applied in
     /// order (equivalent to summing them) and each emits {ReputationUpdated} with the running totals.
     /// Emits {ReputationUpdated} per entry and one {BatchSettled}.
     /// @param batchId lastBatchId + 1.
     /// @param receiptsRoot Non-zero Merkle root (StandardMerkleTree, bytes32 leaves) of the batch's receipt digests.
-    /// @param agents Agents (1..MAX_BATCH_SIZE entries), each known here or to the referrer.
+    /// @param agents Agents (1..MAX_BATCH_SIZE entries), each known here or up the referrer chain.
     /// @param uploadDeltas Bytes each agent uploaded in this batch (added to uploadBytes).
     /// @param downloadDeltas Bytes each agent downloaded in this batch (added to downloadBytes).
     function settle(
@@ -245,7 +262,7 @@ contract ReputationTracker is IReputationSource {
                 slot := keccak256(0x00, 0x40)
                 packed := sload(slot)
             }
-            if (packed == 0) packed = _import(agent); // first write of an agent the referrer knows
+            if (packed == 0) packed = _import(agent); // first write of an agent the referrer chain knows
             assembly ("memory-safe") {
                 let max := 0xffffffffffffffffffffffffffff // type(uint112).max
                 let o := shl(5, i)
@@ -286,21 +303,21 @@ contract ReputationTracker is IReputationSource {
 
     // ---------------------------------------------------------------- views
 
-    /// @notice The agent's figures: local ones if known here, else the referrer's local figures (single hop).
+    /// @notice The agent's figures: local ones if known here, else those of the nearest tracker up the
+    /// referrer chain that knows it (at most MAX_REFERRER_DEPTH referrers up).
     /// @param agent The agent's address.
     /// @return uploadBytes Uploaded bytes (including the initial credit).
     /// @return downloadBytes Downloaded bytes.
     /// @return lastUpdated Unix time of the agent's last write on the tracker that holds the figures.
-    /// @return known True if this tracker or its referrer knows the agent.
+    /// @return known True if this tracker or one up its referrer chain knows the agent.
     function getReputation(address agent)
         public
         view
         returns (uint256 uploadBytes, uint256 downloadBytes, uint256 lastUpdated, bool known)
     {
-        uint256 packed = _accounts[agent];
-        if (packed != 0) return _unpack(packed);
-        if (referrer != address(0)) return IReputationSource(referrer).getLocalReputation(agent);
-        return (0, 0, 0, false);
+        address source;
+        (uploadBytes, downloadBytes, lastUpdated, source) = _find(agent, MAX_REFERRER_DEPTH);
+        known = source != address(0);
     }
 
     /// @inheritdoc IReputationSource
@@ -310,6 +327,15 @@ contract ReputationTracker is IReputationSource {
         returns (uint256 uploadBytes, uint256 downloadBytes, uint256 lastUpdated, bool known)
     {
         return _unpack(_accounts[agent]);
+    }
+
+    /// @inheritdoc IReputationSource
+    function findReputation(address agent, uint256 hops)
+        external
+        view
+        returns (uint256 uploadBytes, uint256 downloadBytes, uint256 lastUpdated, address source)
+    {
+        return _find(agent, hops);
     }
 
     /// @notice Upload/download ratio as an 18-decimal fixed-point number (1e18 == 1.0), with delegation.
@@ -337,9 +363,9 @@ contract ReputationTracker is IReputationSource {
         return twiceUp >= down && twiceUp - down >= left;
     }
 
-    /// @notice Whether the agent is registered here or on the referrer.
+    /// @notice Whether the agent is registered here or up the referrer chain.
     /// @param agent The agent's address.
-    /// @return registered True if known here or (single hop) to the referrer.
+    /// @return registered True if known here or to a tracker up the referrer chain (see getReputation).
     function isRegistered(address agent) external view returns (bool registered) {
         (,,, registered) = getReputation(agent);
     }
@@ -408,35 +434,51 @@ contract ReputationTracker is IReputationSource {
 
     // ---------------------------------------------------------------- internals
 
-    /// @dev Registers an agent known neither here nor (maybe) to the referrer.
+    /// @dev The figures of the nearest tracker that knows the agent: here, else up to `hops` referrers
+    /// up. No fallback when the referrer's call fails: a read that ran out of gas must revert, never
+    /// look like "unknown" (which would grant a fresh credit to an agent with a history).
+    function _find(address agent, uint256 hops)
+        private
+        view
+        returns (uint256 up, uint256 down, uint256 last, address source)
+    {
+        uint256 packed = _accounts[agent];
+        if (packed != 0) {
+            (up, down, last,) = _unpack(packed);
+            return (up, down, last, address(this));
+        }
+        if (referrer == address(0) || hops == 0) return (0, 0, 0, address(0));
+        return IReputationSource(referrer).findReputation(agent, hops - 1);
+    }
+
+    /// @dev Registers an agent not known here: imports it from the referrer chain, else grants
+    /// initialCredit.
     function _register(address agent) private {
-        if (referrer != address(0)) {
-            (uint256 up, uint256 down,, bool known) = IReputationSource(referrer).getLocalReputation(agent);
-            if (known) {
-                _store(agent, up, down);
-                return;
-            }
+        (uint256 up, uint256 down,, address source) = _find(agent, MAX_REFERRER_DEPTH);
+        if (source != address(0)) {
+            _store(agent, up, down, source);
+            return;
         }
         _accounts[agent] = initialCredit | (_now() << 224);
         emit AgentRegistered(agent, initialCredit);
     }
 
-    /// @dev First write of an agent unknown here: import it from the referrer or revert UnknownAgent.
-    /// Returns the new packed slot (figures from the referrer, lastUpdated = now).
+    /// @dev First write of an agent unknown here: import it from the referrer chain or revert UnknownAgent.
+    /// Returns the new packed slot (figures from the source, lastUpdated = now).
     function _import(address agent) private returns (uint256 packed) {
-        if (referrer != address(0) && agent != address(0)) {
-            (uint256 up, uint256 down,, bool known) = IReputationSource(referrer).getLocalReputation(agent);
-            if (known) return _store(agent, up, down);
+        if (agent != address(0)) {
+            (uint256 up, uint256 down,, address source) = _find(agent, MAX_REFERRER_DEPTH);
+            if (source != address(0)) return _store(agent, up, down, source);
         }
         revert UnknownAgent(agent);
     }
 
     /// @dev Stores imported figures and emits AgentImported.
-    function _store(address agent, uint256 up, uint256 down) private returns (uint256 packed) {
+    function _store(address agent, uint256 up, uint256 down, address source) private returns (uint256 packed) {
         if (up > MAX_BYTES || down > MAX_BYTES) revert ReputationOverflow(agent);
         packed = up | (down << 112) | (_now() << 224);
         _accounts[agent] = packed;
-        emit AgentImported(agent, referrer, up, down);
+        emit AgentImported(agent, source, up, down);
     }
 
     /// @dev block.timestamp as the non-zero 32-bit lastUpdated (valid until 2106).

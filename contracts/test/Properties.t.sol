@@ -291,7 +291,7 @@ contract PropertiesTest is Base {
                 address from = address(uint160(uint256(l.topics[2])));
                 (uint256 up, uint256 down) = abi.decode(l.data, (uint256, uint256));
                 vm.assertFalse(replayed[l.emitter][agent].known);
-                Fig memory old = replayed[from][agent]; // single hop: the referrer's own figures
+                Fig memory old = replayed[from][agent]; // the source tracker's own figures
                 vm.assertTrue(old.known);
                 vm.assertEq(up, old.up);
                 vm.assertEq(down, old.down);

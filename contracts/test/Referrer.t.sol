@@ -2,6 +2,7 @@
 pragma solidity ^0.8.30;
 
 import {Base} from "./Base.sol";
+import {console} from "./Vm.sol";
 import {ReputationTracker, IReputationSource} from "../src/ReputationTracker.sol";
 
 /// @notice A referrer that answers whatever it is told (also for the zero address).
@@ -17,9 +18,23 @@ contract MockSource is IReputationSource {
     function getLocalReputation(address) external view returns (uint256, uint256, uint256, bool) {
         return (up, down, known ? 1 : 0, known);
     }
+
+    function findReputation(address, uint256) external view returns (uint256, uint256, uint256, address) {
+        return (up, down, known ? 1 : 0, known ? address(this) : address(0));
+    }
 }
 
-/// @notice Referrer semantics: single-hop delegated reads, import on register and on first settle.
+/// @notice A referrer whose reads revert (an old tracker without findReputation, or a broken one).
+contract Broken {
+    error Nope();
+
+    fallback() external {
+        revert Nope();
+    }
+}
+
+/// @notice Referrer semantics: delegated reads up the referrer chain (bounded depth), import on
+/// register and on first settle.
 contract ReferrerTest is Base {
     ReputationTracker internal a; // genesis
     ReputationTracker internal b; // refers to a
@@ -113,16 +128,93 @@ contract ReferrerTest is Base {
         vm.assertEq(down, 2);
     }
 
-    function test_SingleHopOnly() public {
-        // c -> b -> a: an agent only a knows is unknown to c (no recursion past one hop)
+    function test_ChainRead_NearestTrackerWins() public {
+        // c -> b -> a: an agent only a knows is read from a; once b has written it, from b
         ReputationTracker c = newTracker(authority, address(b));
-        (,,, bool known) = c.getReputation(alice);
-        vm.assertFalse(known);
-        // once b has written alice (imported), c sees b's figures
+        (uint256 up,,, bool known) = c.getReputation(alice);
+        vm.assertTrue(known);
+        vm.assertEq(up, 6 * GiB);
+        (,,, address source) = c.findReputation(alice, 2);
+        vm.assertEq(source, address(a));
+        (,,, source) = c.findReputation(alice, 1); // a is two referrers up
+        vm.assertEq(source, address(0));
         settleOne(b, alice, 1, 0);
-        (uint256 up,,, bool known2) = c.getReputation(alice);
-        vm.assertTrue(known2);
+        (up,,, known) = c.getReputation(alice);
+        vm.assertTrue(known);
         vm.assertEq(up, 6 * GiB + 1);
+        (,,, source) = c.findReputation(alice, 1);
+        vm.assertEq(source, address(b));
+        (,,, source) = c.findReputation(carol, 8);
+        vm.assertEq(source, address(0));
+    }
+
+    /// The attack: a free-rider spends its credit on tracker 1, never shows itself on tracker 2, and
+    /// registers on tracker 3 (referrer 2) hoping for a fresh credit. It is imported with tracker 1's
+    /// figures and still may not leech.
+    function test_ThreeGenerations_FreeRiderCannotStartOver() public {
+        address dave = makeAddr("dave");
+        vm.prank(authority);
+        a.register(dave);
+        settleOne(a, dave, 0, 2 * GiB); // downloaded all the ratio allows (credit / 0.5)
+        vm.assertFalse(a.canLeech(dave, 1));
+        ReputationTracker c = newTracker(authority, address(b)); // generation 3
+        (uint256 up, uint256 down,, bool known) = c.getReputation(dave);
+        vm.assertTrue(known);
+        vm.assertEq(up, GiB);
+        vm.assertEq(down, 2 * GiB);
+        vm.assertFalse(c.canLeech(dave, 1));
+        vm.expectEmit(true, true, true, true, address(c));
+        emit ReputationTracker.AgentImported(dave, address(a), GiB, 2 * GiB);
+        vm.prank(authority);
+        c.register(dave);
+        (up, down) = rep(c, dave);
+        vm.assertEq(up, GiB); // not a fresh GiB on top
+        vm.assertEq(down, 2 * GiB);
+        vm.assertFalse(c.canLeech(dave, 1));
+        // b, skipped over, holds nothing of dave
+        (,,, known) = b.getLocalReputation(dave);
+        vm.assertFalse(known);
+    }
+
+    /// The walk stops MAX_REFERRER_DEPTH referrers up: an agent known only further away is unknown
+    /// (and would get a fresh credit) — the bound that keeps every read's gas finite. The gas of the
+    /// deepest read is logged (`referrer_read_gas_depth_8`).
+    function test_ChainDepthBound_AndGasOfDeepestRead() public {
+        uint256 depth = a.MAX_REFERRER_DEPTH();
+        vm.assertEq(depth, 8);
+        ReputationTracker t = a; // alice is known on a only
+        ReputationTracker[] memory gen = new ReputationTracker[](depth + 2);
+        gen[0] = a;
+        for (uint256 i = 1; i < depth + 2; ++i) {
+            gen[i] = newTracker(authority, address(gen[i - 1]));
+        }
+        t = gen[depth]; // a is exactly `depth` referrers up
+        uint256 g0 = gasleft();
+        (uint256 up,,, bool known) = t.getReputation(alice);
+        uint256 used = g0 - gasleft();
+        vm.assertTrue(known);
+        vm.assertEq(up, 6 * GiB);
+        console.log("referrer_read_gas_depth_8", used);
+        vm.assertLt(used, 100_000);
+        (,,, known) = gen[depth + 1].getReputation(alice); // one hop too far
+        vm.assertFalse(known);
+        vm.assertFalse(gen[depth + 1].isRegistered(alice));
+        // registering on the deepest tracker in reach imports from a
+        vm.expectEmit(true, true, true, true, address(t));
+        emit ReputationTracker.AgentImported(alice, address(a), 6 * GiB, 0);
+        vm.prank(authority);
+        t.register(alice);
+    }
+
+    /// A referrer whose read fails makes the import fail: never a fresh credit instead.
+    function test_FailingReferrerReadReverts() public {
+        Broken bad = new Broken();
+        ReputationTracker t = newTracker(authority, address(bad));
+        vm.expectRevert(Broken.Nope.selector);
+        t.getReputation(alice);
+        vm.prank(authority);
+        vm.expectRevert(Broken.Nope.selector);
+        t.register(alice);
     }
 
     function test_Import_OverflowingReferrerFiguresRevert() public {
