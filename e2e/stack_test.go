@@ -119,15 +119,18 @@ type syncBuffer = testkit.Buffer
 
 // stack is Postgres + anvil + the deployed contracts + tracker + receipts.
 type stack struct {
-	Chain     *anviltest.Chain
-	Deploy    chain.Deployment
-	Domain    receipt.Domain
-	Tracker   *service
-	Receipts  *service
-	Announce  string // base URL of the announce endpoint
-	Agents    pbtsv1.AgentServiceClient
-	Datasets  pbtsv1.DatasetServiceClient
-	ReceiptsC pbtsv1.ReceiptServiceClient
+	Chain    *anviltest.Chain
+	Deploy   chain.Deployment
+	Domain   receipt.Domain
+	Tracker  *service
+	Receipts *service
+	Writer   *service
+	// TrackerChain is the tracker's way to the chain (Point("") cuts it).
+	TrackerChain *anviltest.Relay
+	Announce     string // base URL of the announce endpoint
+	Agents       pbtsv1.AgentServiceClient
+	Datasets     pbtsv1.DatasetServiceClient
+	ReceiptsC    pbtsv1.ReceiptServiceClient
 }
 
 func newStack(t *testing.T, initialCredit uint64) *stack {
@@ -148,7 +151,6 @@ func newStack(t *testing.T, initialCredit uint64) *stack {
 	rec := start(t, "receipts", common)
 	trkEnv := map[string]string{
 		"PBTS_HTTP_ADDR":             "127.0.0.1:0",
-		"PBTS_RECEIPTS_ADDR":         rec.GRPCAddr,
 		"PBTS_ANNOUNCE_INTERVAL":     "5s",
 		"PBTS_ANNOUNCE_MIN_INTERVAL": "1s",
 		"PBTS_PEER_EXPIRY":           "15s",
@@ -156,18 +158,23 @@ func newStack(t *testing.T, initialCredit uint64) *stack {
 	for k, v := range common {
 		trkEnv[k] = v
 	}
+	// The tracker reaches the chain through a relay a test can cut (an RPC
+	// provider's outage).
+	trkChain := anviltest.NewRelay(t)
+	trkChain.Point(c.URL)
+	trkEnv["PBTS_RPC_URL"] = trkChain.URL()
 	trk := start(t, "tracker", trkEnv)
 	// The chainwriter holds the tracker authority's key (the deployer, anvil key 0).
 	cwEnv := map[string]string{"PBTS_CHAINWRITER_KEY": fmt.Sprintf("%x", crypto.FromECDSA(anviltest.Key(0))), "PBTS_BATCH_MAX_AGE": "500ms"}
 	for k, v := range common {
 		cwEnv[k] = v
 	}
-	start(t, "chainwriter", cwEnv)
+	cw := start(t, "chainwriter", cwEnv)
 	tc := trk.conn(t, "pbts.v1.AgentService")
 	rc := rec.conn(t, "pbts.v1.ReceiptService")
 	return &stack{
 		Chain: c, Deploy: d, Domain: receipt.Domain{ChainID: d.ChainID, Tracker: d.Tracker},
-		Tracker: trk, Receipts: rec, Announce: "http://" + trk.Addr("http"),
+		Tracker: trk, Receipts: rec, Writer: cw, Announce: "http://" + trk.Addr("http"), TrackerChain: trkChain,
 		Agents: pbtsv1.NewAgentServiceClient(tc), Datasets: pbtsv1.NewDatasetServiceClient(tc),
 		ReceiptsC: pbtsv1.NewReceiptServiceClient(rc),
 	}

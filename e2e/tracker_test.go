@@ -8,11 +8,9 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -116,9 +114,13 @@ func (s *stack) torrentFor(t *testing.T, a agent, ih [20]byte, dir string) strin
 // announce sends one raw announce and returns the decoded reply.
 func announce(t *testing.T, base, passkey string, ih [20]byte, left int) map[string]any {
 	t.Helper()
-	q := "info_hash=" + url.QueryEscape(string(ih[:])) + "&peer_id=" + url.QueryEscape("-XX0001-abcdefghijkl") +
-		"&port=6881&uploaded=0&downloaded=0&compact=1&left=" + strconv.Itoa(left)
-	res, err := http.Get(base + "/announce/" + passkey + "?" + q)
+	return announceAs(t, base, passkey, ih, "-XX0001-abcdefghijkl", left)
+}
+
+// getBencoded GETs u and decodes the bencoded reply.
+func getBencoded(t *testing.T, u string) map[string]any {
+	t.Helper()
+	res, err := http.Get(u)
 	if err != nil {
 		t.Fatal(err)
 	}

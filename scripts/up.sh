@@ -188,19 +188,17 @@ start_services() {
   export PBTS_PEER_EXPIRY=${PBTS_PEER_EXPIRY:-2m}
   local common=(--database-url "$dburl" --chain-id "$chain_id" --tracker-contract "$tracker")
   # Each service writes the addresses it bound to $ADDRS/NAME.json; with
-  # BASE=0 they are the only way to know them, so the tracker starts once the
-  # receipts service's address is known.
+  # BASE=0 they are the only way to know them.
   start receipts "$BIN/receipts" "${common[@]}" --grpc-addr "$(listen receipts grpc "$RECEIPTS_GRPC")" \
     --metrics-addr "$(listen receipts metrics "$RECEIPTS_METRICS")" --addr-file "$ADDRS/receipts.json"
   start chainwriter "$BIN/chainwriter" "${common[@]}" --rpc-url "$RPC_URL" \
     --grpc-addr "$(listen chainwriter grpc "$CHAINWRITER_GRPC")" --metrics-addr "$(listen chainwriter metrics "$CHAINWRITER_METRICS")" \
     --chainwriter-key-file "$KEY_FILE" --addr-file "$ADDRS/chainwriter.json"
-  wait_addrs receipts || return 1
-  RECEIPTS_GRPC=$(bound receipts grpc) RECEIPTS_METRICS=$(bound receipts metrics)
   start tracker "$BIN/tracker" "${common[@]}" --rpc-url "$RPC_URL" --grpc-addr "$(listen tracker grpc "$TRACKER_GRPC")" \
     --metrics-addr "$(listen tracker metrics "$TRACKER_METRICS")" --http-addr "$(listen tracker http "$ANNOUNCE_HTTP")" \
-    --receipts-addr "$RECEIPTS_GRPC" --addr-file "$ADDRS/tracker.json"
-  wait_addrs chainwriter && wait_addrs tracker || return 1
+    --addr-file "$ADDRS/tracker.json"
+  wait_addrs receipts && wait_addrs chainwriter && wait_addrs tracker || return 1
+  RECEIPTS_GRPC=$(bound receipts grpc) RECEIPTS_METRICS=$(bound receipts metrics)
   CHAINWRITER_GRPC=$(bound chainwriter grpc) CHAINWRITER_METRICS=$(bound chainwriter metrics)
   TRACKER_GRPC=$(bound tracker grpc) TRACKER_METRICS=$(bound tracker metrics) ANNOUNCE_HTTP=$(bound tracker http)
   wait_healthy receipts "$RECEIPTS_GRPC" pbts.v1.ReceiptService &&

@@ -111,6 +111,13 @@ const (
 	// A different receipt for the same (torrent, receiver, piece, sender) was
 	// accepted before (or comes earlier in the same request).
 	RefusalReason_REFUSAL_REASON_CONFLICTING_DUPLICATE RefusalReason = 13
+	// Crediting piece_size would take the receiver's downloaded bytes past what
+	// the ratio rule lets it download: its upload (registration base + settled
+	// + pending) divided by the minimum ratio. A receipt proves only that its
+	// receiver vouches for the bytes, so each identity may vouch for at most
+	// that much (a sybil cannot mint credit for its owner beyond its own
+	// standing). It may be accepted later, once the receiver has uploaded more.
+	RefusalReason_REFUSAL_REASON_RECEIVER_OVER_QUOTA RefusalReason = 14
 )
 
 // Enum value maps for RefusalReason.
@@ -130,6 +137,7 @@ var (
 		11: "REFUSAL_REASON_PIECE_OVERCREDITED",
 		12: "REFUSAL_REASON_TIMESTAMP_OUT_OF_WINDOW",
 		13: "REFUSAL_REASON_CONFLICTING_DUPLICATE",
+		14: "REFUSAL_REASON_RECEIVER_OVER_QUOTA",
 	}
 	RefusalReason_value = map[string]int32{
 		"REFUSAL_REASON_UNSPECIFIED":             0,
@@ -146,6 +154,7 @@ var (
 		"REFUSAL_REASON_PIECE_OVERCREDITED":      11,
 		"REFUSAL_REASON_TIMESTAMP_OUT_OF_WINDOW": 12,
 		"REFUSAL_REASON_CONFLICTING_DUPLICATE":   13,
+		"REFUSAL_REASON_RECEIVER_OVER_QUOTA":     14,
 	}
 )
 
@@ -1178,7 +1187,7 @@ const file_pbts_v1_receipt_proto_rawDesc = "" +
 	"\x1aRECEIPT_STATUS_UNSPECIFIED\x10\x00\x12\x1b\n" +
 	"\x17RECEIPT_STATUS_ACCEPTED\x10\x01\x12\x1c\n" +
 	"\x18RECEIPT_STATUS_DUPLICATE\x10\x02\x12\x1a\n" +
-	"\x16RECEIPT_STATUS_REFUSED\x10\x03*\x9b\x04\n" +
+	"\x16RECEIPT_STATUS_REFUSED\x10\x03*\xc3\x04\n" +
 	"\rRefusalReason\x12\x1e\n" +
 	"\x1aREFUSAL_REASON_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18REFUSAL_REASON_MALFORMED\x10\x01\x12 \n" +
@@ -1194,7 +1203,8 @@ const file_pbts_v1_receipt_proto_rawDesc = "" +
 	"\x12%\n" +
 	"!REFUSAL_REASON_PIECE_OVERCREDITED\x10\v\x12*\n" +
 	"&REFUSAL_REASON_TIMESTAMP_OUT_OF_WINDOW\x10\f\x12(\n" +
-	"$REFUSAL_REASON_CONFLICTING_DUPLICATE\x10\r*\x8d\x01\n" +
+	"$REFUSAL_REASON_CONFLICTING_DUPLICATE\x10\r\x12&\n" +
+	"\"REFUSAL_REASON_RECEIVER_OVER_QUOTA\x10\x0e*\x8d\x01\n" +
 	"\x0fSettlementState\x12 \n" +
 	"\x1cSETTLEMENT_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18SETTLEMENT_STATE_PENDING\x10\x01\x12\x1c\n" +

@@ -188,6 +188,19 @@ func (e *env) checkTotals() {
 		if rep.Upload != credit+tot.Upload || rep.Download != tot.Download {
 			e.t.Errorf("agent %s on chain up %d down %d; want %d + %d, %d", a, rep.Upload, rep.Download, credit, tot.Upload, tot.Download)
 		}
+		// The database's standing (migration 00005) agrees with the chain:
+		// base + settled receipts, for agents whose base is recorded.
+		var confirmed bool
+		var up, down int64
+		err = e.pool.QueryRow(ctx, `SELECT a.base_confirmed, COALESCE(a.base_upload, 0) + COALESCE(s.upload_bytes, 0),
+			COALESCE(a.base_download, 0) + COALESCE(s.download_bytes, 0)
+			FROM agents a LEFT JOIN settled_totals s ON s.agent = a.address WHERE a.address = $1`, a[:]).Scan(&confirmed, &up, &down)
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		if confirmed && (uint64(up) != rep.Upload || uint64(down) != rep.Download) {
+			e.t.Errorf("agent %s: database base + settled %d/%d, chain %d/%d", a, up, down, rep.Upload, rep.Download)
+		}
 	}
 	rt := bindings.NewReputationTracker()
 	inst := rt.Instance(e.chain.Client, e.dep.Tracker)

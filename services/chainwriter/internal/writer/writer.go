@@ -90,12 +90,13 @@ type Writer struct {
 	chainID        *big.Int
 	txSigner       types.Signer
 	obs            observation
-	dirty          bool                      // refresh the observation next poll
-	sent           map[common.Hash]time.Time // versions this process broadcast, when
-	consumed       map[int64]time.Time       // tx id -> when its nonce was first seen used without a receipt of ours
-	forceBump      map[int64]bool            // tx id -> replace at once (underpriced, fee too low)
-	noBumpUntil    map[int64]time.Time       // tx id -> at the fee cap: no bump before
-	hold           map[uint64]time.Time      // batch id -> do not send before
+	dirty          bool                         // refresh the observation next poll
+	sent           map[common.Hash]time.Time    // versions this process broadcast, when
+	consumed       map[int64]time.Time          // tx id -> when its nonce was first seen used without a receipt of ours
+	forceBump      map[int64]bool               // tx id -> replace at once (underpriced, fee too low)
+	noBumpUntil    map[int64]time.Time          // tx id -> at the fee cap: no bump before
+	noBase         map[common.Address]time.Time // agent -> no registration event found; look again after
+	hold           map[uint64]time.Time         // batch id -> do not send before
 	fundsLow       bool
 	backlogAt      time.Time
 	healthy        *bool
@@ -135,6 +136,7 @@ func New(cfg Config, st *store.Store, be Backend, key *ecdsa.PrivateKey, m *Metr
 		consumed:    map[int64]time.Time{},
 		forceBump:   map[int64]bool{},
 		noBumpUntil: map[int64]time.Time{},
+		noBase:      map[common.Address]time.Time{},
 		hold:        map[uint64]time.Time{},
 	}
 	w.status = Status{Contract: cfg.Contract, Signer: signer, Confirmations: cfg.Confirmations, Problem: "starting"}
@@ -286,6 +288,9 @@ func (w *Writer) Step(ctx context.Context) error {
 		return err
 	}
 	if live, err = w.registrations(ctx, live); err != nil {
+		return err
+	}
+	if err := w.bases(ctx); err != nil {
 		return err
 	}
 	if err := w.settlements(ctx, live); err != nil {

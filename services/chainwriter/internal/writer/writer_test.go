@@ -18,6 +18,10 @@ func TestRegisterAndSettle(t *testing.T) {
 	e.stepUntil(w, "settlement", 10*time.Second, func() bool {
 		return e.count(`SELECT count(*) FROM receipts r JOIN receipt_batches b ON b.id = r.batch_id WHERE b.settled_at IS NOT NULL`) == 175
 	})
+	// What each registration granted is recorded from its AgentRegistered event.
+	e.stepUntil(w, "registration bases", 10*time.Second, func() bool {
+		return e.count(`SELECT count(*) FROM agents WHERE base_confirmed AND base_upload = $1 AND base_download = 0`, credit) == 3
+	})
 	e.checkTotals()
 	if n := e.count(`SELECT count(*) FROM pending_totals WHERE upload_bytes <> 0 OR download_bytes <> 0 OR receipt_count <> 0`); n != 0 {
 		t.Errorf("%d agents keep pending totals after settlement", n)

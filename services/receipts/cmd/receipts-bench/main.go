@@ -260,8 +260,10 @@ func (fx *fixtures) insert(ctx context.Context, url string) error {
 	return pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
 		for _, a := range fx.addrs {
 			ph := sha256.Sum256(a[:])
-			if _, err := tx.Exec(ctx, `INSERT INTO agents (address, passkey_hash, reg_timestamp, reg_signature, auth_timestamp)
-				VALUES ($1, $2, 1, $3, 1) ON CONFLICT DO NOTHING`, a[:], ph[:], make([]byte, 65)); err != nil {
+			// A registration base of 1 PiB: the receiver quota is checked on
+			// every receipt (its cost is measured) but never binds here.
+			if _, err := tx.Exec(ctx, `INSERT INTO agents (address, passkey_hash, reg_timestamp, reg_signature, auth_timestamp, base_upload, base_download)
+				VALUES ($1, $2, 1, $3, 1, $4, 0) ON CONFLICT DO NOTHING`, a[:], ph[:], make([]byte, 65), int64(1<<50)); err != nil {
 				return fmt.Errorf("insert agent: %w", err)
 			}
 		}

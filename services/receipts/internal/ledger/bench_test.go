@@ -57,7 +57,7 @@ func BenchmarkCommit(b *testing.B) {
 func benchCommit(b *testing.B, writers int) {
 	const batch, conc = 2048, 4
 	db := dbtest.New(b)
-	st := ledger.New(db.Pool, writers)
+	st := ledger.New(db.Pool, ledger.Options{Writers: writers})
 	ctx := context.Background()
 	var seq atomic.Uint64
 	mk := func() []ledger.Item {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/bits"
 	"slices"
 	"time"
 
@@ -22,16 +23,33 @@ import (
 type Store struct {
 	pool    *pgxpool.Pool
 	writers chan struct{}
+	quota   Quota
 }
 
-// New returns a store on pool that runs at most writers Commit transactions
-// at a time (at least 1). Concurrent writers of one table contend for the
-// same right-most index pages and the WAL insert locks: on a small machine
-// Postgres spends half again as much CPU per receipt with four writers as
-// with one (BenchmarkStatements), so the service verifies requests in
-// parallel but commits them one at a time by default.
-func New(pool *pgxpool.Pool, writers int) *Store {
-	return &Store{pool: pool, writers: make(chan struct{}, max(writers, 1))}
+// Quota is the receiver quota: a receipt is refused (RECEIVER_OVER_QUOTA)
+// when crediting it would take its receiver's download past its upload
+// divided by MinRatioNum/MinRatioDen, upload and download being the
+// registration base + settled + pending bytes (migration 00005). A zero
+// MinRatioDen disables it.
+type Quota struct {
+	MinRatioNum, MinRatioDen uint64
+}
+
+// Options configures a Store.
+type Options struct {
+	// Writers is how many Commit transactions run at a time (at least 1).
+	// Concurrent writers of one table contend for the same right-most index
+	// pages and the WAL insert locks: on a small machine Postgres spends half
+	// again as much CPU per receipt with four writers as with one
+	// (BenchmarkStatements), so the service verifies requests in parallel
+	// but commits them one at a time by default.
+	Writers int
+	Quota   Quota
+}
+
+// New returns a store on pool.
+func New(pool *pgxpool.Pool, o Options) *Store {
+	return &Store{pool: pool, writers: make(chan struct{}, max(o.Writers, 1)), quota: o.Quota}
 }
 
 // Pool is the store's pool.
@@ -66,7 +84,7 @@ func (s *Store) Commit(ctx context.Context, items []Item, acceptedAt time.Time) 
 			attempts++
 			clear(dec)
 			err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-				return p.run(ctx, tx, items, dec, acceptedAt)
+				return p.run(ctx, tx, items, dec, acceptedAt, s.quota)
 			})
 			if err == nil {
 				break
@@ -219,7 +237,7 @@ SELECT * FROM unnest($1::bytea[], $2::bigint[], $3::bigint[], $4::bigint[])
 
 // run is one attempt of the request's transaction; it writes its decisions
 // into dec (indexed like p.cand).
-func (p *plan) run(ctx context.Context, tx pgx.Tx, items []Item, dec []decision, acceptedAt time.Time) error {
+func (p *plan) run(ctx context.Context, tx pgx.Tx, items []Item, dec []decision, acceptedAt time.Time, q Quota) error {
 	n := len(p.cand)
 
 	// 1. Reserve the keys: insert what is new, learn which rows were.
@@ -249,12 +267,19 @@ func (p *plan) run(ctx context.Context, tx pgx.Tx, items []Item, dec []decision,
 		}
 	}
 
-	// 3. Credit the pieces, all of a piece's new receipts at once.
+	// 3. Bound what each receiver may vouch for.
+	if q.MinRatioDen != 0 {
+		if err := p.receiverQuota(ctx, tx, items, isNew, dec, q); err != nil {
+			return err
+		}
+	}
+
+	// 4. Credit the pieces, all of a piece's new receipts at once.
 	if err := p.credit(ctx, tx, items, isNew, dec); err != nil {
 		return err
 	}
 
-	// 4. Add the accepted bytes to the pending totals, in address order.
+	// 5. Add the accepted bytes to the pending totals, in address order.
 	type total struct{ up, down, n int64 }
 	totals := make(map[common.Address]*total)
 	get := func(a common.Address) *total {
@@ -295,6 +320,102 @@ func (p *plan) run(ctx context.Context, tx pgx.Tx, items []Item, dec []decision,
 		return fmt.Errorf("add pending totals: %w", err)
 	}
 	return nil
+}
+
+// lockTotals makes sure the agents have pending_totals rows and locks them
+// in address order, as the settle trigger does: a batch cannot settle (move
+// bytes from pending to settled) between the quota's read and its decision.
+const (
+	ensureTotals = `INSERT INTO pending_totals (agent) SELECT a FROM unnest($1::bytea[]) AS a ORDER BY a ON CONFLICT (agent) DO NOTHING`
+	lockTotals   = `SELECT agent FROM pending_totals WHERE agent = ANY($1) ORDER BY agent FOR UPDATE`
+	// receiverStanding is base + settled + pending per receiver (read after
+	// the locks, in a fresh snapshot). An agent whose base is not recorded
+	// yet counts a base of 0: what it may vouch for then comes from its
+	// uploads only, until the chainwriter records its registration.
+	receiverStanding = `
+SELECT a.address,
+       COALESCE(a.base_upload, 0) + COALESCE(s.upload_bytes, 0) + p.upload_bytes,
+       COALESCE(a.base_download, 0) + COALESCE(s.download_bytes, 0) + p.download_bytes
+  FROM agents a
+  JOIN pending_totals p ON p.agent = a.address
+  LEFT JOIN settled_totals s ON s.agent = a.address
+ WHERE a.address = ANY($1)`
+)
+
+// receiverQuota refuses, in request order per receiver, the new receipts
+// that would take their receiver past its quota (see Quota), and withdraws
+// them again (step 1 inserted them).
+func (p *plan) receiverQuota(ctx context.Context, tx pgx.Tx, items []Item, isNew []bool, dec []decision, q Quota) error {
+	agentSet := map[common.Address]bool{}
+	var order []int // positions in p.cand of the new receipts, in request order
+	for j, i := range p.cand {
+		if isNew[j] && dec[j].status == 0 {
+			r := &items[i].Receipt
+			agentSet[r.Sender], agentSet[r.Receiver] = true, true
+			order = append(order, j)
+		}
+	}
+	if len(order) == 0 {
+		return nil
+	}
+	agents := make([][]byte, 0, len(agentSet))
+	for a := range agentSet {
+		agents = append(agents, bytes.Clone(a[:]))
+	}
+	slices.SortFunc(agents, bytes.Compare)
+	if _, err := tx.Exec(ctx, ensureTotals, agents); err != nil {
+		return fmt.Errorf("pending totals rows: %w", err)
+	}
+	if _, err := tx.Exec(ctx, lockTotals, agents); err != nil {
+		return fmt.Errorf("lock pending totals: %w", err)
+	}
+	rows, err := tx.Query(ctx, receiverStanding, agents)
+	if err != nil {
+		return fmt.Errorf("receiver standing: %w", err)
+	}
+	type standing struct{ up, down uint64 }
+	st := map[common.Address]*standing{}
+	var addr []byte
+	var up, down int64
+	if _, err := pgx.ForEachRow(rows, []any{&addr, &up, &down}, func() error {
+		st[common.Address(addr)] = &standing{uint64(up), uint64(down)}
+		return nil
+	}); err != nil {
+		return fmt.Errorf("receiver standing: %w", err)
+	}
+	slices.SortFunc(order, func(a, b int) int { return p.cand[a] - p.cand[b] })
+	var withdrawn [][]byte
+	for _, j := range order {
+		it := &items[p.cand[j]]
+		r := &it.Receipt
+		s := st[r.Receiver]
+		if s == nil {
+			s = &standing{} // not registered: the verifier refuses such receipts before
+			st[r.Receiver] = s
+		}
+		if !withinRatio(s.up, s.down+uint64(r.PieceSize), q) {
+			dec[j].refuse(pbtsv1.RefusalReason_REFUSAL_REASON_RECEIVER_OVER_QUOTA,
+				"receiver %s would have downloaded %d bytes against %d uploaded: below the minimum ratio %d/%d (a receiver may vouch only for what its own upload allows; upload more, then send this receipt again)",
+				r.Receiver.Hex(), s.down+uint64(r.PieceSize), s.up, q.MinRatioNum, q.MinRatioDen)
+			isNew[j] = false
+			withdrawn = append(withdrawn, it.Digest[:])
+			continue
+		}
+		s.down += uint64(r.PieceSize)
+	}
+	if len(withdrawn) > 0 {
+		if _, err := tx.Exec(ctx, `DELETE FROM receipts WHERE digest = ANY($1)`, withdrawn); err != nil {
+			return fmt.Errorf("withdraw receipts over quota: %w", err)
+		}
+	}
+	return nil
+}
+
+// withinRatio reports up/down >= num/den, exactly (num*down <= den*up).
+func withinRatio(up, down uint64, q Quota) bool {
+	lh, ll := bits.Mul64(q.MinRatioNum, down)
+	rh, rl := bits.Mul64(q.MinRatioDen, up)
+	return lh < rh || lh == rh && ll <= rl
 }
 
 // classify finds, after the insert, which candidates this transaction

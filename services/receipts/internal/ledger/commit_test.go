@@ -52,7 +52,7 @@ func TestConcurrentCommitsKeepInvariants(t *testing.T) {
 	var answers []answer
 	var wg sync.WaitGroup
 	for g := range 12 {
-		st := ledger.New(db.Pool, 3)
+		st := ledger.New(db.Pool, ledger.Options{Writers: 3})
 		seed := uint64(g)
 		wg.Go(func() {
 			rng := rand.New(rand.NewPCG(seed, 7))

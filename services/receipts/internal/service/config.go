@@ -11,6 +11,7 @@ import (
 
 	"github.com/pbts/pbts/receipt"
 	"github.com/pbts/pbts/server"
+	"github.com/pbts/pbts/services/receipts/internal/ledger"
 )
 
 // Config is the receipts service's own configuration (the listeners, logs and
@@ -47,7 +48,13 @@ type Config struct {
 	// PprofAddr serves net/http/pprof when set (keep it on loopback).
 	PprofAddr string
 
+	// MinRatio is the tracker's minimum upload/download ratio; a receipt
+	// that would take its receiver below it is refused (ledger.Quota). "0"
+	// disables the quota.
+	MinRatio string
+
 	domain receipt.Domain
+	quota  ledger.Quota
 }
 
 // Defaults.
@@ -77,6 +84,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.CacheMembers, "cache-members", 4_000_000, "swarm memberships cached")
 	fs.IntVar(&c.CacheDatasetMB, "cache-dataset-mb", 256, "MiB of dataset piece hashes cached")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "net/http/pprof listen address (empty disables)")
+	fs.StringVar(&c.MinRatio, "min-ratio", "1/2", "the tracker's minimum upload/(download+left) ratio, as N/D or a decimal: no receiver is credited downloads beyond its upload over it (0 disables)")
 }
 
 func bad(name string, format string, args ...any) error {
@@ -137,6 +145,14 @@ func (c *Config) Validate() error {
 			return bad("pprof-addr", "%q: %v", c.PprofAddr, err)
 		}
 	}
+	num, den, err := server.ParseRatio(c.MinRatio)
+	if err != nil {
+		return bad("min-ratio", "%v", err)
+	}
+	c.quota = ledger.Quota{}
+	if num != 0 {
+		c.quota = ledger.Quota{MinRatioNum: num, MinRatioDen: den}
+	}
 	return nil
 }
 
@@ -163,5 +179,6 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("watch_buffer", c.WatchBuffer),
 		slog.Int("max_watchers", c.MaxWatchers),
 		slog.String("pprof_addr", c.PprofAddr),
+		slog.String("min_ratio", c.MinRatio),
 	)
 }

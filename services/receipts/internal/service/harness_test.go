@@ -109,10 +109,17 @@ func (f *fixture) agent() agent {
 	return a
 }
 
+// register stores a as registered with a registration base of 1 TiB of
+// upload: a quota no test reaches unless it sets a smaller one (setBase).
 func (f *fixture) register(a agent) {
 	ph := sha256.Sum256(a.addr[:])
-	f.exec(`INSERT INTO agents (address, passkey_hash, reg_timestamp, reg_signature, auth_timestamp)
-		VALUES ($1, $2, 1, $3, 1)`, a.addr[:], ph[:], make([]byte, 65))
+	f.exec(`INSERT INTO agents (address, passkey_hash, reg_timestamp, reg_signature, auth_timestamp, base_upload, base_download)
+		VALUES ($1, $2, 1, $3, 1, $4, 0)`, a.addr[:], ph[:], make([]byte, 65), int64(1<<40))
+}
+
+// setBase sets what a's registration granted.
+func (f *fixture) setBase(a agent, up, down int64) {
+	f.exec(`UPDATE agents SET base_upload = $2, base_download = $3 WHERE address = $1`, a.addr[:], up, down)
 }
 
 type torrent struct {
@@ -240,6 +247,7 @@ func baseConfig(url string) service.Config {
 		TimestampWindow: time.Hour, MaxBatch: 64, MaxPageSize: 50,
 		WatchBuffer: 1024, MaxWatchers: 16,
 		CacheAgents: 1000, CacheMembers: 1000, CacheDatasetMB: 1,
+		MinRatio: "1/2",
 	}
 }
 

@@ -167,7 +167,7 @@ func (s *Service) Run(ctx context.Context) error {
 		}
 		return err
 	}
-	s.store.Store(ledger.New(pool, s.cfg.DBWriters))
+	s.store.Store(ledger.New(pool, ledger.Options{Writers: s.cfg.DBWriters, Quota: s.cfg.quota}))
 	s.met.dbUp.Set(1)
 	s.health(true)
 	s.log.Info("database ready")
@@ -231,7 +231,7 @@ func (s *Service) open(ctx context.Context) (*pgxpool.Pool, error) {
 			return nil, err
 		}
 	}
-	if err := ledger.New(pool, 1).ClaimDomain(ctx, s.domain); err != nil {
+	if err := ledger.New(pool, ledger.Options{}).ClaimDomain(ctx, s.domain); err != nil {
 		pool.Close()
 		return nil, err
 	}

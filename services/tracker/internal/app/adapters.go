@@ -7,10 +7,8 @@ import (
 	"net/netip"
 
 	"github.com/ethereum/go-ethereum/common"
-	"google.golang.org/grpc"
 
 	"github.com/pbts/pbts/database"
-	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/services/tracker/internal/announce"
 	"github.com/pbts/pbts/services/tracker/internal/registry"
 	"github.com/pbts/pbts/services/tracker/internal/store"
@@ -130,19 +128,4 @@ func (s swarms) Resolve(ctx context.Context, ih [20]byte, asker common.Address, 
 		return common.Address{}, registry.ErrPeerNotFound
 	}
 	return common.Address(a), err
-}
-
-// pendingClient asks the receipts service for unsettled totals.
-type pendingClient struct{ c pbtsv1.ReceiptServiceClient }
-
-func newPendingClient(conn grpc.ClientConnInterface) pendingClient {
-	return pendingClient{pbtsv1.NewReceiptServiceClient(conn)}
-}
-
-func (p pendingClient) Pending(ctx context.Context, agent common.Address) (uint64, uint64, error) {
-	r, err := p.c.GetPendingTotals(ctx, &pbtsv1.GetPendingTotalsRequest{Agent: agent.Hex()})
-	if err != nil {
-		return 0, 0, err
-	}
-	return r.GetUploadBytes(), r.GetDownloadBytes(), nil
 }

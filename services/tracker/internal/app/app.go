@@ -10,16 +10,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/pbts/pbts/database"
@@ -46,7 +42,6 @@ type Config struct {
 	Contract     string
 	HTTPAddr     string
 	AnnounceBase string
-	ReceiptsAddr string
 	MinRatio     string
 	Window       time.Duration
 	Announce     announce.Config
@@ -63,7 +58,6 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Contract, "tracker-contract", "", "ReputationTracker contract address (required)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:7070", "BitTorrent announce/scrape listen address")
 	fs.StringVar(&c.AnnounceBase, "announce-base", "", "public base URL of the announce endpoint (default http://<http-addr>)")
-	fs.StringVar(&c.ReceiptsAddr, "receipts-addr", "127.0.0.1:7002", "receipts service gRPC address (pending totals)")
 	fs.StringVar(&c.MinRatio, "min-ratio", "1/2", "minimum upload/(download+left) to leech, as N/D or a decimal")
 	fs.DurationVar(&c.Window, "signature-window", 5*time.Minute, "accepted age of signed registration/publish messages")
 	fs.DurationVar(&c.Announce.Interval, "announce-interval", c.Announce.Interval, "re-announce interval told to clients")
@@ -79,31 +73,14 @@ func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
 		slog.String("rpc_url", c.RPCURL), slog.Uint64("chain_id", c.ChainID),
 		slog.String("tracker_contract", c.Contract), slog.String("http_addr", c.HTTPAddr),
-		slog.String("announce_base", c.AnnounceBase), slog.String("receipts_addr", c.ReceiptsAddr),
+		slog.String("announce_base", c.AnnounceBase),
 		slog.String("min_ratio", c.MinRatio), slog.Any("announce", c.Announce), slog.Any("bt", c.BT),
 	)
 }
 
-// ParseRatio reads "N/D" or a decimal such as "0.5" into a fraction.
-func ParseRatio(s string) (num, den uint64, err error) {
-	if n, d, ok := strings.Cut(s, "/"); ok {
-		num, err1 := strconv.ParseUint(strings.TrimSpace(n), 10, 32)
-		den, err2 := strconv.ParseUint(strings.TrimSpace(d), 10, 32)
-		if err1 != nil || err2 != nil || den == 0 {
-			return 0, 0, fmt.Errorf("want N/D with D > 0, got %q", s)
-		}
-		return num, den, nil
-	}
-	f, err := strconv.ParseFloat(s, 64)
-	if err != nil || f < 0 || f > 1000 {
-		return 0, 0, fmt.Errorf("want N/D or a decimal between 0 and 1000, got %q", s)
-	}
-	return uint64(f*10000 + 0.5), 10000, nil
-}
-
 func (c *Config) validate() (num, den uint64, contract common.Address, err error) {
 	bad := func(flag string, e error) error { return fmt.Errorf("invalid %s: %w", server.EnvName(flag), e) }
-	if num, den, err = ParseRatio(c.MinRatio); err != nil {
+	if num, den, err = server.ParseRatio(c.MinRatio); err != nil {
 		return 0, 0, contract, bad("min-ratio", err)
 	}
 	if !common.IsHexAddress(c.Contract) || common.HexToAddress(c.Contract) == (common.Address{}) {
@@ -150,11 +127,7 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 	if err != nil {
 		return nil, fmt.Errorf("invalid %s: %w", server.EnvName("rpc-url"), err)
 	}
-	rconn, err := grpc.NewClient(c.ReceiptsAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return nil, fmt.Errorf("invalid %s: %w", server.EnvName("receipts-addr"), err)
-	}
-	rep := reputation.New(reputation.Config{Tracker: contract}, eth, newPendingClient(rconn), log)
+	rep := reputation.New(reputation.Config{Tracker: contract}, eth, st, log)
 
 	peers, err := swarm.NewMemory(0)
 	if err != nil {
@@ -196,7 +169,6 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 	return func(ctx context.Context) error {
 		defer pool.Close()
 		defer eth.Close()
-		defer rconn.Close()
 		g, ctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return bt.Serve(ctx, ln, handler, 5*time.Second) })
 		g.Go(func() error { return trk.Run(ctx) })

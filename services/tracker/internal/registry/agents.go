@@ -67,6 +67,13 @@ func (s *agentServer) registerAgent(ctx context.Context, req *pbtsv1.RegisterAge
 	if err != nil {
 		return nil, err
 	}
+	if created {
+		if err := r.rep.ExpectBase(ctx, addr); err != nil {
+			// Its figures are read from the chain until the chainwriter
+			// records what its registration granted.
+			r.log.WarnContext(ctx, "register agent: expected base not recorded", "agent", addr.Hex(), "err", err)
+		}
+	}
 	// The passkey is shown once: a reputation outage must not lose it, so
 	// the agent comes back without figures then.
 	var fp *Figures

@@ -53,6 +53,8 @@ func (f *fakeReputation) Figures(_ context.Context, a common.Address) (registry.
 	return f.figs[a], nil
 }
 
+func (f *fakeReputation) ExpectBase(context.Context, common.Address) error { return nil }
+
 func (f *fakeReputation) set(a common.Address, fig registry.Figures) {
 	f.mu.Lock()
 	defer f.mu.Unlock()

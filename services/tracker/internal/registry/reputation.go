@@ -16,6 +16,10 @@ import (
 // the gate answer Unavailable; it never lets a download through.
 type Reputation interface {
 	Figures(ctx context.Context, agent common.Address) (Figures, error)
+	// ExpectBase records, for an agent that has just registered, what its
+	// on-chain registration will grant (so that its figures come from one
+	// source from the start).
+	ExpectBase(ctx context.Context, agent common.Address) error
 }
 
 // Figures are an agent's upload and download bytes as the gate sees them.

@@ -1,7 +1,14 @@
 // Package reputation gives the tracker an agent's figures as DESIGN.md step
-// 4 defines them: settled bytes read from the ReputationTracker contract
-// (cached, and kept fresh from the contract's events) plus verified but
-// unsettled bytes from the receipts service (cached briefly).
+// 4 defines them: settled bytes plus verified but unsettled bytes.
+//
+// Both come from the suite's database in one snapshot (Standings, migration
+// 00005): what registration granted (base), the bytes of settled batches and
+// those of pending receipts. A batch settling moves its bytes from pending
+// to settled in one database transaction, so the sum never drops while it
+// settles. Only for an agent whose base is not recorded (registered while
+// the chain was unreachable, or before that migration, until the chainwriter
+// fills it in) are the settled figures read from the ReputationTracker
+// contract (cached, and kept fresh from the contract's events).
 //
 // It fails closed: when a figure was never fetched and its source is down,
 // Figures returns an error (the gate then refuses with "try again" rather
@@ -26,6 +33,7 @@ import (
 	"github.com/pbts/pbts/chain"
 	"github.com/pbts/pbts/contracts/bindings"
 	"github.com/pbts/pbts/services/tracker/internal/registry"
+	"github.com/pbts/pbts/services/tracker/internal/store"
 )
 
 // Backend is the chain access Source needs (an *ethclient.Client has it).
@@ -34,10 +42,11 @@ type Backend interface {
 	BlockNumber(ctx context.Context) (uint64, error)
 }
 
-// Pending reports an agent's verified but unsettled bytes (the receipts
-// service's GetPendingTotals).
-type Pending interface {
-	Pending(ctx context.Context, agent common.Address) (upload, download uint64, err error)
+// Standings reads and records what the database holds of an agent's
+// figures (the tracker's store).
+type Standings interface {
+	AgentStanding(ctx context.Context, agent common.Address) (store.Standing, error)
+	SetExpectedBase(ctx context.Context, agent common.Address, up, down uint64) error
 }
 
 // Config tunes the caches.
@@ -47,7 +56,7 @@ type Config struct {
 	// SettledTTL bounds how long a settled figure is trusted without an
 	// event (events refresh it sooner).
 	SettledTTL time.Duration
-	// PendingTTL bounds how stale pending figures may be.
+	// PendingTTL bounds how stale a standing read from the database may be.
 	PendingTTL time.Duration
 	// PollInterval is how often contract events are fetched.
 	PollInterval time.Duration
@@ -76,34 +85,34 @@ type settled struct {
 	at       time.Time
 }
 
-type pending struct {
-	up, down uint64
-	at       time.Time
+type standing struct {
+	store.Standing
+	at time.Time
 }
 
 // Source implements registry.Reputation.
 type Source struct {
 	cfg     Config
 	backend Backend
-	pend    Pending
+	db      Standings
 	log     *slog.Logger
 	now     func() time.Time
 
 	mu      sync.Mutex
 	settled map[common.Address]settled
-	pending map[common.Address]pending
+	pending map[common.Address]standing
 	credit  *uint64 // the contract's initialCredit, read once
 	// lastBlock is the last block whose events were applied.
 	lastBlock uint64
 }
 
-// New returns a Source. Run keeps it fed from contract events.
-func New(cfg Config, backend Backend, pend Pending, log *slog.Logger) *Source {
+// New returns a Source. Run keeps its chain cache fed from contract events.
+func New(cfg Config, backend Backend, db Standings, log *slog.Logger) *Source {
 	cfg.defaults()
 	return &Source{
-		cfg: cfg, backend: backend, pend: pend, log: log, now: time.Now,
+		cfg: cfg, backend: backend, db: db, log: log, now: time.Now,
 		settled: make(map[common.Address]settled),
-		pending: make(map[common.Address]pending),
+		pending: make(map[common.Address]standing),
 	}
 }
 
@@ -113,26 +122,66 @@ var _ registry.Reputation = (*Source)(nil)
 var ErrUnavailable = errors.New("reputation unavailable")
 
 // Figures returns the agent's settled and pending figures. An agent not yet
-// known on chain (its registration is queued) is given the contract's
-// initial credit as settled upload, which is what registration will grant.
+// known on chain (its registration is queued) is given what registration
+// will grant (recorded when it registered; else the contract's initial
+// credit, or its figures up the referrer chain) as settled upload.
 func (s *Source) Figures(ctx context.Context, agent common.Address) (registry.Figures, error) {
-	st, err := s.settledFigures(ctx, agent)
+	st, err := s.standing(ctx, agent)
 	if err != nil {
 		return registry.Figures{}, err
 	}
-	pu, pd, err := s.pendingFigures(ctx, agent)
+	if st.BaseKnown {
+		return registry.Figures{
+			SettledUpload:   satAdd(st.BaseUpload, st.SettledUpload),
+			SettledDownload: satAdd(st.BaseDownload, st.SettledDownload),
+			PendingUpload:   st.PendingUpload, PendingDownload: st.PendingDownload,
+			OnChain: st.BaseConfirmed,
+		}, nil
+	}
+	up, down, known, err := s.chainBase(ctx, agent)
 	if err != nil {
 		return registry.Figures{}, err
 	}
-	f := registry.Figures{SettledUpload: st.up, SettledDownload: st.down, PendingUpload: pu, PendingDownload: pd, OnChain: st.known}
-	if !st.known {
-		credit, err := s.initialCredit(ctx)
-		if err != nil {
-			return registry.Figures{}, err
-		}
-		f.SettledUpload = credit
+	return registry.Figures{SettledUpload: up, SettledDownload: down, PendingUpload: st.PendingUpload,
+		PendingDownload: st.PendingDownload, OnChain: known}, nil
+}
+
+// chainBase is the agent's settled figures on chain, or what registration
+// grants an agent the chain does not know (the initial credit).
+func (s *Source) chainBase(ctx context.Context, agent common.Address) (up, down uint64, known bool, err error) {
+	c, err := s.settledFigures(ctx, agent)
+	if err != nil {
+		return 0, 0, false, err
 	}
-	return f, nil
+	if c.known {
+		return c.up, c.down, true, nil
+	}
+	credit, err := s.initialCredit(ctx)
+	return credit, 0, false, err
+}
+
+// ExpectBase records, for an agent that has just registered, what its
+// registration will grant: its figures up the referrer chain if a tracker
+// there knows it, else the initial credit. From then on its figures come
+// from the database alone (the chainwriter replaces this with what the
+// registration did grant once it is confirmed).
+func (s *Source) ExpectBase(ctx context.Context, agent common.Address) error {
+	up, down, _, err := s.chainBase(ctx, agent)
+	if err != nil {
+		return err
+	}
+	if err := s.db.SetExpectedBase(ctx, agent, up, down); err != nil {
+		return err
+	}
+	s.Invalidate(agent)
+	return nil
+}
+
+func satAdd(a, b uint64) uint64 {
+	if a+b < a {
+		return ^uint64(0)
+	}
+	return a + b
 }
 
 func (s *Source) settledFigures(ctx context.Context, agent common.Address) (settled, error) {
@@ -163,28 +212,30 @@ func (s *Source) settledFigures(ctx context.Context, agent common.Address) (sett
 	return c, nil
 }
 
-func (s *Source) pendingFigures(ctx context.Context, agent common.Address) (uint64, uint64, error) {
+// standing reads the agent's standing from the database (cached for
+// PendingTTL; a stale one is used while the database is down).
+func (s *Source) standing(ctx context.Context, agent common.Address) (store.Standing, error) {
 	now := s.now()
 	s.mu.Lock()
 	c, ok := s.pending[agent]
 	s.mu.Unlock()
 	if ok && now.Sub(c.at) < s.cfg.PendingTTL {
-		return c.up, c.down, nil
+		return c.Standing, nil
 	}
 	cctx, cancel := context.WithTimeout(ctx, s.cfg.CallTimeout)
 	defer cancel()
-	up, down, err := s.pend.Pending(cctx, agent)
+	st, err := s.db.AgentStanding(cctx, agent)
 	if err != nil {
 		if ok {
-			s.log.Warn("pending totals failed; using cached", "agent", agent, "age", now.Sub(c.at), "err", err)
-			return c.up, c.down, nil
+			s.log.Warn("standing read failed; using cached", "agent", agent, "age", now.Sub(c.at), "err", err)
+			return c.Standing, nil
 		}
-		return 0, 0, fmt.Errorf("%w: pending figures: %v", ErrUnavailable, err)
+		return store.Standing{}, fmt.Errorf("%w: standing: %v", ErrUnavailable, err)
 	}
 	s.mu.Lock()
-	s.pending[agent] = pending{up: up, down: down, at: now}
+	s.pending[agent] = standing{Standing: st, at: now}
 	s.mu.Unlock()
-	return up, down, nil
+	return st, nil
 }
 
 var trackerABI = bindings.NewReputationTracker()

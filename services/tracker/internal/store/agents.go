@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"time"
@@ -262,6 +263,68 @@ func (s *Store) MarkRegistered(ctx context.Context, addr common.Address, tx comm
 	}
 	if tag.RowsAffected() == 0 {
 		return database.ErrNotFound
+	}
+	return nil
+}
+
+// Standing is what the database holds of an agent's figures, read in one
+// snapshot (migration 00005): the base registration gave it, its bytes in
+// settled batches and its bytes in verified receipts not settled yet.
+type Standing struct {
+	Registered bool
+	// BaseKnown: base_* is set (by the tracker at registration, with what
+	// registration will grant; by the chainwriter once the registration is
+	// confirmed, with what it granted: BaseConfirmed).
+	BaseKnown, BaseConfirmed bool
+	BaseUpload, BaseDownload uint64
+	SettledUpload            uint64
+	SettledDownload          uint64
+	PendingUpload            uint64
+	PendingDownload          uint64
+}
+
+// AgentStanding reads the agent's standing in one statement (one snapshot:
+// a batch settling moves its bytes from pending to settled atomically, so
+// the sum never drops). An unknown agent has Registered false.
+func (s *Store) AgentStanding(ctx context.Context, addr common.Address) (Standing, error) {
+	var (
+		st                           Standing
+		baseUp, baseDown             *int64
+		setUp, setDown, penUp, penDn int64
+	)
+	err := s.db.Pool.QueryRow(ctx, `
+		SELECT a.base_upload, a.base_download, a.base_confirmed,
+		       COALESCE(s.upload_bytes, 0), COALESCE(s.download_bytes, 0),
+		       COALESCE(p.upload_bytes, 0), COALESCE(p.download_bytes, 0)
+		  FROM agents a
+		  LEFT JOIN settled_totals s ON s.agent = a.address
+		  LEFT JOIN pending_totals p ON p.agent = a.address
+		 WHERE a.address = $1`, addr[:]).Scan(&baseUp, &baseDown, &st.BaseConfirmed, &setUp, &setDown, &penUp, &penDn)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return Standing{}, nil
+	}
+	if err != nil {
+		return Standing{}, fmt.Errorf("agent standing: %w", err)
+	}
+	st.Registered = true
+	if baseUp != nil && baseDown != nil {
+		st.BaseKnown, st.BaseUpload, st.BaseDownload = true, uint64(*baseUp), uint64(*baseDown)
+	}
+	st.SettledUpload, st.SettledDownload = uint64(setUp), uint64(setDown)
+	st.PendingUpload, st.PendingDownload = uint64(penUp), uint64(penDn)
+	return st, nil
+}
+
+// SetExpectedBase records what the agent's registration will grant, unless
+// a base is recorded already (the chainwriter's confirmed one wins).
+func (s *Store) SetExpectedBase(ctx context.Context, addr common.Address, up, down uint64) error {
+	if up > math.MaxInt64 || down > math.MaxInt64 {
+		return fmt.Errorf("%w: base figures exceed 2^63", ErrInvalid)
+	}
+	_, err := s.db.Pool.Exec(ctx, `UPDATE agents SET base_upload = $2, base_download = $3
+		WHERE address = $1 AND base_upload IS NULL`, addr[:], int64(up), int64(down))
+	if err != nil {
+		return fmt.Errorf("set expected base: %w", err)
 	}
 	return nil
 }
