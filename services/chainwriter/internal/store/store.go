@@ -69,8 +69,16 @@ func (l *Lock) Check(ctx context.Context) error {
 	return err
 }
 
-// Release drops the lock (by closing its session).
-func (l *Lock) Release() { l.conn.Close(context.Background()) }
+// Release drops the lock: unlocked explicitly first, because the server
+// ends a closed session (and frees its locks) only some time after the client
+// has gone, and a writer taking over at once would find the lock still held.
+// Closing the session frees it in any case.
+func (l *Lock) Release() {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	_, _ = l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, int64(lockKey))
+	l.conn.Close(ctx)
+}
 
 // Binding ties the database to one chain, contract and signer.
 type Binding struct {
