@@ -4,13 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"net"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
 	"github.com/ethereum/go-ethereum/common"
+
+	"github.com/pbts/pbts/testkit"
 )
 
 const (
@@ -220,12 +221,7 @@ func TestOptionsPrecedence(t *testing.T) {
 // anvil, the service binaries) are tested in e2e/cli_test.go.
 
 func TestTrackerUnreachable(t *testing.T) {
-	lis, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	dead := lis.Addr().String()
-	lis.Close()
+	dead := testkit.ClosedAddr
 	h := newHarness(t)
 	code, out, _ := h.run("", "status", testAddr, "--tracker", dead, "--timeout", "5s", "--json")
 	if code != 1 || errKind(t, out) != "tracker_unreachable" || !strings.Contains(out, "tracker unreachable at "+dead) {
