@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -164,8 +165,17 @@ func TestTrackerEndToEnd(t *testing.T) {
 	if v := announce(t, s.Announce, freeRider.Passkey, bigIH, 5*MiB); !strings.Contains(v["failure reason"].(string), "insufficient ratio") {
 		t.Fatalf("free-rider leech announce: %v; want an insufficient ratio failure", v)
 	}
-	if v := announce(t, s.Announce, freeRider.Passkey, bigIH, 0); v["failure reason"] != nil {
-		t.Fatalf("seeding announce (left=0) refused: %v", v)
+	// Claiming to seed what it never received does not get it peers
+	// either: nothing of it is receipted to the free-rider (issue 13, attack 3).
+	for _, left := range []int{0, 1} {
+		if v := announce(t, s.Announce, freeRider.Passkey, bigIH, left); !strings.Contains(fmt.Sprint(v["failure reason"]), "insufficient ratio") ||
+			!strings.Contains(fmt.Sprint(v["failure reason"]), "5.0 MiB left") {
+			t.Fatalf("free-rider announcing left=%d: %v; want refused on the 5 MiB it does not hold", left, v)
+		}
+	}
+	// The publisher seeds its own torrent without receipts.
+	if v := announce(t, s.Announce, seeder.Passkey, bigIH, 0); v["failure reason"] != nil {
+		t.Fatalf("the publisher's seeding announce refused: %v", v)
 	}
 	if v := announce(t, s.Announce, strings.Repeat("0", 32), ih, 0); !strings.Contains(v["failure reason"].(string), "unknown passkey") {
 		t.Fatalf("unknown passkey: %v", v)

@@ -41,6 +41,7 @@ type gateFixture struct {
 	seeder common.Address
 	gate   *uploadGate
 	addr   netip.AddrPort
+	client *torrent.Client // the seeder's
 }
 
 // newGateFixture seeds a random file of size bytes (pieceLen pieces) from a
@@ -125,6 +126,7 @@ func (f *gateFixture) startSeeder(t testing.TB, window int64, gated bool) func()
 		t.Fatal("seeder did not verify its data")
 	}
 	f.addr = netip.MustParseAddrPort(cl.ListenAddrs()[0].String())
+	f.client = cl
 	return stop
 }
 
@@ -203,6 +205,14 @@ func TestWithholdingDownloaderStallsHonestOneCompletes(t *testing.T) {
 		var st strings.Builder
 		honestCl.WriteStatus(&st)
 		t.Logf("honest client status:\n%s", st.String())
+		st.Reset()
+		f.client.WriteStatus(&st)
+		t.Logf("seeder client status:\n%s", st.String())
+		f.gate.mu.Lock()
+		for k, c := range f.gate.conns {
+			t.Logf("seeder gate conn %s: pending %d bytes, rejected %v, handshake left %d", k, len(c.pend), c.rejected, c.hsLeft)
+		}
+		f.gate.mu.Unlock()
 		t.Fatalf("honest downloader did not complete: %d of %d bytes", honest.BytesCompleted(), size)
 	}
 	at.inflight.Wait()

@@ -36,6 +36,7 @@ type stack struct {
 func newStack(torrents, agents int) (*stack, error) {
 	dir := announcetest.NewDirectory()
 	dir.RecordJoins = false
+	dir.CreditEverything = true // seeders hold what they seed
 	for i := range torrents {
 		dir.AddTorrent(announce.Torrent{InfoHash: infoHash(i), TotalLength: torrentSize})
 	}

@@ -62,6 +62,8 @@ type Torrent struct {
 	// TotalLength is the torrent's size in bytes; a reported left above it
 	// is capped to it before the gate sees it.
 	TotalLength uint64
+	// Publisher is the agent that published it (it has every byte).
+	Publisher Agent
 }
 
 // PeerRef names one peer of an agent in a swarm.
@@ -86,14 +88,20 @@ type Directory interface {
 	// ErrUnknownTorrent (BEP 27: only catalogued private torrents are
 	// tracked).
 	Torrent(ctx context.Context, ih InfoHash) (Torrent, error)
-	// Joined is told when a peer record is created in a swarm: the first
-	// time an agent appears there, and again for each new peer id it uses
-	// (or after its peer expired), with the peer id and endpoints. The
-	// receipts service uses it to check that sender and receiver were in the
-	// swarm, and to resolve peers to agents later. It runs on the announce
-	// path: it must not block (queue the write) and it cannot fail the
-	// announce. Implementations deduplicate as they see fit.
-	Joined(ctx context.Context, ih InfoHash, agent Agent, peer PeerRef)
+	// Joined is told, before the announce is stored and answered, that a
+	// peer record is about to be created in a swarm: the first time an
+	// agent appears there, and again for each new peer id it uses (or after
+	// its peer expired), with the peer id and endpoints. The receipts
+	// service checks with it that sender and receiver were in the swarm, so
+	// the record must be durable before the client hears back (a receipt
+	// signed right after the first announce must find it). An error fails
+	// the announce (the client retries) with nothing stored. Implementations
+	// deduplicate as they see fit.
+	Joined(ctx context.Context, ih InfoHash, agent Agent, peer PeerRef) error
+	// Credited is how many bytes of the torrent receipts have credited to
+	// agent as their receiver: what it provably holds. The gate counts what
+	// is not credited as left, whatever the client says.
+	Credited(ctx context.Context, ih InfoHash, agent Agent) (uint64, error)
 }
 
 // Ratio and Decision are the gate's (see package gate).
@@ -106,11 +114,15 @@ type (
 var DefaultRatio = gate.DefaultRatio
 
 // Gate decides whether an agent may leech left more bytes (DESIGN.md step
-// 4: refused when U/(D+left) < MinRatio). The Tracker never asks it about
-// seeders (left 0), nor within the min interval of the last decision for
-// the same peer (unless that peer now wants more than it was allowed).
+// 4: refused when U/(D+left) < MinRatio). left is what the agent still
+// wants of this torrent (the larger of its announced left and what no
+// receipt has credited to it there) plus, elsewhere, what it still wants in
+// every other swarm it leeches at once. The Tracker never asks it about
+// seeders (nothing left: announced 0 and every byte credited, or the
+// publisher), nor within the min interval of the last decision for the same
+// peer (unless that peer now wants more than it was allowed).
 // Ratio.Allows implements the rule. An error fails the announce with a
 // generic reason (and is logged); it is not a refusal.
 type Gate interface {
-	Check(ctx context.Context, agent Agent, left uint64) (Decision, error)
+	Check(ctx context.Context, agent Agent, left, elsewhere uint64) (Decision, error)
 }

@@ -19,6 +19,7 @@ const benchAgents = 10_000
 func benchTracker(b *testing.B) (*announce.Tracker, []string) {
 	dir := announcetest.NewDirectory()
 	dir.RecordJoins = false
+	dir.CreditEverything = true
 	for n := 1; n <= 3; n++ {
 		dir.AddTorrent(announce.Torrent{InfoHash: ih(n), TotalLength: torrentSize})
 	}

@@ -94,6 +94,7 @@ func newEnv(t *testing.T, mod func(*announce.Config)) *env {
 		dir:   announcetest.NewDirectory(),
 		gate:  announcetest.NewGate(announce.DefaultRatio, 1*GiB),
 	}
+	e.dir.CreditEverything = true // the leeching-while-seeding tests set credits themselves
 	for n := 1; n <= 500; n++ {
 		e.dir.AddAgent(pk(n), agent(n))
 	}

@@ -106,6 +106,7 @@ func (t *Tracker) Announce(ctx context.Context, req *bt.AnnounceRequest, resp *b
 	// Fast path: the same peer with the same passkey, verified within the
 	// min interval, not asking to leech more than it was allowed.
 	p, err := t.store.Peer(ctx, req.InfoHash, req.PeerID)
+	isNew := errors.Is(err, swarm.ErrNotFound)
 	switch {
 	case err == nil && p.Tag == u.Tag && t.fresh(&p, req, now):
 		res, err := t.store.Announce(ctx, req.InfoHash, u, want, sel)
@@ -129,17 +130,33 @@ func (t *Tracker) Announce(ctx context.Context, req *bt.AnnounceRequest, resp *b
 	if err != nil {
 		return directoryError(err)
 	}
-	if req.Left > 0 && req.Event != bt.EventStopped {
-		left := req.Left
-		if tor.TotalLength > 0 && left > tor.TotalLength {
-			left = tor.TotalLength
-		}
-		d, err := t.gate.Check(ctx, agent, left)
+	if req.Event != bt.EventStopped {
+		left, err := t.owed(ctx, req, agent, tor)
 		if err != nil {
-			return fmt.Errorf("gate: %w", err)
+			return err
 		}
-		if !d.Allowed {
-			return bt.ClientError(d.Message())
+		if left > 0 {
+			elsewhere, err := t.store.AgentLeft(ctx, agent, req.InfoHash)
+			if err != nil {
+				return err
+			}
+			d, err := t.gate.Check(ctx, agent, satAdd(left, elsewhere), elsewhere)
+			if err != nil {
+				return fmt.Errorf("gate: %w", err)
+			}
+			if !d.Allowed {
+				return bt.ClientError(d.Message())
+			}
+		}
+		// The swarm keeps what the tracker holds the agent to (a seeder
+		// without receipts for its data counts as a leecher), so the fast
+		// path within the min interval never allows more than was checked,
+		// and what the agent leeches here counts in its other swarms.
+		u.Left = left
+	}
+	if isNew {
+		if err := t.dir.Joined(ctx, req.InfoHash, agent, PeerRef{ID: req.PeerID, Addr: req.Addr, Hint: req.Hint}); err != nil {
+			return fmt.Errorf("record swarm member: %w", err)
 		}
 	}
 	u.Verified, u.Agent = true, agent
@@ -150,11 +167,38 @@ func (t *Tracker) Announce(ctx context.Context, req *bt.AnnounceRequest, resp *b
 	if err != nil {
 		return err
 	}
-	if res.Created {
-		t.dir.Joined(ctx, req.InfoHash, agent, PeerRef{ID: req.PeerID, Addr: req.Addr, Hint: req.Hint})
-	}
 	t.answer(resp, res, sel)
 	return nil
+}
+
+// owed is what the tracker holds an announcing agent still to download of
+// the torrent: the larger of the left it reports (capped to the torrent's
+// size) and what no receipt has credited to it there. A client that says
+// left=0 (or 1) while it has not received the data is gated as the leecher
+// it is. The publisher owes nothing.
+func (t *Tracker) owed(ctx context.Context, req *bt.AnnounceRequest, agent Agent, tor Torrent) (uint64, error) {
+	left := req.Left
+	if tor.TotalLength > 0 && left > tor.TotalLength {
+		left = tor.TotalLength
+	}
+	if agent == tor.Publisher || tor.TotalLength == 0 {
+		return left, nil
+	}
+	credited, err := t.dir.Credited(ctx, req.InfoHash, agent)
+	if err != nil {
+		return 0, fmt.Errorf("credited bytes: %w", err)
+	}
+	if credited < tor.TotalLength {
+		left = max(left, tor.TotalLength-credited)
+	}
+	return left, nil
+}
+
+func satAdd(a, b uint64) uint64 {
+	if a+b < a {
+		return ^uint64(0)
+	}
+	return a + b
 }
 
 // fresh reports whether an announce of the stored peer p may skip the

@@ -39,27 +39,38 @@ func (d *directory) AgentByPasskey(ctx context.Context, passkey string) (announc
 }
 
 func (d *directory) Torrent(ctx context.Context, ih announce.InfoHash) (announce.Torrent, error) {
-	total, _, _, err := d.st.Torrent(ctx, ih)
+	l, err := d.st.TorrentLayout(ctx, ih)
 	switch {
 	case errors.Is(err, database.ErrNotFound):
 		return announce.Torrent{}, announce.ErrUnknownTorrent
 	case err != nil:
 		return announce.Torrent{}, err
 	}
-	return announce.Torrent{InfoHash: ih, TotalLength: uint64(total)}, nil
+	return announce.Torrent{InfoHash: ih, TotalLength: uint64(l.TotalBytes), Publisher: announce.Agent(l.Publisher)}, nil
 }
 
-func (d *directory) Joined(ctx context.Context, ih announce.InfoHash, agent announce.Agent, _ announce.PeerRef) {
-	d.sem <- struct{}{}
-	go func() {
-		defer func() { <-d.sem }()
-		// Detached from the request: the announce is answered meanwhile.
-		wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), callTimeout)
-		defer cancel()
-		if err := d.st.RecordMember(wctx, ih, common.Address(agent)); err != nil {
-			d.log.Error("record swarm member", "info_hash", ih.String(), "agent", common.Address(agent), "err", err)
-		}
-	}()
+// Joined records the membership before the announce is answered: the
+// semaphore bounds concurrent writes (a full one makes the announce wait).
+func (d *directory) Joined(ctx context.Context, ih announce.InfoHash, agent announce.Agent, _ announce.PeerRef) error {
+	select {
+	case d.sem <- struct{}{}:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	defer func() { <-d.sem }()
+	wctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	if err := d.st.RecordMember(wctx, ih, common.Address(agent)); err != nil {
+		d.log.Error("record swarm member", "info_hash", ih.String(), "agent", common.Address(agent), "err", err)
+		return err
+	}
+	return nil
+}
+
+func (d *directory) Credited(ctx context.Context, ih announce.InfoHash, agent announce.Agent) (uint64, error) {
+	cctx, cancel := context.WithTimeout(ctx, callTimeout)
+	defer cancel()
+	return d.st.Credited(cctx, ih, common.Address(agent))
 }
 
 // gate applies the ratio rule (registry.Decide) to reputation figures.
@@ -68,20 +79,22 @@ type gate struct {
 	num, den uint64
 }
 
-func (g gate) Check(ctx context.Context, agent announce.Agent, left uint64) (announce.Decision, error) {
+func (g gate) Check(ctx context.Context, agent announce.Agent, left, elsewhere uint64) (announce.Decision, error) {
 	f, err := g.rep.Figures(ctx, common.Address(agent))
 	if err != nil {
 		return announce.Decision{}, err
 	}
 	d := registry.Decide(f, left, g.num, g.den)
-	return announce.Decision{
-		Allowed: d.Allowed, Uploaded: d.Uploaded, Downloaded: d.Downloaded, Left: d.Left,
-		MinRatio: announce.Ratio{Num: g.num, Den: g.den},
-	}, nil
+	d.Elsewhere = elsewhere
+	return d, nil
 }
 
 // swarms adapts the live swarm state to the registry's queries.
 type swarms struct{ t *announce.Tracker }
+
+func (s swarms) AgentLeft(ctx context.Context, agent common.Address, except [20]byte) (uint64, error) {
+	return s.t.AgentLeft(ctx, announce.Agent(agent), except)
+}
 
 func (s swarms) Counts(ctx context.Context, ih [20]byte) (seeders, leechers, completed uint32) {
 	c, err := s.t.Counts(ctx, ih)

@@ -50,8 +50,11 @@ func (r Ratio) Allows(uploaded, downloaded, left uint64) bool {
 type Decision struct {
 	Allowed bool
 	// Uploaded and Downloaded are the agent's credited bytes (settled on
-	// chain plus verified but unsettled); Left is the left it was asked about.
+	// chain plus verified but unsettled); Left is the left it was asked about:
+	// what it still wants of this torrent plus, Elsewhere, what it still
+	// wants of the other torrents it is leeching at the same time.
 	Uploaded, Downloaded, Left uint64
+	Elsewhere                  uint64
 	MinRatio                   Ratio
 }
 
@@ -71,8 +74,12 @@ func (d Decision) Message() string {
 	if d.Allowed {
 		return ""
 	}
-	return fmt.Sprintf("insufficient ratio: uploaded %s, downloaded %s + %s left; need uploaded/(downloaded+left) >= %s; seed to earn credit",
-		FormatBytes(d.Uploaded), FormatBytes(d.Downloaded), FormatBytes(d.Left), d.MinRatio)
+	left := FormatBytes(d.Left) + " left"
+	if d.Elsewhere > 0 {
+		left += " (" + FormatBytes(d.Elsewhere) + " of it in other torrents you are downloading)"
+	}
+	return fmt.Sprintf("insufficient ratio: uploaded %s, downloaded %s + %s; need uploaded/(downloaded+left) >= %s; seed to earn credit",
+		FormatBytes(d.Uploaded), FormatBytes(d.Downloaded), left, d.MinRatio)
 }
 
 // FormatBytes writes n in binary units with one decimal ("1.5 GiB"), bytes

@@ -227,15 +227,29 @@ func (s *datasetServer) getTorrent(ctx context.Context, req *pbtsv1.GetTorrentRe
 	if err != nil {
 		return nil, err
 	}
-	// The gate, with everything left to download. The publisher has the data
-	// (it seeds: left = 0), so it is never refused its own torrent.
+	// The gate, with everything not yet receipted to the caller left to
+	// download, plus what it is downloading elsewhere meanwhile. The
+	// publisher has the data (it seeds: left = 0), so it is never refused
+	// its own torrent.
 	if caller != d.Publisher {
 		f, err := r.figures(ctx, caller)
 		if err != nil {
 			return nil, err
 		}
-		if dec := Decide(f, uint64(d.TotalBytes), r.cfg.MinRatioNum, r.cfg.MinRatioDen); !dec.Allowed {
-			return nil, clientErr(codes.PermissionDenied, "%s", dec.Message())
+		credited, err := r.store.Credited(ctx, d.InfoHash, caller)
+		if err != nil {
+			return nil, err
+		}
+		if left := uint64(d.TotalBytes) - min(credited, uint64(d.TotalBytes)); left > 0 {
+			elsewhere, err := r.swarms.AgentLeft(ctx, caller, d.InfoHash)
+			if err != nil {
+				return nil, err
+			}
+			dec := Decide(f, left+elsewhere, r.cfg.MinRatioNum, r.cfg.MinRatioDen)
+			dec.Elsewhere = elsewhere
+			if !dec.Allowed {
+				return nil, clientErr(codes.PermissionDenied, "%s", dec.Message())
+			}
 		}
 	}
 	info, err := r.store.TorrentInfo(ctx, d.InfoHash)

@@ -49,6 +49,7 @@ type Layout struct {
 	TotalBytes  int64
 	PieceLength int64
 	PieceCount  int
+	Publisher   common.Address
 }
 
 // PieceHashes is the published SHA-256 of every piece of a torrent.
@@ -169,20 +170,45 @@ func (s *Store) PieceHashes(ctx context.Context, ih [20]byte) (PieceHashes, erro
 // answers are cached (bounded by Options.TorrentCacheSize); unknown info hashes
 // are not.
 func (s *Store) Torrent(ctx context.Context, ih [20]byte) (totalBytes, pieceLength int64, pieceCount int, err error) {
+	l, err := s.TorrentLayout(ctx, ih)
+	return l.TotalBytes, l.PieceLength, l.PieceCount, err
+}
+
+// TorrentLayout is Torrent with the publisher (cached the same way).
+func (s *Store) TorrentLayout(ctx context.Context, ih [20]byte) (Layout, error) {
 	if l, ok := s.torrents.get(ih); ok {
-		return l.TotalBytes, l.PieceLength, l.PieceCount, nil
+		return l, nil
 	}
 	var l Layout
-	err = s.db.Pool.QueryRow(ctx, `SELECT total_bytes, piece_length, piece_count FROM datasets WHERE info_hash = $1`,
-		ih[:]).Scan(&l.TotalBytes, &l.PieceLength, &l.PieceCount)
+	var pub []byte
+	err := s.db.Pool.QueryRow(ctx, `SELECT total_bytes, piece_length, piece_count, publisher FROM datasets WHERE info_hash = $1`,
+		ih[:]).Scan(&l.TotalBytes, &l.PieceLength, &l.PieceCount, &pub)
 	if err != nil {
 		if err = notFound(err); !errors.Is(err, database.ErrNotFound) {
 			err = fmt.Errorf("torrent: %w", err)
 		}
-		return 0, 0, 0, err
+		return Layout{}, err
 	}
+	l.Publisher = common.BytesToAddress(pub)
 	s.torrents.put(ih, l)
-	return l.TotalBytes, l.PieceLength, l.PieceCount, nil
+	return l, nil
+}
+
+// Credited is how many bytes of torrent ih receipts have credited to agent
+// as their receiver (over all senders; at most the torrent's size): what it
+// has provably downloaded there. It reads the receipts ledger's per-piece
+// bound, whose key starts with info hash and receiver (migration 00003).
+func (s *Store) Credited(ctx context.Context, ih [20]byte, agent common.Address) (uint64, error) {
+	lo := make([]byte, 0, 56)
+	lo = append(append(append(lo, ih[:]...), make([]byte, 12)...), agent[:]...)
+	hi := append(append([]byte(nil), lo...), 0xff, 0xff, 0xff, 0xff)
+	lo = append(lo, 0, 0, 0, 0)
+	var n int64
+	if err := s.db.Pool.QueryRow(ctx, `SELECT COALESCE(sum(credited), 0)::bigint FROM piece_credit WHERE piece BETWEEN $1 AND $2`,
+		lo, hi).Scan(&n); err != nil {
+		return 0, fmt.Errorf("credited: %w", err)
+	}
+	return uint64(n), nil
 }
 
 // Search filters datasets; every set filter must match.

@@ -29,6 +29,7 @@ const (
 type Memory struct {
 	shards []shard
 	mask   uint32
+	leech  leeching
 }
 
 var _ PeerStore = (*Memory)(nil)
@@ -116,6 +117,7 @@ func (m *Memory) Announce(ctx context.Context, ih bt.InfoHash, u *Update, numWan
 		var res Result
 		p := peer{id: u.PeerID, agent: u.Agent, tag: u.Tag, verified: unix(u.Now)}
 		p.set(u)
+		m.leech.set(p.agent, ih, p.id, p.left)
 		if u.Event == bt.EventCompleted && u.Left == 0 {
 			p.flags |= counted
 			sw.completed++
@@ -141,6 +143,11 @@ func (m *Memory) Announce(ctx context.Context, ih bt.InfoHash, u *Update, numWan
 	var res Result
 	wasSeeder := i < sw.nSeeders
 	p.set(u)
+	if u.Event == bt.EventStopped {
+		m.leech.set(p.agent, ih, p.id, 0)
+	} else {
+		m.leech.set(p.agent, ih, p.id, p.left)
+	}
 	switch {
 	case u.Left == 0 && p.flags&counted == 0 && (!wasSeeder || u.Event == bt.EventCompleted):
 		p.flags |= counted
@@ -502,7 +509,8 @@ func (m *Memory) Collect(ctx context.Context, cutoff time.Time) (int, error) {
 		sh.mu.Lock()
 		for ih, sw := range sh.swarms {
 			for i := len(sw.peers) - 1; i >= 0; i-- {
-				if sw.peers[i].seen < c {
+				if p := &sw.peers[i]; p.seen < c {
+					m.leech.set(p.agent, ih, p.id, 0)
 					sw.remove(i)
 					removed++
 				}

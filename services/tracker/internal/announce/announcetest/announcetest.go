@@ -20,14 +20,26 @@ type Directory struct {
 	passkeys     map[string]announce.Agent
 	unregistered map[announce.Agent]bool
 	torrents     map[announce.InfoHash]announce.Torrent
+	credited     map[credit]uint64
 	joins        []Join
 	// RecordJoins keeps every Joined call for Joins (on by default; a
 	// benchmark turns it off to keep memory flat).
 	RecordJoins bool
 	// Err, when set, is returned by every lookup (to test internal errors).
 	Err error
+	// JoinErr, when set, is returned by Joined (a membership write failing).
+	JoinErr error
+	// CreditEverything makes Credited report every byte of a torrent as
+	// receipted to every agent unless SetCredited says otherwise: the
+	// agents of most tests hold the data they say they hold.
+	CreditEverything bool
 
 	agentCalls, torrentCalls, joinedCalls atomic.Int64
+}
+
+type credit struct {
+	ih    announce.InfoHash
+	agent announce.Agent
 }
 
 // Join is one recorded Joined call.
@@ -45,6 +57,7 @@ func NewDirectory() *Directory {
 		passkeys:     map[string]announce.Agent{},
 		unregistered: map[announce.Agent]bool{},
 		torrents:     map[announce.InfoHash]announce.Torrent{},
+		credited:     map[credit]uint64{},
 		RecordJoins:  true,
 	}
 }
@@ -105,14 +118,37 @@ func (d *Directory) Torrent(ctx context.Context, ih announce.InfoHash) (announce
 }
 
 // Joined implements announce.Directory.
-func (d *Directory) Joined(ctx context.Context, ih announce.InfoHash, agent announce.Agent, peer announce.PeerRef) {
+func (d *Directory) Joined(ctx context.Context, ih announce.InfoHash, agent announce.Agent, peer announce.PeerRef) error {
 	d.joinedCalls.Add(1)
-	if !d.RecordJoins {
-		return
-	}
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	d.joins = append(d.joins, Join{InfoHash: ih, Agent: agent, Peer: peer})
+	if d.JoinErr != nil {
+		return d.JoinErr
+	}
+	if d.RecordJoins {
+		d.joins = append(d.joins, Join{InfoHash: ih, Agent: agent, Peer: peer})
+	}
+	return nil
+}
+
+// SetCredited records how many bytes of ih receipts have credited to agent.
+func (d *Directory) SetCredited(ih announce.InfoHash, agent announce.Agent, n uint64) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.credited[credit{ih, agent}] = n
+}
+
+// Credited implements announce.Directory.
+func (d *Directory) Credited(ctx context.Context, ih announce.InfoHash, agent announce.Agent) (uint64, error) {
+	d.mu.RLock()
+	defer d.mu.RUnlock()
+	if d.Err != nil {
+		return 0, d.Err
+	}
+	if n, ok := d.credited[credit{ih, agent}]; ok || !d.CreditEverything {
+		return n, nil
+	}
+	return d.torrents[ih].TotalLength, nil
 }
 
 // Joins returns the recorded Joined calls.
@@ -160,7 +196,7 @@ func (g *Gate) Set(agent announce.Agent, uploaded, downloaded uint64) {
 }
 
 // Check implements announce.Gate.
-func (g *Gate) Check(ctx context.Context, agent announce.Agent, left uint64) (announce.Decision, error) {
+func (g *Gate) Check(ctx context.Context, agent announce.Agent, left, elsewhere uint64) (announce.Decision, error) {
 	g.calls.Add(1)
 	if g.Err != nil {
 		return announce.Decision{}, g.Err
@@ -176,7 +212,7 @@ func (g *Gate) Check(ctx context.Context, agent announce.Agent, left uint64) (an
 	}
 	return announce.Decision{
 		Allowed:  g.MinRatio.Allows(f[0], f[1], left),
-		Uploaded: f[0], Downloaded: f[1], Left: left,
+		Uploaded: f[0], Downloaded: f[1], Left: left, Elsewhere: elsewhere,
 		MinRatio: g.MinRatio,
 	}, nil
 }

@@ -91,6 +91,7 @@ func Run(t *testing.T, newStore NewStore) {
 		{"LargeSwarm", testLargeSwarm},
 		{"Stats", testStats},
 		{"Concurrent", testConcurrent},
+		{"AgentLeftAcrossSwarms", testAgentLeft},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -517,6 +518,44 @@ func testCollect(t *testing.T, s swarm.PeerStore) {
 	if _, err := s.Collect(cctx, t0.Add(time.Hour)); !errors.Is(err, context.Canceled) {
 		t.Errorf("Collect with a cancelled context: %v", err)
 	}
+}
+
+// An agent's left in every swarm at once: per swarm the most left of its
+// peers there; seeding, stopped and expired peers count nothing.
+func testAgentLeft(t *testing.T, s swarm.PeerStore) {
+	ctx := context.Background()
+	a := AgentN(7)
+	up := func(ih bt.InfoHash, peer int, left uint64, ev bt.Event, now time.Time) {
+		t.Helper()
+		u := Verified(peer, left, now)
+		u.Agent, u.Event = a, ev
+		announce(t, s, ih, u, 0, nil)
+	}
+	left := func(except bt.InfoHash, want uint64) {
+		t.Helper()
+		if got, err := s.AgentLeft(ctx, a, except); err != nil || got != want {
+			t.Fatalf("AgentLeft(except %x) = %d, %v; want %d", except[:2], got, err, want)
+		}
+	}
+	left(IH(99), 0)
+	up(IH(1), 1, 100, bt.EventStarted, t0)
+	up(IH(2), 2, 50, bt.EventStarted, t0)
+	up(IH(2), 3, 70, bt.EventStarted, t0.Add(time.Minute)) // a second peer id in swarm 2
+	up(IH(3), 4, 0, bt.EventStarted, t0)                   // seeding
+	announce(t, s, IH(1), Verified(5, 1000, t0), 0, nil)   // another agent
+	left(IH(99), 170)
+	left(IH(1), 70)
+	left(IH(2), 100)
+	up(IH(1), 1, 40, bt.EventNone, t0) // progress
+	left(IH(99), 110)
+	up(IH(2), 3, 0, bt.EventCompleted, t0.Add(time.Minute))
+	left(IH(99), 90)
+	up(IH(1), 1, 40, bt.EventStopped, t0)
+	left(IH(99), 50)
+	if _, err := s.Collect(ctx, t0.Add(30*time.Second)); err != nil { // peer 2 expires
+		t.Fatal(err)
+	}
+	left(IH(99), 0)
 }
 
 func testLargeSwarm(t *testing.T, s swarm.PeerStore) {
