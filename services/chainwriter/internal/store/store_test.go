@@ -2,9 +2,9 @@ package store_test
 
 import (
 	"context"
-	"errors"
 	"crypto/ecdsa"
 	"database/sql"
+	"errors"
 	"math/big"
 	"testing"
 

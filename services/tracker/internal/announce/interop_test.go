@@ -73,7 +73,7 @@ func TestInteropAria2(t *testing.T) {
 	dir2.AddAgent(seedKey, agent(1))
 	dir2.AddAgent(leechKey, agent(2))
 	dir2.AddTorrent(announce.Torrent{InfoHash: ih, TotalLength: uint64(len(payload)), Publisher: agent(1)}) // the seeder
-	gate := announcetest.NewGate(announce.DefaultRatio, 1<<30) // the initial 1 GiB credit
+	gate := announcetest.NewGate(announce.DefaultRatio, 1<<30)                                              // the initial 1 GiB credit
 	store, err := swarm.NewMemory(0)
 	if err != nil {
 		t.Fatal(err)

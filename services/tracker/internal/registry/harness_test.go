@@ -82,7 +82,9 @@ func newFakeSwarms() *fakeSwarms {
 		byID: map[string]common.Address{}, byAddr: map[string]common.Address{}}
 }
 
-func (f *fakeSwarms) AgentLeft(context.Context, common.Address, [20]byte) (uint64, error) { return 0, nil }
+func (f *fakeSwarms) AgentLeft(context.Context, common.Address, [20]byte) (uint64, error) {
+	return 0, nil
+}
 
 func (f *fakeSwarms) Counts(_ context.Context, ih [20]byte) (uint32, uint32, uint32) {
 	c := f.counts[ih]
