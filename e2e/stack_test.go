@@ -135,6 +135,12 @@ type stack struct {
 
 func newStack(t *testing.T, initialCredit uint64) *stack {
 	t.Helper()
+	return newStackWith(t, initialCredit, nil)
+}
+
+// newStackWith is newStack with extra tracker settings (PBTS_* variables).
+func newStackWith(t *testing.T, initialCredit uint64, trackerEnv map[string]string) *stack {
+	t.Helper()
 	ctx := context.Background()
 	dbURL := dbtest.NewURL(t)
 	c := anviltest.Start(t)
@@ -156,6 +162,9 @@ func newStack(t *testing.T, initialCredit uint64) *stack {
 		"PBTS_PEER_EXPIRY":           "15s",
 	}
 	for k, v := range common {
+		trkEnv[k] = v
+	}
+	for k, v := range trackerEnv {
 		trkEnv[k] = v
 	}
 	// The tracker reaches the chain through a relay a test can cut (an RPC

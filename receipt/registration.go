@@ -47,6 +47,49 @@ func VerifyRegistration(d Domain, agent common.Address, ts uint64, sig []byte, n
 	return verifyAgentMessage(RegistrationMessage, d, agent, ts, sig, now, window)
 }
 
+// InvitationMessage returns the text an inviter personal_signs to invite
+// invitee to the tracker of domain d: six lines, as RegistrationMessage's:
+//
+//	PBTS agent invitation
+//	chain: 31337
+//	tracker: 0x5FbDB2315678afecb367f032d93F642f64180aa3
+//	inviter: 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+//	invitee: 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC
+//	timestamp: 1708387200
+//
+// It binds the invitee: an invitation cannot be spent on another address.
+func InvitationMessage(d Domain, inviter, invitee common.Address, ts uint64) string {
+	b := make([]byte, 0, 220)
+	b = append(b, "PBTS agent invitation\nchain: "...)
+	b = strconv.AppendUint(b, d.ChainID, 10)
+	b = append(b, "\ntracker: "...)
+	b = append(b, d.Tracker.Hex()...)
+	b = append(b, "\ninviter: "...)
+	b = append(b, inviter.Hex()...)
+	b = append(b, "\ninvitee: "...)
+	b = append(b, invitee.Hex()...)
+	b = append(b, "\ntimestamp: "...)
+	b = strconv.AppendUint(b, ts, 10)
+	return string(b)
+}
+
+// SignInvitation signs the key's invitation of invitee.
+func SignInvitation(d Domain, invitee common.Address, ts uint64, key *ecdsa.PrivateKey) (Signature, error) {
+	if key == nil || key.D == nil {
+		return Signature{}, ErrNilKey
+	}
+	return SignText(InvitationMessage(d, crypto.PubkeyToAddress(key.PublicKey), invitee, ts), key)
+}
+
+// VerifyInvitation checks an invitation: ts within window of now, and sig
+// inviter's personal_sign of InvitationMessage.
+func VerifyInvitation(d Domain, inviter, invitee common.Address, ts uint64, sig []byte, now time.Time, window time.Duration) error {
+	if err := CheckTimestamp(ts, now, window); err != nil {
+		return err
+	}
+	return VerifyText(InvitationMessage(d, inviter, invitee, ts), inviter, sig)
+}
+
 // agentMessage is the five-line form registration and rotation share: a
 // title, then chain, tracker, agent and timestamp.
 func agentMessage(title string, d Domain, agent common.Address, ts uint64) string {

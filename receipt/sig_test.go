@@ -3,6 +3,7 @@ package receipt
 import (
 	"errors"
 	"math/big"
+	"strings"
 	"testing"
 	"time"
 
@@ -273,5 +274,36 @@ func TestCheckTimestamp(t *testing.T) {
 		if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 			t.Errorf("%s: CheckTimestamp = %v, want %v", tc.name, err, tc.want)
 		}
+	}
+}
+
+// An invitation verifies for the invitee it names and no other, from the
+// inviter only, within its window.
+func TestInvitation(t *testing.T) {
+	d := Domain{ChainID: 31337, Tracker: common.HexToAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3")}
+	inviter, _ := crypto.GenerateKey()
+	from := crypto.PubkeyToAddress(inviter.PublicKey)
+	invitee := common.HexToAddress("0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC")
+	other := common.HexToAddress("0x90F79bf6EB2c4f870365E785982E1f101E93b906")
+	now := time.Unix(1_708_387_200, 0)
+	sig, err := SignInvitation(d, invitee, uint64(now.Unix()), inviter)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := VerifyInvitation(d, from, invitee, uint64(now.Unix()), sig[:], now, time.Minute); err != nil {
+		t.Fatalf("valid invitation: %v", err)
+	}
+	if err := VerifyInvitation(d, from, other, uint64(now.Unix()), sig[:], now, time.Minute); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("spent on another address: %v", err)
+	}
+	if err := VerifyInvitation(d, invitee, invitee, uint64(now.Unix()), sig[:], now, time.Minute); !errors.Is(err, ErrBadSignature) {
+		t.Errorf("claimed by another inviter: %v", err)
+	}
+	if err := VerifyInvitation(d, from, invitee, uint64(now.Unix()), sig[:], now.Add(time.Hour), time.Minute); !errors.Is(err, ErrExpired) {
+		t.Errorf("stale: %v", err)
+	}
+	if m := InvitationMessage(d, from, invitee, 7); !strings.HasPrefix(m, "PBTS agent invitation\nchain: 31337\ntracker: 0x5FbDB2315678afecb367f032d93F642f64180aa3\ninviter: ") ||
+		!strings.HasSuffix(m, "\ninvitee: 0x3C44CdDdB6a900fa2b585dd299e03d12FA4293BC\ntimestamp: 7") {
+		t.Errorf("message %q", m)
 	}
 }

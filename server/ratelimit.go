@@ -10,9 +10,10 @@ import (
 	"google.golang.org/grpc/peer"
 )
 
-// IPLimiter is a token bucket per client address: each address may do
+// IPLimiter is a token bucket per client (ClientKey: an IPv4 address, or
+// an IPv6 /64, which one subscriber is usually given whole): each may do
 // Burst events at once and one more every Every. It remembers at most
-// MaxClients addresses, forgetting idle ones (full buckets) first.
+// MaxClients clients, forgetting idle ones (full buckets) first.
 type IPLimiter struct {
 	every      time.Duration
 	burst      float64
@@ -32,12 +33,26 @@ func NewIPLimiter(every time.Duration, burst, maxClients int) *IPLimiter {
 	return &IPLimiter{every: every, burst: float64(max(burst, 1)), maxClients: max(maxClients, 1), buckets: make(map[netip.Addr]*bucket)}
 }
 
-// Allow takes a token for ip at now and reports whether there was one.
+// ClientKey is what a per-client limit counts: an IPv4 address as it is, an
+// IPv6 address by its /64 (an attacker with one IPv6 subscription has 2^64
+// addresses, not 2^64 clients).
+func ClientKey(ip netip.Addr) netip.Addr {
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, err := ip.WithZone("").Prefix(64)
+		if err == nil {
+			return p.Addr()
+		}
+	}
+	return ip
+}
+
+// Allow takes a token for ip's client at now and reports whether there was one.
 func (l *IPLimiter) Allow(ip netip.Addr, now time.Time) bool {
 	if l == nil || l.every <= 0 {
 		return true
 	}
-	ip = ip.Unmap()
+	ip = ClientKey(ip)
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	b, ok := l.buckets[ip]

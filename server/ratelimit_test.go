@@ -35,3 +35,28 @@ func TestIPLimiter(t *testing.T) {
 		t.Fatal("a disabled limiter refused")
 	}
 }
+
+// One IPv6 /64 is one client: an attacker cannot mint identities by walking
+// its 2^64 addresses; IPv4 addresses count one by one.
+func TestIPLimiterCountsIPv6By64(t *testing.T) {
+	l := NewIPLimiter(time.Hour, 2, 100)
+	t0 := time.Unix(1_800_000_000, 0)
+	a, b := netip.MustParseAddr("2001:db8:1:2::1"), netip.MustParseAddr("2001:db8:1:2:ffff:aaaa:bbbb:cccc")
+	other := netip.MustParseAddr("2001:db8:1:3::1")
+	if !l.Allow(a, t0) || !l.Allow(b, t0) {
+		t.Fatal("the first two of a /64 refused")
+	}
+	if l.Allow(netip.MustParseAddr("2001:db8:1:2::99"), t0) {
+		t.Error("a third address of the same /64 got a token: the /64 is one client")
+	}
+	if !l.Allow(other, t0) {
+		t.Error("the next /64 shares the bucket")
+	}
+	if !l.Allow(netip.MustParseAddr("192.0.2.1"), t0) || !l.Allow(netip.MustParseAddr("192.0.2.2"), t0) ||
+		!l.Allow(netip.MustParseAddr("::ffff:192.0.2.2"), t0) {
+		t.Error("IPv4 addresses (also mapped) are separate clients")
+	}
+	if l.Allow(netip.MustParseAddr("::ffff:192.0.2.2"), t0) {
+		t.Error("a mapped IPv4 address is not its IPv4 address")
+	}
+}

@@ -122,6 +122,116 @@ func (a *app) register(ctx context.Context, args []string) error {
 	return nil
 }
 
+// ---- invite ----
+
+type invitationOutput struct {
+	Inviter string `json:"inviter"`
+	Invitee string `json:"invitee"`
+	Created string `json:"created_at"`
+	Used    string `json:"used_at,omitempty"`
+}
+
+type inviteOutput struct {
+	Invitation      *invitationOutput  `json:"invitation,omitempty"`
+	InvitationsLeft *uint32            `json:"invitations_left,omitempty"`
+	Invitations     []invitationOutput `json:"invitations,omitempty"`
+}
+
+func invitationOut(p *pbtsv1.Invitation) invitationOutput {
+	o := invitationOutput{Inviter: p.GetInviter(), Invitee: p.GetInvitee(), Created: p.GetCreatedAt().AsTime().UTC().Format(time.RFC3339)}
+	if p.GetUsedAt() != nil {
+		o.Used = p.GetUsedAt().AsTime().UTC().Format(time.RFC3339)
+	}
+	return o
+}
+
+// invite signs an invitation of ADDRESS by the agent's key (or, with
+// --list, lists the invitations an agent made).
+func (a *app) invite(ctx context.Context, args []string) error {
+	var o opts
+	fs := a.newFlagSet("invite", &o)
+	list := fs.Bool("list", false, "list the invitations the agent (or ADDRESS) made")
+	pos, err := a.parse(fs, &o, args)
+	if err != nil {
+		return err
+	}
+	cc, err := dial(&o)
+	if err != nil {
+		return err
+	}
+	defer cc.Close()
+	agents := pbtsv1.NewAgentServiceClient(cc)
+	cctx, cancel := rpcContext(ctx, &o)
+	defer cancel()
+	if *list {
+		if len(pos) > 1 {
+			return usageErrorf("pbts invite --list takes at most one ADDRESS")
+		}
+		who := ""
+		if len(pos) == 1 {
+			who = pos[0]
+		} else {
+			key, err := o.loadKey(a.getenv)
+			if err != nil {
+				return err
+			}
+			who = crypto.PubkeyToAddress(key.PublicKey).Hex()
+		}
+		resp, err := agents.ListInvitations(cctx, &pbtsv1.ListInvitationsRequest{Inviter: who})
+		if err != nil {
+			return rpcError(&o, err)
+		}
+		out := inviteOutput{Invitations: []invitationOutput{}}
+		for _, p := range resp.GetInvitations() {
+			out.Invitations = append(out.Invitations, invitationOut(p))
+		}
+		if o.json {
+			return writeJSON(a.stdout, out)
+		}
+		for _, i := range out.Invitations {
+			state := "not used yet"
+			if i.Used != "" {
+				state = "registered " + i.Used
+			}
+			fmt.Fprintf(a.stdout, "%s  invited %s  %s\n", i.Invitee, i.Created, state)
+		}
+		return nil
+	}
+	if len(pos) != 1 {
+		return usageErrorf("pbts invite needs the ADDRESS to invite")
+	}
+	invitee, err := receipt.ParseAddress(pos[0])
+	if err != nil {
+		return usageErrorf("ADDRESS %q: %v", pos[0], err)
+	}
+	d, err := o.domain()
+	if err != nil {
+		return err
+	}
+	key, err := o.loadKey(a.getenv)
+	if err != nil {
+		return err
+	}
+	ts := uint64(time.Now().Unix())
+	sig, err := receipt.SignInvitation(d, invitee, ts, key)
+	if err != nil {
+		return err
+	}
+	resp, err := agents.CreateInvitation(cctx, &pbtsv1.CreateInvitationRequest{
+		Inviter: crypto.PubkeyToAddress(key.PublicKey).Hex(), Invitee: invitee.Hex(), Timestamp: ts, Signature: sig.Hex(),
+	})
+	if err != nil {
+		return rpcError(&o, err)
+	}
+	inv := invitationOut(resp.GetInvitation())
+	left := resp.GetInvitationsLeft()
+	if o.json {
+		return writeJSON(a.stdout, inviteOutput{Invitation: &inv, InvitationsLeft: &left})
+	}
+	fmt.Fprintf(a.stdout, "invited %s (it can now run pbts register); %d invitations left\n", inv.Invitee, left)
+	return nil
+}
+
 func chainRegName(c pbtsv1.ChainRegistration) string {
 	switch c {
 	case pbtsv1.ChainRegistration_CHAIN_REGISTRATION_PENDING:

@@ -47,6 +47,8 @@ Usage:
   pbts key import  [--from FILE] [--light]   import a hex private key (file or stdin)
   pbts key show                              print the agent address
   pbts register                              register the agent with the tracker
+  pbts invite ADDRESS                        invite an address (needed where the tracker registers invited agents only)
+  pbts invite --list [ADDRESS]               the invitations an agent made
   pbts publish PATH --name N --modality video|audio [--tags a,b] [--desc D] [--license L]
   pbts search [QUERY] [--modality M] [--tags a,b] [--publisher ADDR]
   pbts status [ADDRESS]                      reputation: settled, pending, ratio, leech gate
@@ -94,6 +96,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 		}
 	case "register":
 		err = a.register(ctx, rest)
+	case "invite":
+		err = a.invite(ctx, rest)
 	case "publish":
 		err = a.publish(ctx, rest)
 	case "search":

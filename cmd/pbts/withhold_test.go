@@ -130,6 +130,27 @@ func (f *gateFixture) startSeeder(t testing.TB, window int64, gated bool) func()
 	return stop
 }
 
+// dump logs the seeder's and the given clients' status and the gate's
+// connections (a stalled transfer's diagnosis).
+func (f *gateFixture) dump(t testing.TB, clients map[string]*torrent.Client) {
+	t.Helper()
+	var st strings.Builder
+	for name, cl := range clients {
+		st.Reset()
+		cl.WriteStatus(&st)
+		t.Logf("%s client status:\n%s", name, st.String())
+	}
+	st.Reset()
+	f.client.WriteStatus(&st)
+	t.Logf("seeder client status:\n%s", st.String())
+	f.gate.mu.Lock()
+	defer f.gate.mu.Unlock()
+	for k, c := range f.gate.conns {
+		t.Logf("seeder gate conn %s: agent %v %s, sent %d owed %d open %d, rejected %v, unchoke pending %v, handshake left %d",
+			k, c.hasAgent, c.agent, c.acct.sent, c.acct.owed, len(c.acct.open), c.rejected, c.unchoker != nil, c.hsLeft)
+	}
+}
+
 // leech adds the torrent to cl, pointed at the seeder.
 func (f *gateFixture) leech(t testing.TB, cl *torrent.Client) (*torrent.Torrent, string) {
 	t.Helper()
@@ -202,17 +223,7 @@ func TestWithholdingDownloaderStallsHonestOneCompletes(t *testing.T) {
 		}
 		t.Logf("stalls %d refused %d; honest signed %d done %d", f.gate.stalls, f.gate.refused, sub.signedCount(), at.doneCount())
 		f.gate.mu.Unlock()
-		var st strings.Builder
-		honestCl.WriteStatus(&st)
-		t.Logf("honest client status:\n%s", st.String())
-		st.Reset()
-		f.client.WriteStatus(&st)
-		t.Logf("seeder client status:\n%s", st.String())
-		f.gate.mu.Lock()
-		for k, c := range f.gate.conns {
-			t.Logf("seeder gate conn %s: pending %d bytes, rejected %v, handshake left %d", k, len(c.pend), c.rejected, c.hsLeft)
-		}
-		f.gate.mu.Unlock()
+		f.dump(t, map[string]*torrent.Client{"honest": honestCl})
 		t.Fatalf("honest downloader did not complete: %d of %d bytes", honest.BytesCompleted(), size)
 	}
 	at.inflight.Wait()
@@ -302,6 +313,7 @@ func TestWithholdingDownloaderStallsHonestOneCompletes(t *testing.T) {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if n := usefulBytes(greedy); n <= after {
+		f.dump(t, map[string]*torrent.Client{"greedy": greedyCl})
 		t.Fatalf("after %d receipts arrived the greedy client still has %d bytes", len(recs), n)
 	}
 	if _, refused := f.gate.stats(); refused != refusedBefore {

@@ -97,8 +97,10 @@ type Agent struct {
 	LeechRefusal string `protobuf:"bytes,11,opt,name=leech_refusal,json=leechRefusal,proto3" json:"leech_refusal,omitempty"`
 	// Datasets this agent published.
 	PublishedCount uint32 `protobuf:"varint,12,opt,name=published_count,json=publishedCount,proto3" json:"published_count,omitempty"`
-	unknownFields  protoimpl.UnknownFields
-	sizeCache      protoimpl.SizeCache
+	// The agent whose invitation it registered with; empty when none.
+	InvitedBy     string `protobuf:"bytes,13,opt,name=invited_by,json=invitedBy,proto3" json:"invited_by,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Agent) Reset() {
@@ -215,6 +217,300 @@ func (x *Agent) GetPublishedCount() uint32 {
 	return 0
 }
 
+func (x *Agent) GetInvitedBy() string {
+	if x != nil {
+		return x.InvitedBy
+	}
+	return ""
+}
+
+// Invitation is one agent's invitation of an address.
+type Invitation struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The inviting agent, 0x + 40 hex (EIP-55).
+	Inviter string `protobuf:"bytes,1,opt,name=inviter,proto3" json:"inviter,omitempty"`
+	// The invited address.
+	Invitee   string                 `protobuf:"bytes,2,opt,name=invitee,proto3" json:"invitee,omitempty"`
+	CreatedAt *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=created_at,json=createdAt,proto3" json:"created_at,omitempty"`
+	// Set once the invitee has registered with it.
+	UsedAt        *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=used_at,json=usedAt,proto3" json:"used_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Invitation) Reset() {
+	*x = Invitation{}
+	mi := &file_pbts_v1_agent_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Invitation) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Invitation) ProtoMessage() {}
+
+func (x *Invitation) ProtoReflect() protoreflect.Message {
+	mi := &file_pbts_v1_agent_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Invitation.ProtoReflect.Descriptor instead.
+func (*Invitation) Descriptor() ([]byte, []int) {
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Invitation) GetInviter() string {
+	if x != nil {
+		return x.Inviter
+	}
+	return ""
+}
+
+func (x *Invitation) GetInvitee() string {
+	if x != nil {
+		return x.Invitee
+	}
+	return ""
+}
+
+func (x *Invitation) GetCreatedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.CreatedAt
+	}
+	return nil
+}
+
+func (x *Invitation) GetUsedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UsedAt
+	}
+	return nil
+}
+
+// CreateInvitationRequest carries the inviter's signed invitation message.
+type CreateInvitationRequest struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	Inviter string                 `protobuf:"bytes,1,opt,name=inviter,proto3" json:"inviter,omitempty"`
+	Invitee string                 `protobuf:"bytes,2,opt,name=invitee,proto3" json:"invitee,omitempty"`
+	// Unix seconds in the signed message; must be within the server's window.
+	Timestamp uint64 `protobuf:"varint,3,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	// The inviter's EIP-191 signature of the invitation message, 0x + 130 hex.
+	Signature     string `protobuf:"bytes,4,opt,name=signature,proto3" json:"signature,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateInvitationRequest) Reset() {
+	*x = CreateInvitationRequest{}
+	mi := &file_pbts_v1_agent_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateInvitationRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateInvitationRequest) ProtoMessage() {}
+
+func (x *CreateInvitationRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pbts_v1_agent_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateInvitationRequest.ProtoReflect.Descriptor instead.
+func (*CreateInvitationRequest) Descriptor() ([]byte, []int) {
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *CreateInvitationRequest) GetInviter() string {
+	if x != nil {
+		return x.Inviter
+	}
+	return ""
+}
+
+func (x *CreateInvitationRequest) GetInvitee() string {
+	if x != nil {
+		return x.Invitee
+	}
+	return ""
+}
+
+func (x *CreateInvitationRequest) GetTimestamp() uint64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *CreateInvitationRequest) GetSignature() string {
+	if x != nil {
+		return x.Signature
+	}
+	return ""
+}
+
+// CreateInvitationResponse returns the recorded invitation.
+type CreateInvitationResponse struct {
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Invitation *Invitation            `protobuf:"bytes,1,opt,name=invitation,proto3" json:"invitation,omitempty"`
+	// How many more the inviter may make.
+	InvitationsLeft uint32 `protobuf:"varint,2,opt,name=invitations_left,json=invitationsLeft,proto3" json:"invitations_left,omitempty"`
+	unknownFields   protoimpl.UnknownFields
+	sizeCache       protoimpl.SizeCache
+}
+
+func (x *CreateInvitationResponse) Reset() {
+	*x = CreateInvitationResponse{}
+	mi := &file_pbts_v1_agent_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateInvitationResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateInvitationResponse) ProtoMessage() {}
+
+func (x *CreateInvitationResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pbts_v1_agent_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateInvitationResponse.ProtoReflect.Descriptor instead.
+func (*CreateInvitationResponse) Descriptor() ([]byte, []int) {
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *CreateInvitationResponse) GetInvitation() *Invitation {
+	if x != nil {
+		return x.Invitation
+	}
+	return nil
+}
+
+func (x *CreateInvitationResponse) GetInvitationsLeft() uint32 {
+	if x != nil {
+		return x.InvitationsLeft
+	}
+	return 0
+}
+
+// ListInvitationsRequest names the inviter.
+type ListInvitationsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Inviter       string                 `protobuf:"bytes,1,opt,name=inviter,proto3" json:"inviter,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInvitationsRequest) Reset() {
+	*x = ListInvitationsRequest{}
+	mi := &file_pbts_v1_agent_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInvitationsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInvitationsRequest) ProtoMessage() {}
+
+func (x *ListInvitationsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pbts_v1_agent_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInvitationsRequest.ProtoReflect.Descriptor instead.
+func (*ListInvitationsRequest) Descriptor() ([]byte, []int) {
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ListInvitationsRequest) GetInviter() string {
+	if x != nil {
+		return x.Inviter
+	}
+	return ""
+}
+
+// ListInvitationsResponse lists its invitations.
+type ListInvitationsResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Invitations   []*Invitation          `protobuf:"bytes,1,rep,name=invitations,proto3" json:"invitations,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListInvitationsResponse) Reset() {
+	*x = ListInvitationsResponse{}
+	mi := &file_pbts_v1_agent_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListInvitationsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListInvitationsResponse) ProtoMessage() {}
+
+func (x *ListInvitationsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pbts_v1_agent_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListInvitationsResponse.ProtoReflect.Descriptor instead.
+func (*ListInvitationsResponse) Descriptor() ([]byte, []int) {
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *ListInvitationsResponse) GetInvitations() []*Invitation {
+	if x != nil {
+		return x.Invitations
+	}
+	return nil
+}
+
 // RegisterAgentRequest carries the signed registration message's fields.
 type RegisterAgentRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -230,7 +526,7 @@ type RegisterAgentRequest struct {
 
 func (x *RegisterAgentRequest) Reset() {
 	*x = RegisterAgentRequest{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[1]
+	mi := &file_pbts_v1_agent_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -242,7 +538,7 @@ func (x *RegisterAgentRequest) String() string {
 func (*RegisterAgentRequest) ProtoMessage() {}
 
 func (x *RegisterAgentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[1]
+	mi := &file_pbts_v1_agent_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -255,7 +551,7 @@ func (x *RegisterAgentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterAgentRequest.ProtoReflect.Descriptor instead.
 func (*RegisterAgentRequest) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{1}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *RegisterAgentRequest) GetAddress() string {
@@ -294,7 +590,7 @@ type RegisterAgentResponse struct {
 
 func (x *RegisterAgentResponse) Reset() {
 	*x = RegisterAgentResponse{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[2]
+	mi := &file_pbts_v1_agent_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -306,7 +602,7 @@ func (x *RegisterAgentResponse) String() string {
 func (*RegisterAgentResponse) ProtoMessage() {}
 
 func (x *RegisterAgentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[2]
+	mi := &file_pbts_v1_agent_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -319,7 +615,7 @@ func (x *RegisterAgentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterAgentResponse.ProtoReflect.Descriptor instead.
 func (*RegisterAgentResponse) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{2}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *RegisterAgentResponse) GetAgent() *Agent {
@@ -363,7 +659,7 @@ type RotatePasskeyRequest struct {
 
 func (x *RotatePasskeyRequest) Reset() {
 	*x = RotatePasskeyRequest{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[3]
+	mi := &file_pbts_v1_agent_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -375,7 +671,7 @@ func (x *RotatePasskeyRequest) String() string {
 func (*RotatePasskeyRequest) ProtoMessage() {}
 
 func (x *RotatePasskeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[3]
+	mi := &file_pbts_v1_agent_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -388,7 +684,7 @@ func (x *RotatePasskeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotatePasskeyRequest.ProtoReflect.Descriptor instead.
 func (*RotatePasskeyRequest) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{3}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RotatePasskeyRequest) GetAddress() string {
@@ -423,7 +719,7 @@ type RotatePasskeyResponse struct {
 
 func (x *RotatePasskeyResponse) Reset() {
 	*x = RotatePasskeyResponse{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[4]
+	mi := &file_pbts_v1_agent_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -435,7 +731,7 @@ func (x *RotatePasskeyResponse) String() string {
 func (*RotatePasskeyResponse) ProtoMessage() {}
 
 func (x *RotatePasskeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[4]
+	mi := &file_pbts_v1_agent_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -448,7 +744,7 @@ func (x *RotatePasskeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotatePasskeyResponse.ProtoReflect.Descriptor instead.
 func (*RotatePasskeyResponse) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{4}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RotatePasskeyResponse) GetPasskey() string {
@@ -475,7 +771,7 @@ type GetAgentRequest struct {
 
 func (x *GetAgentRequest) Reset() {
 	*x = GetAgentRequest{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[5]
+	mi := &file_pbts_v1_agent_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -487,7 +783,7 @@ func (x *GetAgentRequest) String() string {
 func (*GetAgentRequest) ProtoMessage() {}
 
 func (x *GetAgentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[5]
+	mi := &file_pbts_v1_agent_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -500,7 +796,7 @@ func (x *GetAgentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAgentRequest.ProtoReflect.Descriptor instead.
 func (*GetAgentRequest) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{5}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *GetAgentRequest) GetAddress() string {
@@ -520,7 +816,7 @@ type GetAgentResponse struct {
 
 func (x *GetAgentResponse) Reset() {
 	*x = GetAgentResponse{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[6]
+	mi := &file_pbts_v1_agent_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -532,7 +828,7 @@ func (x *GetAgentResponse) String() string {
 func (*GetAgentResponse) ProtoMessage() {}
 
 func (x *GetAgentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[6]
+	mi := &file_pbts_v1_agent_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -545,7 +841,7 @@ func (x *GetAgentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAgentResponse.ProtoReflect.Descriptor instead.
 func (*GetAgentResponse) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{6}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetAgentResponse) GetAgent() *Agent {
@@ -566,7 +862,7 @@ type ListAgentsRequest struct {
 
 func (x *ListAgentsRequest) Reset() {
 	*x = ListAgentsRequest{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[7]
+	mi := &file_pbts_v1_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -578,7 +874,7 @@ func (x *ListAgentsRequest) String() string {
 func (*ListAgentsRequest) ProtoMessage() {}
 
 func (x *ListAgentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[7]
+	mi := &file_pbts_v1_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -591,7 +887,7 @@ func (x *ListAgentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAgentsRequest) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{7}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ListAgentsRequest) GetPageSize() int32 {
@@ -619,7 +915,7 @@ type ListAgentsResponse struct {
 
 func (x *ListAgentsResponse) Reset() {
 	*x = ListAgentsResponse{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[8]
+	mi := &file_pbts_v1_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -631,7 +927,7 @@ func (x *ListAgentsResponse) String() string {
 func (*ListAgentsResponse) ProtoMessage() {}
 
 func (x *ListAgentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[8]
+	mi := &file_pbts_v1_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -644,7 +940,7 @@ func (x *ListAgentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAgentsResponse) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{8}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *ListAgentsResponse) GetAgents() []*Agent {
@@ -665,7 +961,7 @@ var File_pbts_v1_agent_proto protoreflect.FileDescriptor
 
 const file_pbts_v1_agent_proto_rawDesc = "" +
 	"\n" +
-	"\x13pbts/v1/agent.proto\x12\apbts.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xa5\x04\n" +
+	"\x13pbts/v1/agent.proto\x12\apbts.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc4\x04\n" +
 	"\x05Agent\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12?\n" +
 	"\rregistered_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\x12I\n" +
@@ -679,7 +975,30 @@ const file_pbts_v1_agent_proto_rawDesc = "" +
 	"\tcan_leech\x18\n" +
 	" \x01(\bR\bcanLeech\x12#\n" +
 	"\rleech_refusal\x18\v \x01(\tR\fleechRefusal\x12'\n" +
-	"\x0fpublished_count\x18\f \x01(\rR\x0epublishedCount\"{\n" +
+	"\x0fpublished_count\x18\f \x01(\rR\x0epublishedCount\x12\x1d\n" +
+	"\n" +
+	"invited_by\x18\r \x01(\tR\tinvitedBy\"\xb0\x01\n" +
+	"\n" +
+	"Invitation\x12\x18\n" +
+	"\ainviter\x18\x01 \x01(\tR\ainviter\x12\x18\n" +
+	"\ainvitee\x18\x02 \x01(\tR\ainvitee\x129\n" +
+	"\n" +
+	"created_at\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\x123\n" +
+	"\aused_at\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x06usedAt\"\x9d\x01\n" +
+	"\x17CreateInvitationRequest\x12\x1d\n" +
+	"\ainviter\x18\x01 \x01(\tB\x03\xe0A\x02R\ainviter\x12\x1d\n" +
+	"\ainvitee\x18\x02 \x01(\tB\x03\xe0A\x02R\ainvitee\x12!\n" +
+	"\ttimestamp\x18\x03 \x01(\x04B\x03\xe0A\x02R\ttimestamp\x12!\n" +
+	"\tsignature\x18\x04 \x01(\tB\x03\xe0A\x02R\tsignature\"z\n" +
+	"\x18CreateInvitationResponse\x123\n" +
+	"\n" +
+	"invitation\x18\x01 \x01(\v2\x13.pbts.v1.InvitationR\n" +
+	"invitation\x12)\n" +
+	"\x10invitations_left\x18\x02 \x01(\rR\x0finvitationsLeft\"7\n" +
+	"\x16ListInvitationsRequest\x12\x1d\n" +
+	"\ainviter\x18\x01 \x01(\tB\x03\xe0A\x02R\ainviter\"P\n" +
+	"\x17ListInvitationsResponse\x125\n" +
+	"\vinvitations\x18\x01 \x03(\v2\x13.pbts.v1.InvitationR\vinvitations\"{\n" +
 	"\x14RegisterAgentRequest\x12\x1d\n" +
 	"\aaddress\x18\x01 \x01(\tB\x03\xe0A\x02R\aaddress\x12!\n" +
 	"\ttimestamp\x18\x02 \x01(\x04B\x03\xe0A\x02R\ttimestamp\x12!\n" +
@@ -710,7 +1029,7 @@ const file_pbts_v1_agent_proto_rawDesc = "" +
 	"\x11ChainRegistration\x12\"\n" +
 	"\x1eCHAIN_REGISTRATION_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aCHAIN_REGISTRATION_PENDING\x10\x01\x12 \n" +
-	"\x1cCHAIN_REGISTRATION_CONFIRMED\x10\x022\xae\x03\n" +
+	"\x1cCHAIN_REGISTRATION_CONFIRMED\x10\x022\xa3\x05\n" +
 	"\fAgentService\x12e\n" +
 	"\rRegisterAgent\x12\x1d.pbts.v1.RegisterAgentRequest\x1a\x1e.pbts.v1.RegisterAgentResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
 	"/v1/agents\x12}\n" +
@@ -718,7 +1037,9 @@ const file_pbts_v1_agent_proto_rawDesc = "" +
 	"\bGetAgent\x12\x18.pbts.v1.GetAgentRequest\x1a\x19.pbts.v1.GetAgentResponse\"\x1c\x82\xd3\xe4\x93\x02\x16\x12\x14/v1/agents/{address}\x12Y\n" +
 	"\n" +
 	"ListAgents\x12\x1a.pbts.v1.ListAgentsRequest\x1a\x1b.pbts.v1.ListAgentsResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
-	"/v1/agentsB)Z'github.com/pbts/pbts/gen/pbts/v1;pbtsv1b\x06proto3"
+	"/v1/agents\x12s\n" +
+	"\x10CreateInvitation\x12 .pbts.v1.CreateInvitationRequest\x1a!.pbts.v1.CreateInvitationResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/invitations\x12~\n" +
+	"\x0fListInvitations\x12\x1f.pbts.v1.ListInvitationsRequest\x1a .pbts.v1.ListInvitationsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/agents/{inviter}/invitationsB)Z'github.com/pbts/pbts/gen/pbts/v1;pbtsv1b\x06proto3"
 
 var (
 	file_pbts_v1_agent_proto_rawDescOnce sync.Once
@@ -733,39 +1054,52 @@ func file_pbts_v1_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_pbts_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_pbts_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 9)
+var file_pbts_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
 var file_pbts_v1_agent_proto_goTypes = []any{
-	(ChainRegistration)(0),        // 0: pbts.v1.ChainRegistration
-	(*Agent)(nil),                 // 1: pbts.v1.Agent
-	(*RegisterAgentRequest)(nil),  // 2: pbts.v1.RegisterAgentRequest
-	(*RegisterAgentResponse)(nil), // 3: pbts.v1.RegisterAgentResponse
-	(*RotatePasskeyRequest)(nil),  // 4: pbts.v1.RotatePasskeyRequest
-	(*RotatePasskeyResponse)(nil), // 5: pbts.v1.RotatePasskeyResponse
-	(*GetAgentRequest)(nil),       // 6: pbts.v1.GetAgentRequest
-	(*GetAgentResponse)(nil),      // 7: pbts.v1.GetAgentResponse
-	(*ListAgentsRequest)(nil),     // 8: pbts.v1.ListAgentsRequest
-	(*ListAgentsResponse)(nil),    // 9: pbts.v1.ListAgentsResponse
-	(*timestamppb.Timestamp)(nil), // 10: google.protobuf.Timestamp
+	(ChainRegistration)(0),           // 0: pbts.v1.ChainRegistration
+	(*Agent)(nil),                    // 1: pbts.v1.Agent
+	(*Invitation)(nil),               // 2: pbts.v1.Invitation
+	(*CreateInvitationRequest)(nil),  // 3: pbts.v1.CreateInvitationRequest
+	(*CreateInvitationResponse)(nil), // 4: pbts.v1.CreateInvitationResponse
+	(*ListInvitationsRequest)(nil),   // 5: pbts.v1.ListInvitationsRequest
+	(*ListInvitationsResponse)(nil),  // 6: pbts.v1.ListInvitationsResponse
+	(*RegisterAgentRequest)(nil),     // 7: pbts.v1.RegisterAgentRequest
+	(*RegisterAgentResponse)(nil),    // 8: pbts.v1.RegisterAgentResponse
+	(*RotatePasskeyRequest)(nil),     // 9: pbts.v1.RotatePasskeyRequest
+	(*RotatePasskeyResponse)(nil),    // 10: pbts.v1.RotatePasskeyResponse
+	(*GetAgentRequest)(nil),          // 11: pbts.v1.GetAgentRequest
+	(*GetAgentResponse)(nil),         // 12: pbts.v1.GetAgentResponse
+	(*ListAgentsRequest)(nil),        // 13: pbts.v1.ListAgentsRequest
+	(*ListAgentsResponse)(nil),       // 14: pbts.v1.ListAgentsResponse
+	(*timestamppb.Timestamp)(nil),    // 15: google.protobuf.Timestamp
 }
 var file_pbts_v1_agent_proto_depIdxs = []int32{
-	10, // 0: pbts.v1.Agent.registered_at:type_name -> google.protobuf.Timestamp
+	15, // 0: pbts.v1.Agent.registered_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: pbts.v1.Agent.chain_registration:type_name -> pbts.v1.ChainRegistration
-	1,  // 2: pbts.v1.RegisterAgentResponse.agent:type_name -> pbts.v1.Agent
-	1,  // 3: pbts.v1.GetAgentResponse.agent:type_name -> pbts.v1.Agent
-	1,  // 4: pbts.v1.ListAgentsResponse.agents:type_name -> pbts.v1.Agent
-	2,  // 5: pbts.v1.AgentService.RegisterAgent:input_type -> pbts.v1.RegisterAgentRequest
-	4,  // 6: pbts.v1.AgentService.RotatePasskey:input_type -> pbts.v1.RotatePasskeyRequest
-	6,  // 7: pbts.v1.AgentService.GetAgent:input_type -> pbts.v1.GetAgentRequest
-	8,  // 8: pbts.v1.AgentService.ListAgents:input_type -> pbts.v1.ListAgentsRequest
-	3,  // 9: pbts.v1.AgentService.RegisterAgent:output_type -> pbts.v1.RegisterAgentResponse
-	5,  // 10: pbts.v1.AgentService.RotatePasskey:output_type -> pbts.v1.RotatePasskeyResponse
-	7,  // 11: pbts.v1.AgentService.GetAgent:output_type -> pbts.v1.GetAgentResponse
-	9,  // 12: pbts.v1.AgentService.ListAgents:output_type -> pbts.v1.ListAgentsResponse
-	9,  // [9:13] is the sub-list for method output_type
-	5,  // [5:9] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	15, // 2: pbts.v1.Invitation.created_at:type_name -> google.protobuf.Timestamp
+	15, // 3: pbts.v1.Invitation.used_at:type_name -> google.protobuf.Timestamp
+	2,  // 4: pbts.v1.CreateInvitationResponse.invitation:type_name -> pbts.v1.Invitation
+	2,  // 5: pbts.v1.ListInvitationsResponse.invitations:type_name -> pbts.v1.Invitation
+	1,  // 6: pbts.v1.RegisterAgentResponse.agent:type_name -> pbts.v1.Agent
+	1,  // 7: pbts.v1.GetAgentResponse.agent:type_name -> pbts.v1.Agent
+	1,  // 8: pbts.v1.ListAgentsResponse.agents:type_name -> pbts.v1.Agent
+	7,  // 9: pbts.v1.AgentService.RegisterAgent:input_type -> pbts.v1.RegisterAgentRequest
+	9,  // 10: pbts.v1.AgentService.RotatePasskey:input_type -> pbts.v1.RotatePasskeyRequest
+	11, // 11: pbts.v1.AgentService.GetAgent:input_type -> pbts.v1.GetAgentRequest
+	13, // 12: pbts.v1.AgentService.ListAgents:input_type -> pbts.v1.ListAgentsRequest
+	3,  // 13: pbts.v1.AgentService.CreateInvitation:input_type -> pbts.v1.CreateInvitationRequest
+	5,  // 14: pbts.v1.AgentService.ListInvitations:input_type -> pbts.v1.ListInvitationsRequest
+	8,  // 15: pbts.v1.AgentService.RegisterAgent:output_type -> pbts.v1.RegisterAgentResponse
+	10, // 16: pbts.v1.AgentService.RotatePasskey:output_type -> pbts.v1.RotatePasskeyResponse
+	12, // 17: pbts.v1.AgentService.GetAgent:output_type -> pbts.v1.GetAgentResponse
+	14, // 18: pbts.v1.AgentService.ListAgents:output_type -> pbts.v1.ListAgentsResponse
+	4,  // 19: pbts.v1.AgentService.CreateInvitation:output_type -> pbts.v1.CreateInvitationResponse
+	6,  // 20: pbts.v1.AgentService.ListInvitations:output_type -> pbts.v1.ListInvitationsResponse
+	15, // [15:21] is the sub-list for method output_type
+	9,  // [9:15] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_pbts_v1_agent_proto_init() }
@@ -779,7 +1113,7 @@ func file_pbts_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pbts_v1_agent_proto_rawDesc), len(file_pbts_v1_agent_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   9,
+			NumMessages:   14,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

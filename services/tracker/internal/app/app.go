@@ -12,6 +12,8 @@ import (
 	"net"
 	"time"
 
+	"strings"
+
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -46,6 +48,15 @@ type Config struct {
 	Window       time.Duration
 	Announce     announce.Config
 	BT           bt.Config
+
+	// Registration policy (issue 13, cheap identities).
+	Registration    string
+	BootstrapAgents string
+	InviteMinRatio  string
+	InviteMinUpload uint64
+	InvitesPerAgent int
+	RegisterEvery   time.Duration
+	RegisterBurst   int
 }
 
 // RegisterFlags defines the tracker's flags.
@@ -66,6 +77,50 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Announce.NumWantMax, "numwant-max", c.Announce.NumWantMax, "most peers returned")
 	fs.DurationVar(&c.Announce.PeerExpiry, "peer-expiry", c.Announce.PeerExpiry, "peers silent this long leave the swarm")
 	fs.IntVar(&c.BT.MaxQueryLength, "max-query-length", c.BT.MaxQueryLength, "longest announce query accepted, bytes")
+	fs.StringVar(&c.Registration, "registration", "open", "who may register: open (rate-limited per client) or invite (addresses a registered agent in good standing invited, and the bootstrap agents)")
+	fs.StringVar(&c.BootstrapAgents, "bootstrap-agents", "", "comma-separated addresses that may register without an invitation under -registration=invite")
+	fs.StringVar(&c.InviteMinRatio, "invite-min-ratio", "1/1", "upload/download an agent needs to invite, as N/D or a decimal")
+	fs.Uint64Var(&c.InviteMinUpload, "invite-min-upload", 1<<30, "bytes an agent must have uploaded to others here (beyond its registration credit) to invite")
+	fs.IntVar(&c.InvitesPerAgent, "invites-per-agent", 5, "invitations one agent may make")
+	fs.DurationVar(&c.RegisterEvery, "registrations-per-client-every", 10*time.Minute, "one new agent per client (IPv4 address or IPv6 /64) per this, after the burst (negative: no limit)")
+	fs.IntVar(&c.RegisterBurst, "registrations-per-client-burst", 5, "new agents a client may register at once")
+}
+
+// registryPolicy reads the registration settings.
+func (c *Config) registryPolicy(rc *registry.Config) error {
+	bad := func(flag string, e error) error { return fmt.Errorf("invalid %s: %w", server.EnvName(flag), e) }
+	switch registry.Policy(c.Registration) {
+	case registry.PolicyOpen, registry.PolicyInvite:
+		rc.Policy = registry.Policy(c.Registration)
+	default:
+		return bad("registration", fmt.Errorf("want open or invite, got %q", c.Registration))
+	}
+	for _, a := range strings.Split(c.BootstrapAgents, ",") {
+		if a = strings.TrimSpace(a); a == "" {
+			continue
+		}
+		addr, err := receipt.ParseAddress(a)
+		if err != nil {
+			return bad("bootstrap-agents", err)
+		}
+		rc.Bootstrap = append(rc.Bootstrap, addr)
+	}
+	num, den, err := server.ParseRatio(c.InviteMinRatio)
+	if err != nil {
+		return bad("invite-min-ratio", err)
+	}
+	if c.InvitesPerAgent < 1 || c.InvitesPerAgent > 1000 {
+		return bad("invites-per-agent", fmt.Errorf("want 1..1000, got %d", c.InvitesPerAgent))
+	}
+	if c.InviteMinUpload < 1 {
+		return bad("invite-min-upload", errors.New("want at least 1 byte"))
+	}
+	if c.RegisterBurst < 1 {
+		return bad("registrations-per-client-burst", fmt.Errorf("want at least 1, got %d", c.RegisterBurst))
+	}
+	rc.InviteMinRatioNum, rc.InviteMinRatioDen, rc.InviteMinUpload = num, den, c.InviteMinUpload
+	rc.InvitesPerAgent, rc.RegisterEvery, rc.RegisterBurst = c.InvitesPerAgent, c.RegisterEvery, c.RegisterBurst
+	return nil
 }
 
 // LogValue shows the settings without secrets.
@@ -75,6 +130,9 @@ func (c Config) LogValue() slog.Value {
 		slog.String("tracker_contract", c.Contract), slog.String("http_addr", c.HTTPAddr),
 		slog.String("announce_base", c.AnnounceBase),
 		slog.String("min_ratio", c.MinRatio), slog.Any("announce", c.Announce), slog.Any("bt", c.BT),
+		slog.String("registration", c.Registration), slog.String("bootstrap_agents", c.BootstrapAgents),
+		slog.String("invite_min_ratio", c.InviteMinRatio), slog.Uint64("invite_min_upload", c.InviteMinUpload),
+		slog.Int("invites_per_agent", c.InvitesPerAgent),
 	)
 }
 
@@ -149,10 +207,15 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 	if base == "" {
 		base = "http://" + ln.Addr().String()
 	}
-	reg, err := registry.New(registry.Config{
+	rc := registry.Config{
 		Domain:       receipt.Domain{ChainID: c.ChainID, Tracker: contract},
 		AnnounceBase: base, Window: c.Window, MinRatioNum: num, MinRatioDen: den, Log: log,
-	}, st, rep, swarms{trk})
+	}
+	if err := c.registryPolicy(&rc); err != nil {
+		ln.Close()
+		return nil, err
+	}
+	reg, err := registry.New(rc, st, rep, swarms{trk})
 	if err != nil {
 		ln.Close()
 		return nil, err

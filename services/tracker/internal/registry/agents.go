@@ -8,11 +8,13 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/pbts/pbts/database"
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/receipt"
 	"github.com/pbts/pbts/server"
+	"github.com/pbts/pbts/services/tracker/internal/gate"
 	"github.com/pbts/pbts/services/tracker/internal/store"
 )
 
@@ -62,8 +64,22 @@ func (s *agentServer) registerAgent(ctx context.Context, req *pbtsv1.RegisterAge
 	if err := receipt.VerifyRegistration(r.cfg.Domain, addr, req.GetTimestamp(), sig[:], r.cfg.Now(), r.cfg.Window); err != nil {
 		return nil, unauthenticated("registration", err, req.GetTimestamp())
 	}
+	// A new identity: bounded per client, and under the invite policy only
+	// with an invitation.
+	if _, err := r.store.AgentByAddress(ctx, addr); errors.Is(err, database.ErrNotFound) {
+		if !r.regLimit.Allow(server.PeerIP(ctx), r.cfg.Now()) {
+			return nil, clientErr(codes.ResourceExhausted, "too many new agents registered from this network; retry later")
+		}
+	} else if err != nil {
+		return nil, err
+	}
 	passkey, hash := store.NewPasskey()
-	a, created, err := r.store.CreateAgent(ctx, store.NewAgent{Address: addr, PasskeyHash: hash, Timestamp: req.GetTimestamp(), Signature: sig})
+	a, created, err := r.store.CreateAgent(ctx, store.NewAgent{Address: addr, PasskeyHash: hash, Timestamp: req.GetTimestamp(), Signature: sig,
+		RequireInvitation: r.cfg.Policy == PolicyInvite && !r.bootstrap[addr]})
+	if errors.Is(err, store.ErrNotInvited) {
+		return nil, clientErr(codes.PermissionDenied,
+			"this tracker registers invited agents only: ask a registered agent in good standing to invite %s (pbts invite %s)", addr.Hex(), addr.Hex())
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -191,6 +207,97 @@ func (s *agentServer) listAgents(ctx context.Context, req *pbtsv1.ListAgentsRequ
 
 // limitSigned applies the per-client-address rate of registrations and
 // passkey rotations (each costs a signature recovery and a database write).
+func (s *agentServer) CreateInvitation(ctx context.Context, req *pbtsv1.CreateInvitationRequest) (*pbtsv1.CreateInvitationResponse, error) {
+	resp, err := s.createInvitation(ctx, req)
+	return reply(ctx, s.r, "CreateInvitation", resp, err)
+}
+
+func (s *agentServer) createInvitation(ctx context.Context, req *pbtsv1.CreateInvitationRequest) (*pbtsv1.CreateInvitationResponse, error) {
+	r := s.r
+	if err := r.limitSigned(ctx); err != nil {
+		return nil, err
+	}
+	inviter, sig, err := signedRequest(req.GetInviter(), req.GetTimestamp(), req.GetSignature())
+	if err != nil {
+		return nil, err
+	}
+	invitee, err := parseAddress("invitee", req.GetInvitee())
+	if err != nil {
+		return nil, err
+	}
+	if invitee == inviter {
+		return nil, invalid("invitee", "an agent cannot invite itself")
+	}
+	if err := receipt.VerifyInvitation(r.cfg.Domain, inviter, invitee, req.GetTimestamp(), sig[:], r.cfg.Now(), r.cfg.Window); err != nil {
+		return nil, unauthenticated("invitation", err, req.GetTimestamp())
+	}
+	// Good standing: a registered agent whose ratio is at least the minimum.
+	if _, err := r.store.AgentByAddress(ctx, inviter); errors.Is(err, database.ErrNotFound) {
+		return nil, clientErr(codes.FailedPrecondition, "inviter %s is not a registered agent", inviter.Hex())
+	} else if err != nil {
+		return nil, err
+	}
+	f, err := r.figures(ctx, inviter)
+	if err != nil {
+		return nil, err
+	}
+	if !inviteStanding(f, r.cfg.InviteMinRatioNum, r.cfg.InviteMinRatioDen) || f.Earned < r.cfg.InviteMinUpload {
+		return nil, clientErr(codes.FailedPrecondition,
+			"inviter %s is not in good standing: inviting needs a ratio of at least %d/%d and %s uploaded to others here; it has uploaded %s (%s of it to others) against %s downloaded; seed first",
+			inviter.Hex(), r.cfg.InviteMinRatioNum, r.cfg.InviteMinRatioDen, gate.FormatBytes(r.cfg.InviteMinUpload),
+			gate.FormatBytes(f.Upload()), gate.FormatBytes(f.Earned), gate.FormatBytes(f.Download()))
+	}
+	inv, made, err := r.store.CreateInvitation(ctx, store.NewInvitation{Inviter: inviter, Invitee: invitee, Timestamp: req.GetTimestamp(), Signature: sig},
+		r.cfg.InvitesPerAgent)
+	switch {
+	case errors.Is(err, store.ErrInvitationLimit):
+		return nil, clientErr(codes.ResourceExhausted, "inviter %s has made all %d invitations an agent may make", inviter.Hex(), r.cfg.InvitesPerAgent)
+	case errors.Is(err, store.ErrAlreadyInvited):
+		return nil, clientErr(codes.AlreadyExists, "%s holds an invitation already", invitee.Hex())
+	case errors.Is(err, store.ErrExists):
+		return nil, clientErr(codes.AlreadyExists, "%s is registered already", invitee.Hex())
+	case err != nil:
+		return nil, err
+	}
+	r.log.InfoContext(ctx, "invitation recorded", "inviter", inviter.Hex(), "invitee", invitee.Hex())
+	return &pbtsv1.CreateInvitationResponse{Invitation: invitationProto(inv), InvitationsLeft: uint32(max(0, r.cfg.InvitesPerAgent-made))}, nil
+}
+
+func (s *agentServer) ListInvitations(ctx context.Context, req *pbtsv1.ListInvitationsRequest) (*pbtsv1.ListInvitationsResponse, error) {
+	resp, err := s.listInvitations(ctx, req)
+	return reply(ctx, s.r, "ListInvitations", resp, err)
+}
+
+func (s *agentServer) listInvitations(ctx context.Context, req *pbtsv1.ListInvitationsRequest) (*pbtsv1.ListInvitationsResponse, error) {
+	inviter, err := parseAddress("inviter", req.GetInviter())
+	if err != nil {
+		return nil, err
+	}
+	invs, err := s.r.store.Invitations(ctx, inviter)
+	if err != nil {
+		return nil, err
+	}
+	resp := &pbtsv1.ListInvitationsResponse{}
+	for _, inv := range invs {
+		resp.Invitations = append(resp.Invitations, invitationProto(inv))
+	}
+	return resp, nil
+}
+
+func invitationProto(inv store.Invitation) *pbtsv1.Invitation {
+	p := &pbtsv1.Invitation{Inviter: inv.Inviter.Hex(), Invitee: inv.Invitee.Hex(), CreatedAt: timestamppb.New(inv.CreatedAt)}
+	if !inv.UsedAt.IsZero() {
+		p.UsedAt = timestamppb.New(inv.UsedAt)
+	}
+	return p
+}
+
+// inviteStanding reports upload / download >= num/den (nothing downloaded
+// counts as infinite).
+func inviteStanding(f Figures, num, den uint64) bool {
+	return gate.Ratio{Num: num, Den: den}.Allows(f.Upload(), f.Download(), 0)
+}
+
 func (r *Registry) limitSigned(ctx context.Context) error {
 	if !r.signedLimit.Allow(server.PeerIP(ctx), r.cfg.Now()) {
 		return clientErr(codes.ResourceExhausted, "too many registrations or passkey rotations from this address; retry in a minute")

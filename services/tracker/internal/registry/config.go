@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
+
 	"github.com/pbts/pbts/receipt"
 	"github.com/pbts/pbts/torrentfile"
 )
@@ -33,11 +35,42 @@ type Config struct {
 	// (defaults 20 and 6 s; a negative SignedEvery disables the limit).
 	SignedEvery time.Duration
 	SignedBurst int
+	// RegisterEvery and RegisterBurst bound the new agents registered per
+	// client (an IPv4 address or an IPv6 /64): each gets the initial credit
+	// and costs the tracker a registration's gas (defaults 5 at once, then
+	// one per 10 min; a negative RegisterEvery disables the limit).
+	RegisterEvery time.Duration
+	RegisterBurst int
+	// Policy is who may register: PolicyOpen (anyone, rate-limited) or
+	// PolicyInvite (addresses an agent invited, and Bootstrap).
+	Policy Policy
+	// Bootstrap may register without an invitation under PolicyInvite (the
+	// operator's first agents).
+	Bootstrap []common.Address
+	// InviteMinRatioNum/Den and InviteMinUpload are the standing an inviter
+	// needs: its upload / download at least this (default 1/1), and at least
+	// InviteMinUpload bytes uploaded to others on this tracker beyond what
+	// its registration granted (default 1 GiB): a fresh identity, however
+	// clean its ratio, invites nobody, so invitations cannot fan out into a
+	// tree of sybils.
+	InviteMinRatioNum, InviteMinRatioDen uint64
+	InviteMinUpload                      uint64
+	// InvitesPerAgent bounds the invitations one agent makes (default 5).
+	InvitesPerAgent int
 	// Now is the clock (default time.Now).
 	Now func() time.Time
 	// Log receives internal errors (default slog.Default()).
 	Log *slog.Logger
 }
+
+// Policy is a registration policy.
+type Policy string
+
+// Registration policies.
+const (
+	PolicyOpen   Policy = "open"
+	PolicyInvite Policy = "invite"
+)
 
 // Limits bound what clients may send.
 type Limits struct {
@@ -81,6 +114,24 @@ func (c Config) withDefaults() Config {
 	if c.SignedBurst == 0 {
 		c.SignedBurst = 20
 	}
+	if c.RegisterEvery == 0 {
+		c.RegisterEvery = 10 * time.Minute
+	}
+	if c.RegisterBurst == 0 {
+		c.RegisterBurst = 5
+	}
+	if c.Policy == "" {
+		c.Policy = PolicyOpen
+	}
+	if c.InviteMinRatioNum == 0 && c.InviteMinRatioDen == 0 {
+		c.InviteMinRatioNum, c.InviteMinRatioDen = 1, 1
+	}
+	if c.InvitesPerAgent == 0 {
+		c.InvitesPerAgent = 5
+	}
+	if c.InviteMinUpload == 0 {
+		c.InviteMinUpload = 1 << 30
+	}
 	d := DefaultLimits()
 	l := &c.Limits
 	for _, f := range []struct {
@@ -121,6 +172,15 @@ func (c Config) validate() error {
 	if c.MinRatioDen == 0 {
 		return errors.New("minimum ratio: denominator is 0")
 	}
+	if c.Policy != PolicyOpen && c.Policy != PolicyInvite {
+		return fmt.Errorf("registration policy %q: want open or invite", c.Policy)
+	}
+	if c.InviteMinRatioDen == 0 {
+		return errors.New("invitation minimum ratio: denominator is 0")
+	}
+	if c.InvitesPerAgent < 0 || c.InvitesPerAgent > 1000 {
+		return fmt.Errorf("invitations per agent %d: want 0..1000", c.InvitesPerAgent)
+	}
 	l := c.Limits
 	if l.MaxNameChars < 0 || l.MaxDescriptionBytes < 0 || l.MaxTags < 0 || l.MaxTagChars < 0 || l.MaxLicenseChars < 0 ||
 		l.MaxTorrentBytes < 0 || l.DefaultPageSize < 0 || l.MaxPageSize < 0 || l.MaxQueryChars < 0 {
@@ -145,5 +205,10 @@ func (c Config) LogValue() slog.Value {
 		slog.String("announce_base", c.AnnounceBase),
 		slog.Duration("window", c.Window),
 		slog.String("min_ratio", fmt.Sprintf("%d/%d", c.MinRatioNum, c.MinRatioDen)),
+		slog.String("registration", string(c.Policy)),
+		slog.Int("bootstrap_agents", len(c.Bootstrap)),
+		slog.String("invite_min_ratio", fmt.Sprintf("%d/%d", c.InviteMinRatioNum, c.InviteMinRatioDen)),
+		slog.Int("invites_per_agent", c.InvitesPerAgent),
+		slog.Uint64("invite_min_upload", c.InviteMinUpload),
 	)
 }

@@ -17,6 +17,8 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/test/bufconn"
 
@@ -156,7 +158,7 @@ func newEnv(t *testing.T, mutate ...func(*registry.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := grpc.NewServer()
+	srv := grpc.NewServer(grpc.UnaryInterceptor(clientAddrFromMetadata))
 	reg.Register(srv)
 	lis := bufconn.Listen(1 << 20)
 	go srv.Serve(lis)
@@ -174,6 +176,22 @@ func newEnv(t *testing.T, mutate ...func(*registry.Config)) *env {
 }
 
 func (e *env) ts() uint64 { return uint64(e.now.Unix()) }
+
+// clientAddrFromMetadata is a test-only interceptor: bufconn has no client
+// address, so a test names one in the "test-client-ip" header.
+func clientAddrFromMetadata(ctx context.Context, req any, _ *grpc.UnaryServerInfo, h grpc.UnaryHandler) (any, error) {
+	if md, ok := metadata.FromIncomingContext(ctx); ok {
+		if v := md.Get("test-client-ip"); len(v) == 1 {
+			ctx = peer.NewContext(ctx, &peer.Peer{Addr: &net.TCPAddr{IP: net.ParseIP(v[0]), Port: 4000}})
+		}
+	}
+	return h(ctx, req)
+}
+
+// from is a context whose calls come from ip.
+func from(ip string) context.Context {
+	return metadata.AppendToOutgoingContext(ctx, "test-client-ip", ip)
+}
 
 type agentKey struct {
 	key  *ecdsa.PrivateKey

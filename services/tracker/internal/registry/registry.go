@@ -52,8 +52,10 @@ type Registry struct {
 	rep    Reputation
 	swarms Swarms
 	log    *slog.Logger
-	// signedLimit bounds RegisterAgent and RotatePasskey per client address.
-	signedLimit *server.IPLimiter
+	// signedLimit bounds RegisterAgent and RotatePasskey per client address;
+	// regLimit the new agents per client.
+	signedLimit, regLimit *server.IPLimiter
+	bootstrap             map[common.Address]bool
 }
 
 // New returns a Registry. Every dependency is required.
@@ -65,8 +67,14 @@ func New(cfg Config, st *store.Store, rep Reputation, sw Swarms) (*Registry, err
 	if st == nil || rep == nil || sw == nil {
 		return nil, errors.New("registry: store, reputation and swarms are required")
 	}
-	return &Registry{cfg: cfg, store: st, rep: rep, swarms: sw, log: cfg.Log,
-		signedLimit: server.NewIPLimiter(cfg.SignedEvery, cfg.SignedBurst, 100_000)}, nil
+	r := &Registry{cfg: cfg, store: st, rep: rep, swarms: sw, log: cfg.Log,
+		signedLimit: server.NewIPLimiter(cfg.SignedEvery, cfg.SignedBurst, 100_000),
+		regLimit:    server.NewIPLimiter(cfg.RegisterEvery, cfg.RegisterBurst, 100_000),
+		bootstrap:   map[common.Address]bool{}}
+	for _, a := range cfg.Bootstrap {
+		r.bootstrap[a] = true
+	}
+	return r, nil
 }
 
 // AgentService returns the pbts.v1.AgentService implementation.
@@ -248,6 +256,9 @@ func (r *Registry) agentProto(a store.Agent, f *Figures) *pbtsv1.Agent {
 	}
 	if a.ChainState == store.ChainConfirmed {
 		p.ChainRegistration = pbtsv1.ChainRegistration_CHAIN_REGISTRATION_CONFIRMED
+	}
+	if a.InvitedBy != (common.Address{}) {
+		p.InvitedBy = a.InvitedBy.Hex()
 	}
 	if f == nil {
 		p.LeechRefusal = "reputation is unavailable; try again later"

@@ -32,6 +32,9 @@ type Figures struct {
 	// OnChain tells whether the contract knows the agent (registered or
 	// imported from the referrer tracker).
 	OnChain bool
+	// Earned is the upload others have receipted to it on this tracker
+	// (settled and pending), beyond what its registration granted.
+	Earned uint64
 }
 
 // Upload is settled + pending upload, saturating at 2^64-1.

@@ -135,7 +135,7 @@ func (s *Source) Figures(ctx context.Context, agent common.Address) (registry.Fi
 			SettledUpload:   satAdd(st.BaseUpload, st.SettledUpload),
 			SettledDownload: satAdd(st.BaseDownload, st.SettledDownload),
 			PendingUpload:   st.PendingUpload, PendingDownload: st.PendingDownload,
-			OnChain: st.BaseConfirmed,
+			OnChain: st.BaseConfirmed, Earned: satAdd(st.SettledUpload, st.PendingUpload),
 		}, nil
 	}
 	up, down, known, err := s.chainBase(ctx, agent)
@@ -143,7 +143,7 @@ func (s *Source) Figures(ctx context.Context, agent common.Address) (registry.Fi
 		return registry.Figures{}, err
 	}
 	return registry.Figures{SettledUpload: up, SettledDownload: down, PendingUpload: st.PendingUpload,
-		PendingDownload: st.PendingDownload, OnChain: known}, nil
+		PendingDownload: st.PendingDownload, OnChain: known, Earned: satAdd(st.SettledUpload, st.PendingUpload)}, nil
 }
 
 // chainBase is the agent's settled figures on chain, or what registration

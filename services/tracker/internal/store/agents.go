@@ -43,6 +43,8 @@ type Agent struct {
 	ChainConfirmedAt time.Time
 	// PublishedCount is the number of datasets the agent published.
 	PublishedCount uint32
+	// InvitedBy is the agent whose invitation it registered with (zero: none).
+	InvitedBy common.Address
 }
 
 // NewAgent is what CreateAgent stores.
@@ -52,27 +54,32 @@ type NewAgent struct {
 	// Timestamp and Signature of the verified registration message.
 	Timestamp uint64
 	Signature receipt.Signature
+	// RequireInvitation refuses (ErrNotInvited) a new agent without an
+	// unused invitation; with or without it, an invitation the address holds
+	// is used and its inviter recorded.
+	RequireInvitation bool
 }
 
 const agentCols = `a.address, a.passkey_hash, a.registered_at, a.reg_timestamp, a.reg_signature,
 	a.auth_timestamp, a.chain_state, a.chain_tx_hash, a.chain_confirmed_at,
-	(SELECT count(*) FROM datasets d WHERE d.publisher = a.address)`
+	(SELECT count(*) FROM datasets d WHERE d.publisher = a.address), a.invited_by`
 
 func scanAgent(row pgx.Row) (Agent, error) {
 	var (
 		a                       Agent
-		addr, hash, sig, tx     []byte
+		addr, hash, sig, tx, by []byte
 		regTS, authTS, pubCount int64
 		state                   string
 		confirmed               *time.Time
 	)
-	if err := row.Scan(&addr, &hash, &a.RegisteredAt, &regTS, &sig, &authTS, &state, &tx, &confirmed, &pubCount); err != nil {
+	if err := row.Scan(&addr, &hash, &a.RegisteredAt, &regTS, &sig, &authTS, &state, &tx, &confirmed, &pubCount, &by); err != nil {
 		return Agent{}, notFound(err)
 	}
 	copy(a.Address[:], addr)
 	copy(a.PasskeyHash[:], hash)
 	copy(a.RegSignature[:], sig)
 	copy(a.ChainTx[:], tx)
+	copy(a.InvitedBy[:], by)
 	a.RegTimestamp, a.AuthTimestamp = uint64(regTS), uint64(authTS)
 	a.ChainState = ChainState(state)
 	if confirmed != nil {
@@ -96,11 +103,42 @@ func (s *Store) CreateAgent(ctx context.Context, n NewAgent) (Agent, bool, error
 	if err := checkTimestamp(n.Timestamp); err != nil {
 		return Agent{}, false, err
 	}
-	tag, err := s.db.Pool.Exec(ctx, `
-		INSERT INTO agents (address, passkey_hash, reg_timestamp, reg_signature, auth_timestamp)
-		VALUES ($1, $2, $3, $4, $3)
-		ON CONFLICT (address) DO NOTHING`,
-		n.Address[:], n.PasskeyHash[:], int64(n.Timestamp), n.Signature[:])
+	created := false
+	err := s.db.InTx(ctx, func(tx pgx.Tx) error {
+		var exists bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM agents WHERE address = $1)`, n.Address[:]).Scan(&exists); err != nil {
+			return err
+		}
+		if exists {
+			return nil // unchanged: registering twice is no error
+		}
+		var inviter []byte
+		err := tx.QueryRow(ctx, `SELECT inviter FROM invitations WHERE invitee = $1 AND used_at IS NULL FOR UPDATE`,
+			n.Address[:]).Scan(&inviter)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+			if n.RequireInvitation {
+				return ErrNotInvited
+			}
+		case err != nil:
+			return err
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO agents (address, passkey_hash, reg_timestamp, reg_signature, auth_timestamp, invited_by)
+			VALUES ($1, $2, $3, $4, $3, $5)
+			ON CONFLICT (address) DO NOTHING`,
+			n.Address[:], n.PasskeyHash[:], int64(n.Timestamp), n.Signature[:], inviter)
+		if err != nil {
+			return err
+		}
+		if created = tag.RowsAffected() == 1; created && inviter != nil {
+			_, err = tx.Exec(ctx, `UPDATE invitations SET used_at = now() WHERE invitee = $1`, n.Address[:])
+		}
+		return err
+	})
+	if errors.Is(err, ErrNotInvited) {
+		return Agent{}, false, err
+	}
 	if database.IsUniqueViolation(err) {
 		return Agent{}, false, fmt.Errorf("%w: passkey hash", ErrExists)
 	}
@@ -108,7 +146,7 @@ func (s *Store) CreateAgent(ctx context.Context, n NewAgent) (Agent, bool, error
 		return Agent{}, false, fmt.Errorf("create agent: %w", err)
 	}
 	a, err := s.AgentByAddress(ctx, n.Address)
-	return a, tag.RowsAffected() == 1, err
+	return a, created, err
 }
 
 // AgentByAddress returns the agent, or database.ErrNotFound.
