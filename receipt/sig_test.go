@@ -307,3 +307,31 @@ func TestInvitation(t *testing.T) {
 		t.Errorf("message %q", m)
 	}
 }
+
+// A peer-auth answer recovers to its signer for the challenge it answers and
+// to someone else for any other nonce, peer id, torrent or domain.
+func TestPeerAuth(t *testing.T) {
+	d := Domain{ChainID: 31337, Tracker: common.HexToAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3")}
+	key, _ := crypto.GenerateKey()
+	me := crypto.PubkeyToAddress(key.PublicKey)
+	ih, ch, rs := [20]byte{1}, [20]byte{2}, [20]byte{3}
+	nonce := [16]byte{4}
+	sig, err := SignPeerAuth(d, ih, ch, rs, nonce, key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a, err := RecoverPeerAuth(d, ih, ch, rs, nonce, sig[:]); err != nil || a != me {
+		t.Fatalf("recover: %s, %v; want %s", a, err, me)
+	}
+	for name, f := range map[string]func() (common.Address, error){
+		"nonce":      func() (common.Address, error) { return RecoverPeerAuth(d, ih, ch, rs, [16]byte{5}, sig[:]) },
+		"challenger": func() (common.Address, error) { return RecoverPeerAuth(d, ih, rs, rs, nonce, sig[:]) },
+		"responder":  func() (common.Address, error) { return RecoverPeerAuth(d, ih, ch, ch, nonce, sig[:]) },
+		"info hash":  func() (common.Address, error) { return RecoverPeerAuth(d, [20]byte{9}, ch, rs, nonce, sig[:]) },
+		"chain":      func() (common.Address, error) { return RecoverPeerAuth(Domain{ChainID: 1, Tracker: d.Tracker}, ih, ch, rs, nonce, sig[:]) },
+	} {
+		if a, err := f(); err == nil && a == me {
+			t.Errorf("another %s recovers to the signer", name)
+		}
+	}
+}

@@ -211,7 +211,7 @@ func (a *app) get(ctx context.Context, args []string) error {
 	cbs := tl.callbacks()
 	res := newPeerResolver(&o, ds, st.Passkey, a.stderr)
 	handed := sub.sibling()
-	ac, err := a.newAgentClient(ctx, *sf.listen, cbs, d, me, *sf.window, res, handed)
+	ac, err := a.newAgentClient(ctx, *sf.listen, cbs, d, key, *sf.window, handed)
 	if err != nil {
 		return err
 	}

@@ -175,14 +175,9 @@ type agentClient struct {
 	cancel context.CancelFunc
 }
 
-func (a *app) newAgentClient(ctx context.Context, listen string, cbs torrent.Callbacks, d receipt.Domain, me common.Address, window int64, res peerNamer, handed *submitter) (*agentClient, error) {
-	gate := newUploadGate(d, me, window)
+func (a *app) newAgentClient(ctx context.Context, listen string, cbs torrent.Callbacks, d receipt.Domain, key *ecdsa.PrivateKey, window int64, handed *submitter) (*agentClient, error) {
+	gate := newUploadGate(d, key, window)
 	gate.forward = func(sr signedReceipt) { handed.add(sr.proto()) }
-	if res != nil {
-		gate.resolve = func(ctx context.Context, ih [20]byte, id [20]byte) (common.Address, bool) {
-			return res.resolve(ctx, ih, peerKey{id: id})
-		}
-	}
 	cl, err := newTorrentClient(listen, a.stderr, cbs, gate)
 	if err != nil {
 		return nil, err
@@ -331,7 +326,7 @@ func (a *app) runSeeder(ctx context.Context, o *opts, sf *seedFlags, items []see
 	if err != nil {
 		return err
 	}
-	d, me, st := id.domain, id.address, id.state
+	d, st := id.domain, id.state
 	cc, err := dial(o)
 	if err != nil {
 		return err
@@ -345,7 +340,7 @@ func (a *app) runSeeder(ctx context.Context, o *opts, sf *seedFlags, items []see
 	defer rcc.Close()
 	ds := pbtsv1.NewDatasetServiceClient(cc)
 	handed := &submitter{pw: a.stderr, a: a, o: o, addr: recAddr, c: pbtsv1.NewReceiptServiceClient(rcc), journalDir: filepath.Join(o.home, "journal")}
-	ac, err := a.newAgentClient(ctx, *sf.listen, torrent.Callbacks{}, d, me, *sf.window, newPeerResolver(o, ds, st.Passkey, nil), handed)
+	ac, err := a.newAgentClient(ctx, *sf.listen, torrent.Callbacks{}, d, id.key, *sf.window, handed)
 	if err != nil {
 		return err
 	}

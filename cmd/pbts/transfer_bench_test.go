@@ -92,7 +92,7 @@ func timeDownload(t testing.TB, f *gateFixture, receipts bool) time.Duration {
 	sub := &submitter{a: a, pw: io.Discard, journalDir: filepath.Join(t.TempDir(), "journal")}
 	sub.open("bench")
 	defer sub.close()
-	g := newUploadGate(f.d, me, 0)
+	g := newUploadGate(f.d, key, 0)
 	cl, err := newTorrentClient("127.0.0.1:0", io.Discard, tl.callbacks(), g)
 	if err != nil {
 		t.Fatal(err)

@@ -24,6 +24,52 @@ const (
 	wireMaxReceipts = 64
 )
 
+// authExtension is the BEP 10 extension on which an uploader proves who is
+// downloading from it: it sends a challenge,
+//
+//	0x01 nonce(16)
+//
+// and the downloader answers with its signature (receipt.SignPeerAuth) of
+// the nonce, the info hash, the challenger's peer id and its own:
+//
+//	0x02 nonce(16) signature(65)
+const authExtension pp.ExtensionName = "pbts_auth"
+
+const (
+	authChallenge byte = 1
+	authAnswerMsg byte = 2
+)
+
+// authAnswer is a peer's answer to our challenge, with what it answered on.
+type authAnswer struct {
+	nonce  [16]byte
+	sig    receipt.Signature
+	peerID [20]byte // the answering peer's
+	ih     [20]byte
+}
+
+func encodeChallenge(nonce [16]byte) []byte {
+	return append([]byte{authChallenge}, nonce[:]...)
+}
+
+func encodeAnswer(nonce [16]byte, sig receipt.Signature) []byte {
+	b := append([]byte{authAnswerMsg}, nonce[:]...)
+	return append(b, sig[:]...)
+}
+
+// decodeAuth reads a pbts_auth message: a challenge (sig zero) or an answer.
+func decodeAuth(b []byte) (kind byte, nonce [16]byte, sig receipt.Signature, err error) {
+	switch {
+	case len(b) == 17 && b[0] == authChallenge:
+	case len(b) == 17+receipt.SignatureLength && b[0] == authAnswerMsg:
+		copy(sig[:], b[17:])
+	default:
+		return 0, nonce, sig, fmt.Errorf("pbts_auth message of %d bytes: want a challenge (17) or an answer (%d)", len(b), 17+receipt.SignatureLength)
+	}
+	copy(nonce[:], b[1:17])
+	return b[0], nonce, sig, nil
+}
+
 // signedReceipt is a receipt with its receiver's signature.
 type signedReceipt struct {
 	r   receipt.Receipt

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"crypto/ecdsa"
+	"crypto/rand"
 	"encoding/binary"
-	"math/rand/v2"
+	mrand "math/rand/v2"
 	"net"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -12,34 +15,46 @@ import (
 	"github.com/anacrolix/torrent/metainfo"
 	pp "github.com/anacrolix/torrent/peer_protocol"
 	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
 
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/receipt"
+	"github.com/pbts/pbts/server"
 )
 
 // The uploader's side of the withholding rule (DESIGN.md, step 5).
 //
 // Every peer connection of the BitTorrent client goes through a gatedConn,
 // which reads the (plaintext: header obfuscation is off in a private swarm)
-// messages the client writes and accounts each piece message's block to the
-// agent behind the connection, per piece. Downloaders hand their signed
-// receipts to the sender over the pbts_receipts BEP 10 extension; the gate
-// checks each one (addressed to us, this torrent, a real piece with its
-// published SHA-256, signed by its receiver, fresh) and settles what we sent
-// of that piece. A block of a new piece waits while the agent has window
-// pieces unpaid (or owes window pieces' worth of bytes); blocks of pieces
-// already started always go, so a downloader can finish the pieces it has
-// and pay for them. A downloader that keeps
+// messages the client writes and accounts each piece message's block to
+// the party behind the connection, per piece. A block of a new piece waits
+// while that party has window pieces unpaid (or owes window pieces' worth
+// of bytes); blocks of pieces already started always go, so a downloader
+// can finish the pieces it has and pay for them. A downloader that keeps
 // its receipts therefore stalls after the window, whatever client it runs;
 // reads are never blocked, so receipts that arrive late reopen the
 // connection. Receipts handed to us are also submitted to the receipts
 // service: keeping them from the service does not pay either.
 //
-// Accounts are per agent once the agent is known (from the tracker's
-// ResolvePeer, or the signer of the first valid receipt), so reconnecting
-// does not buy a fresh window. A receipt may credit less than we sent of its
-// piece (a block sent twice in endgame is useful once); such shortfall is
-// forgiven up to 1/64 of what was sent, and owed beyond that.
+// Who is behind a connection is proven, never assumed (issue 13, attack 5):
+// peer ids are self-declared and receipts are public (ListReceipts,
+// WatchReceipts), so neither can bind a connection to an agent. Over the
+// pbts_auth BEP 10 extension the uploader sends a fresh random nonce and the
+// downloader answers with its signature of the nonce, the info hash and
+// both peer ids (receipt.PeerAuthDigest): checked once per connection, it
+// binds the connection to that agent's account, so reconnecting does not
+// buy a fresh window. Only receipts whose receiver is that agent are
+// credited; a forged one (its signature fails) closes that agent's account
+// for good. Until a connection is authenticated (and for stock clients,
+// which never are) its bytes count against one account per client (an
+// IPv4 address or an IPv6 /64), so reconnecting buys no fresh window either.
+//
+// A receipt may credit less than we sent of its piece (a block sent twice in
+// endgame is useful once); such shortfall is forgiven up to 1/64 of what was
+// sent, and owed beyond that. Blocks of a piece already paid for (a
+// re-download) count as shortfall until a receipt signed after we re-sent
+// them, and never seen before, covers them: an old receipt replayed erases
+// nothing.
 
 const (
 	// The window, when not set: 8 MiB worth of pieces, 4 to 32 of them
@@ -53,6 +68,12 @@ const (
 	rejectRetry   = 100 * time.Millisecond
 	unpaidExpiry  = 2 * time.Minute
 	handshakeLen  = 68
+	// earlyReceipts bounds the receipts a connection may hand over before
+	// it has authenticated (they are credited once it has).
+	earlyReceipts = 256
+	// resendSkew is how much older than our re-send of a paid piece the
+	// receipt covering it may be (the receiver's clock may lag ours).
+	resendSkew = 30 * time.Second
 )
 
 // receiptWindow is the default window, in pieces, for a piece length.
@@ -91,25 +112,39 @@ type account struct {
 	shortfall int64              // settled pieces' bytes sent beyond what their receipts credit
 	open      map[pieceRef]int64 // unsettled pieces: bytes sent
 	openedAt  map[pieceRef]time.Time
-	paid      map[pieceRef]bool // settled pieces: blocks sent again count as shortfall
-	verified  bool              // a receipt of this agent's has passed the signature check
-	banned    bool              // it handed us a forged receipt: nothing more is sent
+	paid      map[pieceRef]bool   // settled pieces: blocks sent again count as shortfall
+	resent    map[pieceRef]resend // paid pieces sent again, not yet covered
+	verified  bool                // a receipt of this agent's has passed the signature check
+	banned    bool                // it handed us a forged receipt: nothing more is sent
+}
+
+// resend is what of a paid piece was sent again, and since when.
+type resend struct {
+	bytes int64
+	since time.Time
 }
 
 func newAccount() *account {
-	return &account{open: make(map[pieceRef]int64), openedAt: make(map[pieceRef]time.Time), paid: make(map[pieceRef]bool)}
+	return &account{open: make(map[pieceRef]int64), openedAt: make(map[pieceRef]time.Time), paid: make(map[pieceRef]bool),
+		resent: make(map[pieceRef]resend)}
 }
 
-// add accounts a block admitted for sending.
-func (a *account) add(ref pieceRef, block int64) {
+// add accounts a block admitted for sending at now.
+func (a *account) add(ref pieceRef, block int64, now time.Time) {
 	a.sent += block
 	if a.paid[ref] {
 		a.shortfall += block
+		r := a.resent[ref]
+		if r.bytes == 0 {
+			r.since = now
+		}
+		r.bytes += block
+		a.resent[ref] = r
 		return
 	}
 	a.owed += block
 	if _, ok := a.open[ref]; !ok {
-		a.openedAt[ref] = time.Now()
+		a.openedAt[ref] = now
 	}
 	a.open[ref] += block
 }
@@ -153,6 +188,23 @@ func (a *account) merge(b *account) {
 	}
 }
 
+// subtract takes b's sends (a part of a's) out of a: a connection that
+// authenticates takes what it was sent out of its client's anonymous account.
+func (a *account) subtract(b *account) {
+	a.sent -= b.sent
+	a.owed -= b.owed
+	a.shortfall = max(0, a.shortfall-b.shortfall)
+	for k, v := range b.open {
+		if a.open[k] -= v; a.open[k] <= 0 {
+			delete(a.open, k)
+			delete(a.openedAt, k)
+		}
+	}
+}
+
+// idle reports an account that holds nothing against anybody.
+func (a *account) idle() bool { return a.debt() == 0 && len(a.open) == 0 && !a.banned }
+
 // debt is what counts against the window.
 func (a *account) debt() int64 {
 	return a.owed + max(0, a.shortfall-a.sent/64)
@@ -162,12 +214,12 @@ func (a *account) debt() int64 {
 type uploadGate struct {
 	window int64 // pieces; 0: receiptWindow of each torrent's piece length
 	d      receipt.Domain
+	key    *ecdsa.PrivateKey // answers the challenges of the peers we download from
 	me     common.Address
 	// forward receives every receipt the gate credited (for the receipts service).
 	forward func(signedReceipt)
-	// resolve names the agent behind a peer id in a swarm (optional).
-	resolve func(ctx context.Context, ih [20]byte, peerID [20]byte) (common.Address, bool)
 	now     func() time.Time
+	peerID  [20]byte // our client's
 
 	ltep *torrent.LocalLtepProtocolMap
 
@@ -175,11 +227,15 @@ type uploadGate struct {
 	cond     *sync.Cond
 	conns    map[string]*gatedConn // by remote address
 	agents   map[common.Address]*account
+	anon     map[netip.Addr]*account // unauthenticated connections, per client (server.ClientKey)
 	torrents map[[20]byte]*gateTorrent
 	credited map[receipt.Key]bool
 	stalls   int
 	refused  int
 	handed   int // receipts credited (each once)
+	authed   int // connections authenticated
+	orphaned int // receipts that arrived over a connection closed meanwhile
+	seen     map[[32]byte]bool // digests of receipts handed over (a replay covers no re-send)
 	in       chan inboundReceipts
 	ctx      context.Context
 	cancel   context.CancelFunc
@@ -190,14 +246,16 @@ type inboundReceipts struct {
 	remote string
 	ih     [20]byte
 	recs   []signedReceipt
+	// auth, instead of receipts: a peer's answer to our challenge.
+	auth *authAnswer
 }
 
-func newUploadGate(d receipt.Domain, me common.Address, window int64) *uploadGate {
+func newUploadGate(d receipt.Domain, key *ecdsa.PrivateKey, window int64) *uploadGate {
 	window = max(window, 0)
 	g := &uploadGate{
-		window: window, d: d, me: me, now: time.Now,
-		conns: make(map[string]*gatedConn), agents: make(map[common.Address]*account),
-		torrents: make(map[[20]byte]*gateTorrent), credited: make(map[receipt.Key]bool),
+		window: window, d: d, key: key, me: crypto.PubkeyToAddress(key.PublicKey), now: time.Now,
+		conns: make(map[string]*gatedConn), agents: make(map[common.Address]*account), anon: make(map[netip.Addr]*account),
+		torrents: make(map[[20]byte]*gateTorrent), credited: make(map[receipt.Key]bool), seen: make(map[[32]byte]bool),
 		in: make(chan inboundReceipts, inboundQueue),
 	}
 	g.cond = sync.NewCond(&g.mu)
@@ -246,12 +304,12 @@ func (g *uploadGate) install(cfg *torrent.ClientConfig) {
 	cfg.HeaderObfuscationPolicy = torrent.HeaderObfuscationPolicy{Preferred: false, RequirePreferred: true}
 	cfg.Callbacks.PeerConnAdded = append(cfg.Callbacks.PeerConnAdded, g.onPeerConnAdded)
 	cfg.Callbacks.PeerConnReadExtensionMessage = append(cfg.Callbacks.PeerConnReadExtensionMessage, g.onExtension)
-	prevHS := cfg.Callbacks.CompletedHandshake
-	cfg.Callbacks.CompletedHandshake = func(pc *torrent.PeerConn, ih torrent.InfoHash) {
-		if prevHS != nil {
-			prevHS(pc, ih)
+	prev := cfg.Callbacks.ReadExtendedHandshake
+	cfg.Callbacks.ReadExtendedHandshake = func(pc *torrent.PeerConn, m *pp.ExtendedHandshakeMessage) {
+		if prev != nil {
+			prev(pc, m)
 		}
-		g.onHandshake(pc, ih)
+		g.onExtendedHandshake(pc, m)
 	}
 }
 
@@ -262,6 +320,7 @@ func (g *uploadGate) start(cl *torrent.Client, addr string) error {
 		return err
 	}
 	g.ctx, g.cancel = context.WithCancel(context.Background())
+	g.peerID = [20]byte(cl.PeerID())
 	cl.AddListener(&gatedListener{Listener: l, g: g})
 	cl.AddDialer(gatedDialer{g: g})
 	g.wg.Add(1)
@@ -285,11 +344,25 @@ func (g *uploadGate) stop() {
 }
 
 func (g *uploadGate) track(c net.Conn) net.Conn {
-	gc := &gatedConn{Conn: c, g: g, key: c.RemoteAddr().String(), acct: newAccount(), hsLeft: handshakeLen}
+	gc := &gatedConn{Conn: c, g: g, key: c.RemoteAddr().String(), own: newAccount(), hsLeft: handshakeLen}
+	if ap, err := netip.ParseAddrPort(gc.key); err == nil {
+		gc.client = server.ClientKey(ap.Addr())
+	}
 	g.mu.Lock()
+	gc.acct = g.anonLocked(gc.client)
 	g.conns[gc.key] = gc
 	g.mu.Unlock()
 	return gc
+}
+
+// anonLocked is the account of client's unauthenticated connections.
+func (g *uploadGate) anonLocked(client netip.Addr) *account {
+	a := g.anon[client]
+	if a == nil {
+		a = newAccount()
+		g.anon[client] = a
+	}
+	return a
 }
 
 func (g *uploadGate) onPeerConnAdded(pc *torrent.PeerConn) {
@@ -298,30 +371,86 @@ func (g *uploadGate) onPeerConnAdded(pc *torrent.PeerConn) {
 		m := *pc.LocalLtepProtocolMap
 		m.Index = append([]pp.ExtensionName(nil), m.Index...)
 		m.AddUserProtocol(receiptsExtension)
+		m.AddUserProtocol(authExtension)
 		g.ltep = &m
 	}
 	pc.LocalLtepProtocolMap = g.ltep
 	g.mu.Unlock()
 }
 
-func (g *uploadGate) onHandshake(pc *torrent.PeerConn, ih torrent.InfoHash) {
-	if g.resolve == nil || pc.RemoteAddr == nil || g.ctx == nil {
+// onExtendedHandshake challenges a peer that speaks pbts_auth to prove
+// which agent it is (once per connection). It runs under the client's lock:
+// the challenge is written from a goroutine.
+func (g *uploadGate) onExtendedHandshake(pc *torrent.PeerConn, m *pp.ExtendedHandshakeMessage) {
+	if g.ctx == nil || pc.RemoteAddr == nil || m == nil {
 		return
 	}
-	key, peerID, h := pc.RemoteAddr.String(), [20]byte(pc.PeerID), [20]byte(ih)
+	if _, ok := m.M[authExtension]; !ok {
+		return // a stock client: it stays on its client's anonymous account
+	}
+	key := pc.RemoteAddr.String()
+	g.mu.Lock()
+	c := g.conns[key]
+	if c == nil || c.challenged {
+		g.mu.Unlock()
+		return
+	}
+	c.challenged = true
+	if _, err := rand.Read(c.nonce[:]); err != nil {
+		g.mu.Unlock()
+		return
+	}
+	msg := encodeChallenge(c.nonce)
+	g.mu.Unlock()
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
-		agent, ok := g.resolve(g.ctx, h, peerID)
-		if !ok {
-			return
-		}
-		g.mu.Lock()
-		if c := g.conns[key]; c != nil && !c.hasAgent {
-			g.bindLocked(c, agent)
-		}
-		g.mu.Unlock()
+		_ = pc.WriteExtendedMessage(authExtension, msg)
 	}()
+}
+
+// answer signs a peer's challenge with our key and sends the answer.
+func (g *uploadGate) answer(pc *torrent.PeerConn, ih [20]byte, nonce [16]byte) {
+	sig, err := receipt.SignPeerAuth(g.d, ih, [20]byte(pc.PeerID), g.peerID, nonce, g.key)
+	if err != nil {
+		return
+	}
+	msg := encodeAnswer(nonce, sig)
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		_ = pc.WriteExtendedMessage(authExtension, msg)
+	}()
+}
+
+// authenticate checks a peer's answer to our challenge on its connection
+// and binds the connection to the agent that signed it.
+func (g *uploadGate) authenticate(remote string, a *authAnswer) {
+	g.mu.Lock()
+	c := g.conns[remote]
+	if c == nil || !c.challenged || c.hasAgent || a.nonce != c.nonce {
+		g.mu.Unlock()
+		return
+	}
+	ih, nonce := a.ih, c.nonce
+	g.mu.Unlock()
+	agent, err := receipt.RecoverPeerAuth(g.d, ih, g.peerID, a.peerID, nonce, a.sig[:])
+	if err != nil {
+		return
+	}
+	g.mu.Lock()
+	if c.hasAgent || c.closed || g.conns[remote] != c {
+		g.mu.Unlock()
+		return
+	}
+	g.bindLocked(c, agent)
+	g.authed++
+	early := c.early
+	c.early = nil
+	g.mu.Unlock()
+	if len(early) > 0 {
+		g.intakeReceipts(remote, ih, early)
+	}
 }
 
 // onExtension runs with the client's locks possibly held: it only decodes
@@ -331,11 +460,30 @@ func (g *uploadGate) onExtension(ev torrent.PeerConnReadExtensionMessageEvent) {
 		return
 	}
 	name, builtin, err := ev.PeerConn.LocalLtepProtocolMap.LookupId(ev.ExtensionNumber)
-	if err != nil || builtin || name != receiptsExtension {
+	if err != nil || builtin {
+		return
+	}
+	t := ev.PeerConn.Torrent()
+	if name == authExtension {
+		if t == nil {
+			return
+		}
+		switch kind, nonce, sig, err := decodeAuth(ev.Payload); {
+		case err != nil:
+		case kind == authChallenge:
+			g.answer(ev.PeerConn, [20]byte(t.InfoHash()), nonce)
+		default:
+			select {
+			case g.in <- inboundReceipts{remote: ev.PeerConn.RemoteAddr.String(), auth: &authAnswer{nonce: nonce, sig: sig, peerID: [20]byte(ev.PeerConn.PeerID), ih: [20]byte(t.InfoHash())}}:
+			default:
+			}
+		}
+		return
+	}
+	if name != receiptsExtension {
 		return
 	}
 	recs, err := decodeWire(ev.Payload)
-	t := ev.PeerConn.Torrent()
 	if err != nil || t == nil {
 		g.mu.Lock()
 		g.refused++
@@ -360,26 +508,55 @@ func (g *uploadGate) intake() {
 		case <-g.ctx.Done():
 			return
 		case in := <-g.in:
-			for i := range in.recs {
-				sr := &in.recs[i]
-				ok := g.check(in.ih, sr)
-				if ok && g.needSignatureCheck(in.remote, sr.r.Receiver) {
-					if ok = receipt.Verify(g.d, sr.r, sr.sig[:]) == nil; ok {
-						g.mu.Lock()
-						g.agentLocked(sr.r.Receiver).verified = true
-						g.mu.Unlock()
-					} else {
-						g.ban(in.remote)
-					}
-				}
-				if ok {
-					g.credit(in.remote, sr)
-				} else {
-					g.mu.Lock()
-					g.refused++
-					g.mu.Unlock()
-				}
+			if in.auth != nil {
+				g.authenticate(in.remote, in.auth)
+				continue
 			}
+			g.intakeReceipts(in.remote, in.ih, in.recs)
+		}
+	}
+}
+
+// intakeReceipts checks and credits receipts handed over remote's
+// connection: only receipts whose receiver is the agent authenticated on it
+// count. Before the connection has authenticated, they wait (bounded).
+func (g *uploadGate) intakeReceipts(remote string, ih [20]byte, recs []signedReceipt) {
+	g.mu.Lock()
+	c := g.conns[remote]
+	if c == nil {
+		// The connection closed meanwhile: who handed them over is no
+		// longer known (the receipts service still hears from the receiver).
+		g.orphaned += len(recs)
+		g.mu.Unlock()
+		return
+	}
+	if !c.hasAgent {
+		n := min(len(recs), max(0, earlyReceipts-len(c.early)))
+		c.early = append(c.early, recs[:n]...)
+		g.refused += len(recs) - n
+		g.mu.Unlock()
+		return
+	}
+	agent := c.agent
+	g.mu.Unlock()
+	for i := range recs {
+		sr := &recs[i]
+		ok := sr.r.Receiver == agent && g.check(ih, sr)
+		if ok && g.needSignatureCheck(agent) {
+			if ok = receipt.Verify(g.d, sr.r, sr.sig[:]) == nil; ok {
+				g.mu.Lock()
+				g.agentLocked(agent).verified = true
+				g.mu.Unlock()
+			} else {
+				g.ban(agent) // its own receipt, forged: it gets nothing more
+			}
+		}
+		if ok {
+			g.credit(agent, sr)
+		} else {
+			g.mu.Lock()
+			g.refused++
+			g.mu.Unlock()
 		}
 	}
 }
@@ -393,26 +570,24 @@ func (g *uploadGate) intake() {
 // ends (one signature instead of two per piece, mostly).
 const verifyOneIn = 8
 
-// needSignatureCheck tells whether a receipt handed over remote, naming
-// receiver, must have its signature checked now.
-func (g *uploadGate) needSignatureCheck(remote string, receiver common.Address) bool {
+// needSignatureCheck tells whether a receipt of agent's (handed over its
+// authenticated connection) must have its signature checked now.
+func (g *uploadGate) needSignatureCheck(agent common.Address) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	c := g.conns[remote]
-	acct := g.agents[receiver]
-	if c == nil || !c.hasAgent || c.agent != receiver || acct == nil || !acct.verified {
+	acct := g.agents[agent]
+	if acct == nil || !acct.verified {
 		return true
 	}
-	return rand.IntN(verifyOneIn) == 0
+	return mrand.IntN(verifyOneIn) == 0
 }
 
-// ban closes the account of whoever handed us a forged receipt over remote.
-func (g *uploadGate) ban(remote string) {
+// ban closes the account of an agent that handed us a forged receipt of
+// its own.
+func (g *uploadGate) ban(agent common.Address) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if c := g.conns[remote]; c != nil {
-		c.acct.banned = true
-	}
+	g.agentLocked(agent).banned = true
 }
 
 // check verifies what a handed receipt says against what we serve (not
@@ -435,29 +610,34 @@ func (g *uploadGate) check(ih [20]byte, sr *signedReceipt) bool {
 	return receipt.CheckTimestamp(r.Timestamp, g.now(), receiptMaxAge) == nil
 }
 
-// credit settles the receipt's piece on its receiver's account (binding the
-// connection it came over, if still anonymous) and forwards it.
-func (g *uploadGate) credit(remote string, sr *signedReceipt) {
+// credit settles the receipt's piece on agent's account (the receipt's
+// receiver, authenticated on the connection it came over) and forwards it.
+// A receipt for a piece already paid covers what we re-sent of it only if
+// it is new to us and signed after we re-sent (an old one replayed covers
+// nothing).
+func (g *uploadGate) credit(agent common.Address, sr *signedReceipt) {
 	g.mu.Lock()
 	k := sr.r.Key()
-	if c := g.conns[remote]; c != nil && !c.hasAgent {
-		g.bindLocked(c, sr.r.Receiver)
-	}
-	acct := g.agentLocked(sr.r.Receiver)
+	digest := receipt.Digest(g.d, sr.r)
+	acct := g.agentLocked(agent)
 	ref := pieceRef{[20]byte(sr.r.InfoHash[:20]), sr.r.PieceIndex}
 	again := g.credited[k]
 	g.credited[k] = true
 	if !again {
 		g.handed++
 	}
+	newDigest := !g.seen[digest]
+	g.seen[digest] = true
 	acct.paid[ref] = true
 	if sent, ok := acct.settle(ref); ok {
 		acct.shortfall += max(0, sent-int64(sr.r.PieceSize))
-	} else if again {
-		// The piece was paid for before (the agent downloads it again, or
-		// repeats itself): the receipt covers what we re-sent of it, and
-		// the service will not count it twice.
-		acct.shortfall = max(0, acct.shortfall-int64(sr.r.PieceSize))
+	} else if r, ok := acct.resent[ref]; ok && newDigest &&
+		time.Unix(int64(sr.r.Timestamp), 0).Add(resendSkew).After(r.since) {
+		// The agent downloaded the piece again and signed for it after we
+		// re-sent it: the service will not count it twice, and the gate
+		// forgives the re-send.
+		acct.shortfall = max(0, acct.shortfall-min(r.bytes, int64(sr.r.PieceSize)))
+		delete(acct.resent, ref)
 	}
 	for _, c := range g.conns {
 		if c.acct == acct && c.rejected {
@@ -547,11 +727,13 @@ func (g *uploadGate) agentLocked(a common.Address) *account {
 	return acct
 }
 
-// bindLocked moves a connection's own account into its agent's.
+// bindLocked moves an authenticated connection from its client's anonymous
+// account to its agent's, with what it was sent meanwhile.
 func (g *uploadGate) bindLocked(c *gatedConn, a common.Address) {
 	acct := g.agentLocked(a)
-	acct.merge(c.acct)
-	c.acct, c.agent, c.hasAgent = acct, a, true
+	c.acct.subtract(c.own)
+	acct.merge(c.own)
+	c.acct, c.own, c.agent, c.hasAgent = acct, nil, a, true
 	g.cond.Broadcast()
 }
 
@@ -589,10 +771,15 @@ type gatedConn struct {
 	g   *uploadGate
 	key string
 
-	agent    common.Address
-	hasAgent bool
-	acct     *account
-	closed   bool
+	client     netip.Addr // server.ClientKey of the remote address
+	agent      common.Address
+	hasAgent   bool
+	acct       *account // its agent's once authenticated; its client's anonymous one before
+	own        *account // what it was sent before authenticating (nil after)
+	closed     bool
+	challenged bool     // we sent it a nonce
+	nonce      [16]byte // the nonce it must sign
+	early      []signedReceipt
 
 	// wmu serialises writes: the client's, and the unchokes the gate adds.
 	// The stream is always at a message boundary between writes.
@@ -688,7 +875,11 @@ func (c *gatedConn) Write(p []byte) (int, error) {
 				i += len(msg)
 				continue
 			}
-			c.acct.add(ref, block)
+			now := g.now()
+			c.acct.add(ref, block, now)
+			if c.own != nil {
+				c.own.add(ref, block, now)
+			}
 		}
 		if out != nil {
 			out = append(out, msg...)
@@ -721,9 +912,23 @@ func (c *gatedConn) Close() error {
 	if g.conns[c.key] == c {
 		delete(g.conns, c.key)
 	}
+	if a := g.anon[c.client]; a != nil && a.idle() && !g.anonInUseLocked(c.client) {
+		delete(g.anon, c.client)
+	}
 	g.cond.Broadcast()
 	g.mu.Unlock()
 	return c.Conn.Close()
+}
+
+// anonInUseLocked reports whether an unauthenticated connection of client
+// is open.
+func (g *uploadGate) anonInUseLocked(client netip.Addr) bool {
+	for _, c := range g.conns {
+		if c.client == client && !c.hasAgent {
+			return true
+		}
+	}
+	return false
 }
 
 type gatedListener struct {

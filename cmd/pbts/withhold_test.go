@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"crypto/ecdsa"
 	"context"
 	"crypto/sha256"
 	"io"
@@ -94,7 +95,7 @@ func (f *gateFixture) startSeeder(t testing.TB, window int64, gated bool) func()
 	f.seeder = crypto.PubkeyToAddress(key.PublicKey)
 	f.gate = nil
 	if gated {
-		f.gate = newUploadGate(f.d, f.seeder, window)
+		f.gate = newUploadGate(f.d, key, window)
 	}
 	gate := f.gate
 	cl, err := newTorrentClient("127.0.0.1:0", io.Discard, torrent.Callbacks{}, gate)
@@ -192,7 +193,7 @@ func TestWithholdingDownloaderStallsHonestOneCompletes(t *testing.T) {
 	a := &app{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
 	tl := &tally{pieces: make(map[int]map[peerKey]peerBytes)}
 	sub := &submitter{a: a, pw: io.Discard}
-	honestGate := newUploadGate(f.d, me, window)
+	honestGate := newUploadGate(f.d, key, window)
 	honestCl, err := newTorrentClient("127.0.0.1:0", io.Discard, tl.callbacks(), honestGate)
 	if err != nil {
 		t.Fatal(err)
@@ -276,74 +277,245 @@ func TestWithholdingDownloaderStallsHonestOneCompletes(t *testing.T) {
 		t.Fatalf("seeder sent %d bytes to the honest downloader (want at least %d), %d unsettled", sent, size, owed)
 	}
 
-	// Receipts arriving late reopen the connection: hand the greedy client's
-	// agent's receipts for what it holds, and it gets more.
-	greedyKey, _ := crypto.GenerateKey()
-	greedyAddr := crypto.PubkeyToAddress(greedyKey.PublicKey)
-	var recs []signedReceipt
-	for i := 0; i < f.info.NumPieces(); i++ {
-		if !greedy.PieceState(i).Complete {
-			continue
-		}
-		r := receipt.Receipt{InfoHash: receipt.InfoHashFromV1(ih), Sender: f.seeder, Receiver: greedyAddr,
-			PieceIndex: uint32(i), PieceSize: uint32(f.info.Piece(i).Length()), Timestamp: uint64(time.Now().Unix())}
-		copy(r.PieceHash[:], f.sums[32*i:])
-		sig, err := receipt.Sign(f.d, r, greedyKey)
-		if err != nil {
-			t.Fatal(err)
-		}
-		recs = append(recs, signedReceipt{r, sig})
-	}
-	if len(recs) == 0 {
-		t.Fatal("greedy client completed no piece")
-	}
+	// The honest downloader proved who it is; the stock client, which
+	// cannot, was never bound to anybody's account.
 	f.gate.mu.Lock()
-	var remote string
-	for k, c := range f.gate.conns {
-		if !c.hasAgent {
-			remote = k
+	authed, greedyBound := f.gate.authed, false
+	for _, c := range f.gate.conns {
+		if c.hasAgent && c.agent != me {
+			greedyBound = true
 		}
 	}
 	f.gate.mu.Unlock()
-	// They go the way a downloader's do: into the gate's intake.
-	_, refusedBefore := f.gate.stats()
-	f.gate.in <- inboundReceipts{remote: remote, ih: ih, recs: recs}
-	deadline := time.Now().Add(10 * time.Second)
-	for usefulBytes(greedy) <= after && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if n := usefulBytes(greedy); n <= after {
-		f.dump(t, map[string]*torrent.Client{"greedy": greedyCl})
-		t.Fatalf("after %d receipts arrived the greedy client still has %d bytes", len(recs), n)
-	}
-	if _, refused := f.gate.stats(); refused != refusedBefore {
-		t.Fatalf("%d valid receipts refused", refused-refusedBefore)
+	if authed < 1 || greedyBound {
+		t.Fatalf("%d connections authenticated, stock client bound %v: want the honest one only", authed, greedyBound)
 	}
 
-	// A receipt whose signature is not its receiver's is refused when it is
-	// checked (always for an agent not yet verified on this connection) and
-	// closes the agent's account: nothing more is sent to it.
-	otherKey, _ := crypto.GenerateKey()
-	forged := recs[0]
-	forged.r.PieceIndex = uint32(f.info.NumPieces() - 1)
-	copy(forged.r.PieceHash[:], f.sums[32*(f.info.NumPieces()-1):])
-	forged.r.PieceSize = uint32(f.info.Piece(f.info.NumPieces() - 1).Length())
-	forged.sig, _ = receipt.Sign(f.d, forged.r, otherKey)
-	f.gate.mu.Lock()
-	f.gate.agents[greedyAddr].verified = false // force the check, as for a new agent
-	f.gate.mu.Unlock()
-	f.gate.in <- inboundReceipts{remote: remote, ih: ih, recs: []signedReceipt{forged}}
+	// A pbts downloader that withholds its receipts stalls like the stock
+	// client; its receipts arriving late reopen the connection.
+	late := f.lateDownloader(t)
+	late.waitStalled(t)
+	stalledAt := usefulBytes(late.t)
+	late.pay(t, f)
+	for deadline := time.Now().Add(10 * time.Second); usefulBytes(late.t) <= stalledAt && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if n := usefulBytes(late.t); n <= stalledAt {
+		f.dump(t, map[string]*torrent.Client{"late": late.cl})
+		t.Fatalf("after its receipts arrived the late payer still has %d bytes", n)
+	}
+}
+
+// lateClient is a pbts downloader (it answers authentication challenges)
+// that hands over no receipts until told to.
+type lateClient struct {
+	cl  *torrent.Client
+	t   *torrent.Torrent
+	key *ecdsa.PrivateKey
+}
+
+func (f *gateFixture) lateDownloader(t *testing.T) *lateClient {
+	t.Helper()
+	key, _ := crypto.GenerateKey()
+	g := newUploadGate(f.d, key, 0)
+	cl, err := newTorrentClient("127.0.0.1:0", io.Discard, torrent.Callbacks{}, g)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cl.Close(); g.stop() })
+	tt, _ := f.leech(t, cl)
+	tt.DownloadAll()
+	return &lateClient{cl: cl, t: tt, key: key}
+}
+
+// waitStalled waits until the downloader has stopped getting bytes (the
+// window is spent).
+func (l *lateClient) waitStalled(t *testing.T) {
+	t.Helper()
+	last, since := int64(-1), time.Now()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		n := usefulBytes(l.t)
+		if n != last {
+			last, since = n, time.Now()
+			continue
+		}
+		if n > 0 && time.Since(since) > time.Second {
+			return
+		}
+	}
+	t.Fatalf("the withholding downloader did not stall (%d bytes)", last)
+}
+
+// receipts are l's signed receipts for the pieces it holds.
+func (l *lateClient) receipts(f *gateFixture) []signedReceipt {
+	ih := [20]byte(f.mi.HashInfoBytes())
+	var recs []signedReceipt
+	for i := 0; i < f.info.NumPieces(); i++ {
+		if !l.t.PieceState(i).Complete {
+			continue
+		}
+		r := receipt.Receipt{InfoHash: receipt.InfoHashFromV1(ih), Sender: f.seeder, Receiver: crypto.PubkeyToAddress(l.key.PublicKey),
+			PieceIndex: uint32(i), PieceSize: uint32(f.info.Piece(i).Length()), Timestamp: uint64(time.Now().Unix())}
+		copy(r.PieceHash[:], f.sums[32*i:])
+		sig, _ := receipt.Sign(f.d, r, l.key)
+		recs = append(recs, signedReceipt{r, sig})
+	}
+	return recs
+}
+
+// pay hands l's receipts to the seeder over l's connection.
+func (l *lateClient) pay(t *testing.T, f *gateFixture) {
+	t.Helper()
+	recs := l.receipts(f)
+	if len(recs) == 0 {
+		t.Fatal("the late payer completed no piece")
+	}
+	for _, pc := range l.t.PeerConns() {
+		for lo := 0; lo < len(recs); lo += wireMaxReceipts {
+			if err := pc.WriteExtendedMessage(receiptsExtension, encodeWire(recs[lo:min(lo+wireMaxReceipts, len(recs))])); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// Walking around the withholding gate (issue 13, attack 5). Before, a
+// connection was bound to the receiver of the first valid receipt it handed
+// over, and receipts are public: a free-rider replayed an honest agent's
+// receipts and was served on its account, then handed over one forged
+// receipt and closed that honest agent's account. Now each connection
+// proves its agent over pbts_auth, and only that agent's receipts count.
+func TestReplayedAndForgedReceiptsOfOthersCountForNothing(t *testing.T) {
+	const (
+		pieceLen = 256 << 10
+		size     = 24 << 20
+		window   = 8
+	)
+	f := newGateFixture(t, size, pieceLen, window)
+	// An honest agent's receipts, public from the receipts service.
+	honestKey, _ := crypto.GenerateKey()
+	honest := crypto.PubkeyToAddress(honestKey.PublicKey)
+	ih := [20]byte(f.mi.HashInfoBytes())
+	var honestRecs []signedReceipt
+	for i := range 12 {
+		r := receipt.Receipt{InfoHash: receipt.InfoHashFromV1(ih), Sender: f.seeder, Receiver: honest,
+			PieceIndex: uint32(i), PieceSize: pieceLen, Timestamp: uint64(time.Now().Unix())}
+		copy(r.PieceHash[:], f.sums[32*i:])
+		sig, _ := receipt.Sign(f.d, r, honestKey)
+		honestRecs = append(honestRecs, signedReceipt{r, sig})
+	}
+	// The free-rider: a pbts client (it authenticates as itself) that keeps
+	// its own receipts and hands over the honest agent's.
+	rider := f.lateDownloader(t)
+	rider.waitStalled(t)
+	stalledAt := usefulBytes(rider.t)
+	forged := honestRecs[11]
+	forged.r.PieceIndex = 11
+	other, _ := crypto.GenerateKey()
+	forged.sig, _ = receipt.Sign(f.d, forged.r, other) // claims to be the honest agent's
+	_, refusedBefore := f.gate.stats()
+	for _, pc := range rider.t.PeerConns() {
+		if err := pc.WriteExtendedMessage(receiptsExtension, encodeWire(append(honestRecs[:11:11], forged))); err != nil {
+			t.Fatal(err)
+		}
+	}
 	for deadline := time.Now().Add(5 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if _, refused := f.gate.stats(); refused > refusedBefore {
+		if _, refused := f.gate.stats(); refused >= refusedBefore+12 {
 			break
 		}
 	}
+	time.Sleep(time.Second) // what the rider could get now, it would get within this
 	f.gate.mu.Lock()
-	banned := f.gate.agents[greedyAddr].banned
+	refused, acct := f.gate.refused, f.gate.agents[honest]
 	f.gate.mu.Unlock()
-	if _, refused := f.gate.stats(); refused != refusedBefore+1 || !banned {
-		t.Fatalf("forged receipt: refused %d (want %d), account closed %v", refused, refusedBefore+1, banned)
+	if refused != refusedBefore+12 {
+		t.Errorf("%d of 12 receipts of another agent refused", refused-refusedBefore)
 	}
+	if acct != nil && (acct.banned || len(acct.paid) > 0) {
+		t.Errorf("the honest agent's account was touched: banned %v, %d pieces paid", acct.banned, len(acct.paid))
+	}
+	if n := usefulBytes(rider.t); n != stalledAt {
+		t.Errorf("the free-rider got %d more bytes for another agent's receipts", n-stalledAt)
+	}
+	// Its own receipts are credited.
+	rider.pay(t, f)
+	for deadline := time.Now().Add(10 * time.Second); usefulBytes(rider.t) <= stalledAt && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if usefulBytes(rider.t) <= stalledAt {
+		t.Fatal("its own receipts did not reopen the connection")
+	}
+}
+
+// A forged receipt of the authenticated agent's own closes its account.
+func TestOwnForgedReceiptClosesTheAccount(t *testing.T) {
+	g := newUploadGate(receipt.Domain{ChainID: 1, Tracker: common.Address{9}}, mustKey(t), 4)
+	ih := [20]byte{7}
+	g.torrents[ih] = &gateTorrent{pieceLen: 16384, total: 10 * 16384, sums: make([]byte, 32*10)}
+	agentKey, other := mustKey(t), mustKey(t)
+	agent := crypto.PubkeyToAddress(agentKey.PublicKey)
+	c := &gatedConn{g: g, key: "192.0.2.1:6881", own: newAccount()}
+	g.mu.Lock()
+	c.acct = g.anonLocked(c.client)
+	g.conns[c.key] = c
+	g.bindLocked(c, agent)
+	g.mu.Unlock()
+	r := receipt.Receipt{InfoHash: receipt.InfoHashFromV1(ih), Sender: g.me, Receiver: agent, PieceSize: 16384, Timestamp: uint64(time.Now().Unix())}
+	sig, _ := receipt.Sign(g.d, r, other)
+	g.intakeReceipts(c.key, ih, []signedReceipt{{r, sig}})
+	if !g.agents[agent].banned {
+		t.Fatal("a forged receipt of the agent's own left its account open")
+	}
+}
+
+// Erasing shortfall with old receipts (issue 13, attack 5): a piece paid for
+// and sent again counts as shortfall until a receipt signed after the
+// re-send, and new to the gate, covers it; replaying the receipt that paid
+// it first, or an old one, erases nothing.
+func TestOldReceiptsEraseNoShortfall(t *testing.T) {
+	g := newUploadGate(receipt.Domain{ChainID: 1, Tracker: common.Address{9}}, mustKey(t), 4)
+	now := time.Unix(1_800_000_000, 0)
+	g.now = func() time.Time { return now }
+	ih := [20]byte{7}
+	g.torrents[ih] = &gateTorrent{pieceLen: 16384, total: 10 * 16384, sums: make([]byte, 32*10)}
+	agentKey := mustKey(t)
+	agent := crypto.PubkeyToAddress(agentKey.PublicKey)
+	acct := g.agentLocked(agent)
+	ref := pieceRef{ih, 3}
+	mk := func(ts time.Time) *signedReceipt {
+		r := receipt.Receipt{InfoHash: receipt.InfoHashFromV1(ih), Sender: g.me, Receiver: agent, PieceIndex: 3, PieceSize: 16384, Timestamp: uint64(ts.Unix())}
+		sig, _ := receipt.Sign(g.d, r, agentKey)
+		return &signedReceipt{r, sig}
+	}
+	acct.add(ref, 16384, now)
+	first := mk(now)
+	g.credit(agent, first)
+	if acct.owed != 0 || acct.shortfall != 0 {
+		t.Fatalf("after paying: owed %d shortfall %d", acct.owed, acct.shortfall)
+	}
+	now = now.Add(time.Hour)
+	acct.add(ref, 16384, now) // downloaded again
+	if acct.shortfall != 16384 {
+		t.Fatalf("re-send: shortfall %d", acct.shortfall)
+	}
+	g.credit(agent, first) // the same receipt again
+	g.credit(agent, mk(now.Add(-10*time.Minute)))
+	if acct.shortfall != 16384 {
+		t.Fatalf("old receipts erased shortfall: %d left", acct.shortfall)
+	}
+	g.credit(agent, mk(now))
+	if acct.shortfall != 0 {
+		t.Fatalf("a fresh receipt for the re-download did not cover it: shortfall %d", acct.shortfall)
+	}
+}
+
+func mustKey(t *testing.T) *ecdsa.PrivateKey {
+	t.Helper()
+	k, err := crypto.GenerateKey()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
 }
 
 func TestWireReceiptsRoundTripAndBounds(t *testing.T) {
@@ -396,7 +568,7 @@ func benchDir(t testing.TB) string {
 func TestUnpaidPiecesExpireIntoShortfall(t *testing.T) {
 	const pieceLen = 256 << 10
 	const window = 4
-	g := newUploadGate(receipt.Domain{ChainID: 1, Tracker: common.Address{9}}, common.Address{1}, window)
+	g := newUploadGate(receipt.Domain{ChainID: 1, Tracker: common.Address{9}}, mustKey(t), window)
 	now := time.Now()
 	g.now = func() time.Time { return now }
 	ih := [20]byte{7}
@@ -407,7 +579,7 @@ func TestUnpaidPiecesExpireIntoShortfall(t *testing.T) {
 		if !g.admitLocked(c, ref, 16384) {
 			t.Fatalf("piece %d refused with room in the window", i)
 		}
-		c.acct.add(ref, 16384)
+		c.acct.add(ref, 16384, now)
 	}
 	if g.admitLocked(c, pieceRef{ih, window}, 16384) {
 		t.Fatal("a new piece admitted with the window full of unpaid pieces")
