@@ -232,9 +232,9 @@ type uploadGate struct {
 	credited map[receipt.Key]bool
 	stalls   int
 	refused  int
-	handed   int // receipts credited (each once)
-	authed   int // connections authenticated
-	orphaned int // receipts that arrived over a connection closed meanwhile
+	handed   int               // receipts credited (each once)
+	authed   int               // connections authenticated
+	orphaned int               // receipts that arrived over a connection closed meanwhile
 	seen     map[[32]byte]bool // digests of receipts handed over (a replay covers no re-send)
 	in       chan inboundReceipts
 	ctx      context.Context

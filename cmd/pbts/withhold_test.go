@@ -2,8 +2,8 @@ package main
 
 import (
 	"bytes"
-	"crypto/ecdsa"
 	"context"
+	"crypto/ecdsa"
 	"crypto/sha256"
 	"io"
 	"math/rand/v2"
