@@ -700,10 +700,64 @@ type submitter struct {
 	mu                 sync.Mutex
 	jf                 *os.File
 	pending            []*pbtsv1.Receipt
+	retry              []retryItem          // refused for a reason that can change: sent again later
+	firstRefused       map[string]time.Time // by signature: when a kept receipt was first refused
 	signed             int
 	accepted, dup, ref int
 	kick               chan struct{}
 	lastErr            error
+	now                func() time.Time // time.Now unless a test sets it
+}
+
+// retryItem is a receipt the service refused for a reason that can change.
+type retryItem struct {
+	r    *pbtsv1.Receipt
+	next time.Time
+}
+
+// Receipts refused for a reason that can change are kept and sent again,
+// retryEvery apart, for retryFor; then they count as refused (the journal
+// still holds them until they are acknowledged).
+const (
+	retryEvery = 5 * time.Second
+	retryFor   = 10 * time.Minute
+)
+
+// temporary reports refusals that can turn into acceptance: the swarm
+// membership or a registration not recorded yet, a receiver whose upload
+// does not cover it yet.
+func temporary(r pbtsv1.RefusalReason) bool {
+	switch r {
+	case pbtsv1.RefusalReason_REFUSAL_REASON_NOT_IN_SWARM,
+		pbtsv1.RefusalReason_REFUSAL_REASON_SENDER_UNREGISTERED,
+		pbtsv1.RefusalReason_REFUSAL_REASON_RECEIVER_UNREGISTERED,
+		pbtsv1.RefusalReason_REFUSAL_REASON_RECEIVER_OVER_QUOTA:
+		return true
+	}
+	return false
+}
+
+func (s *submitter) clock() time.Time {
+	if s.now != nil {
+		return s.now()
+	}
+	return time.Now()
+}
+
+// requeueDue moves the retries that are due back to pending.
+func (s *submitter) requeueDue() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	now := s.clock()
+	kept := s.retry[:0]
+	for _, it := range s.retry {
+		if !now.Before(it.next) {
+			s.pending = append(s.pending, it.r)
+		} else {
+			kept = append(kept, it)
+		}
+	}
+	s.retry = kept
 }
 
 // sibling is a submitter to the same service with its own journal and counts.
@@ -734,8 +788,8 @@ func (s *submitter) close() {
 		s.jf.Sync()
 		s.jf.Close()
 		s.jf = nil
-		if len(s.pending) == 0 {
-			os.Remove(name)
+		if len(s.pending) == 0 && len(s.retry) == 0 {
+			os.Remove(name) // everything acknowledged: nothing to resend
 		}
 	}
 }
@@ -778,10 +832,12 @@ func (s *submitter) signedCount() int {
 	return s.signed
 }
 
+// pendingCount is what the service has not acknowledged yet: pending and
+// kept for another try.
 func (s *submitter) pendingCount() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.pending)
+	return len(s.pending) + len(s.retry)
 }
 
 func (s *submitter) run(ctx context.Context) {
@@ -794,6 +850,7 @@ func (s *submitter) run(ctx context.Context) {
 		case <-t.C:
 		case <-s.kick:
 		}
+		s.requeueDue()
 		for s.sendOne(ctx) {
 		}
 	}
@@ -828,9 +885,13 @@ func (s *submitter) sendOne(ctx context.Context) bool {
 		return false
 	}
 	s.lastErr = nil
+	now := s.clock()
 	for i, res := range resp.GetResults() {
 		if i >= len(batch) {
 			break
+		}
+		if res.GetStatus() != pbtsv1.ReceiptStatus_RECEIPT_STATUS_REFUSED || !temporary(res.GetReason()) {
+			delete(s.firstRefused, batch[i].GetSignature())
 		}
 		switch res.GetStatus() {
 		case pbtsv1.ReceiptStatus_RECEIPT_STATUS_ACCEPTED:
@@ -844,6 +905,9 @@ func (s *submitter) sendOne(ctx context.Context) bool {
 				s.dup++
 				break
 			}
+			if temporary(res.GetReason()) && s.keep(batch[i], res, now) {
+				continue // not acknowledged: it stays in the journal
+			}
 			s.ref++
 			fmt.Fprintf(s.a.stderr, "pbts: receipt for piece %d from %s refused: %s %s\n", batch[i].GetPieceIndex(), batch[i].GetSender(), res.GetReason(), res.GetDetail())
 		default:
@@ -856,10 +920,35 @@ func (s *submitter) sendOne(ctx context.Context) bool {
 	return n == batchMax
 }
 
-// flush submits what is pending, retrying until d has passed.
+// keep holds a receipt refused for a reason that can change for another
+// try, unless it has been refused for retryFor already; it reports whether
+// it kept it (the first refusal of each is told).
+func (s *submitter) keep(r *pbtsv1.Receipt, res *pbtsv1.ReceiptResult, now time.Time) bool {
+	if s.firstRefused == nil {
+		s.firstRefused = map[string]time.Time{}
+	}
+	sig := r.GetSignature()
+	first, seen := s.firstRefused[sig]
+	if !seen {
+		first = now
+		s.firstRefused[sig] = now
+		fmt.Fprintf(s.a.stderr, "pbts: receipt for piece %d from %s refused for now (%s: %s); trying again\n",
+			r.GetPieceIndex(), r.GetSender(), res.GetReason(), res.GetDetail())
+	}
+	if now.Sub(first) >= retryFor {
+		delete(s.firstRefused, sig)
+		return false
+	}
+	s.retry = append(s.retry, retryItem{r: r, next: now.Add(retryEvery)})
+	return true
+}
+
+// flush submits what is pending (and, when due, what is kept for another
+// try), until everything is acknowledged or d has passed.
 func (s *submitter) flush(ctx context.Context, d time.Duration) {
 	deadline := time.Now().Add(d)
 	for s.pendingCount() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		s.requeueDue()
 		if !s.sendOne(ctx) && s.pendingCount() > 0 {
 			time.Sleep(500 * time.Millisecond)
 		}
@@ -905,7 +994,10 @@ func (s *submitter) resendJournals(ctx context.Context) int {
 		s.flush(ctx, 10*time.Second)
 		s.mu.Lock()
 		still := s.pending
-		s.pending = nil
+		for _, it := range s.retry {
+			still = append(still, it.r)
+		}
+		s.pending, s.retry = nil, nil
 		s.mu.Unlock()
 		total += len(left) - len(still)
 		var sb strings.Builder
