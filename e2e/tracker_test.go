@@ -227,7 +227,17 @@ func TestTrackerEndToEnd(t *testing.T) {
 		d, err := s.Datasets.GetDataset(ctx, &pbtsv1.GetDatasetRequest{InfoHash: metainfo.Hash(ih).HexString()})
 		return err == nil && d.Dataset.Completed == 1 && d.Dataset.Seeders >= 1
 	})
+	// The counts are public; the peers only for a member's signed request.
 	sw, err := s.Datasets.GetSwarm(ctx, &pbtsv1.GetSwarmRequest{InfoHash: metainfo.Hash(ih).HexString()})
+	if err != nil || !sw.PeersHidden || len(sw.Peers) != 0 || sw.Seeders < 1 {
+		t.Fatalf("anonymous GetSwarm = %v, %v; want counts only", sw, err)
+	}
+	ts := uint64(time.Now().Unix())
+	vsig, err := receipt.SignSwarmView(s.Domain, ih, ts, seeder.Key)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err = s.Datasets.GetSwarm(ctx, &pbtsv1.GetSwarmRequest{InfoHash: metainfo.Hash(ih).HexString(), Agent: seeder.Address(), Timestamp: ts, Signature: vsig.Hex()})
 	if err != nil || len(sw.Peers) == 0 || sw.Peers[0].Agent != seeder.Address() || !sw.Peers[0].Seeder {
 		t.Fatalf("GetSwarm = %v, %v; want the seeder's agent listed as seeder", sw, err)
 	}

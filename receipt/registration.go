@@ -2,6 +2,7 @@ package receipt
 
 import (
 	"crypto/ecdsa"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"math"
@@ -88,6 +89,41 @@ func VerifyInvitation(d Domain, inviter, invitee common.Address, ts uint64, sig 
 		return err
 	}
 	return VerifyText(InvitationMessage(d, inviter, invitee, ts), inviter, sig)
+}
+
+// SwarmViewMessage returns the text an agent personal_signs to see the
+// peers of a swarm it is in (GetSwarm):
+//
+//	PBTS swarm view
+//	chain: 31337
+//	tracker: 0x5FbDB2315678afecb367f032d93F642f64180aa3
+//	agent: 0x70997970C51812dc3A010C7d01b50e0d17dc79C8
+//	info hash: 0x<40 hex>
+//	timestamp: 1708387200
+func SwarmViewMessage(d Domain, agent common.Address, ih [20]byte, ts uint64) string {
+	b := []byte(agentMessage("PBTS swarm view", d, agent, ts))
+	i := len(b) - len("\ntimestamp: ") - len(strconv.FormatUint(ts, 10))
+	tail := append([]byte(nil), b[i:]...)
+	b = append(b[:i], "\ninfo hash: 0x"...)
+	b = append(b, hex.EncodeToString(ih[:])...)
+	return string(append(b, tail...))
+}
+
+// SignSwarmView signs the key's swarm view request of ih.
+func SignSwarmView(d Domain, ih [20]byte, ts uint64, key *ecdsa.PrivateKey) (Signature, error) {
+	if key == nil || key.D == nil {
+		return Signature{}, ErrNilKey
+	}
+	return SignText(SwarmViewMessage(d, crypto.PubkeyToAddress(key.PublicKey), ih, ts), key)
+}
+
+// VerifySwarmView checks a swarm view request: ts within window of now and
+// sig agent's personal_sign of SwarmViewMessage.
+func VerifySwarmView(d Domain, agent common.Address, ih [20]byte, ts uint64, sig []byte, now time.Time, window time.Duration) error {
+	if err := CheckTimestamp(ts, now, window); err != nil {
+		return err
+	}
+	return VerifyText(SwarmViewMessage(d, agent, ih, ts), agent, sig)
 }
 
 // agentMessage is the five-line form registration and rotation share: a

@@ -328,10 +328,32 @@ func TestPeerAuth(t *testing.T) {
 		"challenger": func() (common.Address, error) { return RecoverPeerAuth(d, ih, rs, rs, nonce, sig[:]) },
 		"responder":  func() (common.Address, error) { return RecoverPeerAuth(d, ih, ch, ch, nonce, sig[:]) },
 		"info hash":  func() (common.Address, error) { return RecoverPeerAuth(d, [20]byte{9}, ch, rs, nonce, sig[:]) },
-		"chain":      func() (common.Address, error) { return RecoverPeerAuth(Domain{ChainID: 1, Tracker: d.Tracker}, ih, ch, rs, nonce, sig[:]) },
+		"chain": func() (common.Address, error) {
+			return RecoverPeerAuth(Domain{ChainID: 1, Tracker: d.Tracker}, ih, ch, rs, nonce, sig[:])
+		},
 	} {
 		if a, err := f(); err == nil && a == me {
 			t.Errorf("another %s recovers to the signer", name)
 		}
+	}
+}
+
+func TestSwarmViewMessage(t *testing.T) {
+	d := Domain{ChainID: 31337, Tracker: common.HexToAddress("0x5FbDB2315678afecb367f032d93F642f64180aa3")}
+	agent := common.HexToAddress("0x70997970C51812dc3A010C7d01b50e0d17dc79C8")
+	ih := [20]byte{0xab, 1}
+	want := "PBTS swarm view\nchain: 31337\ntracker: 0x5FbDB2315678afecb367f032d93F642f64180aa3\nagent: 0x70997970C51812dc3A010C7d01b50e0d17dc79C8\n" +
+		"info hash: 0xab01000000000000000000000000000000000000\ntimestamp: 1708387200"
+	if m := SwarmViewMessage(d, agent, ih, 1708387200); m != want {
+		t.Fatalf("message:\n%s\nwant:\n%s", m, want)
+	}
+	key, _ := crypto.GenerateKey()
+	now := time.Unix(1708387200, 0)
+	sig, _ := SignSwarmView(d, ih, 1708387200, key)
+	if err := VerifySwarmView(d, crypto.PubkeyToAddress(key.PublicKey), ih, 1708387200, sig[:], now, time.Minute); err != nil {
+		t.Fatal(err)
+	}
+	if err := VerifySwarmView(d, crypto.PubkeyToAddress(key.PublicKey), [20]byte{1}, 1708387200, sig[:], now, time.Minute); err == nil {
+		t.Fatal("a view of one swarm verified for another")
 	}
 }

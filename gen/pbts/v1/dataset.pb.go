@@ -793,8 +793,14 @@ func (x *GetPieceHashesResponse) GetPieceSha256() []byte {
 
 // GetSwarmRequest names a dataset.
 type GetSwarmRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	InfoHash      string                 `protobuf:"bytes,1,opt,name=info_hash,json=infoHash,proto3" json:"info_hash,omitempty"`
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	InfoHash string                 `protobuf:"bytes,1,opt,name=info_hash,json=infoHash,proto3" json:"info_hash,omitempty"`
+	// To see the peers: an agent with a peer in the swarm, the unix seconds and
+	// its EIP-191 signature of the swarm view message
+	// (receipt.SwarmViewMessage: chain, tracker, agent, info hash, timestamp).
+	Agent         string `protobuf:"bytes,2,opt,name=agent,proto3" json:"agent,omitempty"`
+	Timestamp     uint64 `protobuf:"varint,3,opt,name=timestamp,proto3" json:"timestamp,omitempty"`
+	Signature     string `protobuf:"bytes,4,opt,name=signature,proto3" json:"signature,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -832,6 +838,27 @@ func (*GetSwarmRequest) Descriptor() ([]byte, []int) {
 func (x *GetSwarmRequest) GetInfoHash() string {
 	if x != nil {
 		return x.InfoHash
+	}
+	return ""
+}
+
+func (x *GetSwarmRequest) GetAgent() string {
+	if x != nil {
+		return x.Agent
+	}
+	return ""
+}
+
+func (x *GetSwarmRequest) GetTimestamp() uint64 {
+	if x != nil {
+		return x.Timestamp
+	}
+	return 0
+}
+
+func (x *GetSwarmRequest) GetSignature() string {
+	if x != nil {
+		return x.Signature
 	}
 	return ""
 }
@@ -932,11 +959,15 @@ func (x *SwarmPeer) GetClient() string {
 
 // GetSwarmResponse lists peers and counts.
 type GetSwarmResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Peers         []*SwarmPeer           `protobuf:"bytes,1,rep,name=peers,proto3" json:"peers,omitempty"`
-	Seeders       uint32                 `protobuf:"varint,2,opt,name=seeders,proto3" json:"seeders,omitempty"`
-	Leechers      uint32                 `protobuf:"varint,3,opt,name=leechers,proto3" json:"leechers,omitempty"`
-	Completed     uint32                 `protobuf:"varint,4,opt,name=completed,proto3" json:"completed,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Only for a member's signed request (see peers_hidden).
+	Peers     []*SwarmPeer `protobuf:"bytes,1,rep,name=peers,proto3" json:"peers,omitempty"`
+	Seeders   uint32       `protobuf:"varint,2,opt,name=seeders,proto3" json:"seeders,omitempty"`
+	Leechers  uint32       `protobuf:"varint,3,opt,name=leechers,proto3" json:"leechers,omitempty"`
+	Completed uint32       `protobuf:"varint,4,opt,name=completed,proto3" json:"completed,omitempty"`
+	// Set when the peers were left out: the request was not signed by an
+	// agent in the swarm.
+	PeersHidden   bool `protobuf:"varint,5,opt,name=peers_hidden,json=peersHidden,proto3" json:"peers_hidden,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -997,6 +1028,13 @@ func (x *GetSwarmResponse) GetCompleted() uint32 {
 		return x.Completed
 	}
 	return 0
+}
+
+func (x *GetSwarmResponse) GetPeersHidden() bool {
+	if x != nil {
+		return x.PeersHidden
+	}
+	return false
 }
 
 // ResolvePeerRequest asks who a swarm peer is.
@@ -1178,9 +1216,12 @@ const file_pbts_v1_dataset_proto_rawDesc = "" +
 	"\fpiece_length\x18\x01 \x01(\rR\vpieceLength\x12\x1f\n" +
 	"\vtotal_bytes\x18\x02 \x01(\x04R\n" +
 	"totalBytes\x12!\n" +
-	"\fpiece_sha256\x18\x03 \x01(\fR\vpieceSha256\"3\n" +
+	"\fpiece_sha256\x18\x03 \x01(\fR\vpieceSha256\"\x85\x01\n" +
 	"\x0fGetSwarmRequest\x12 \n" +
-	"\tinfo_hash\x18\x01 \x01(\tB\x03\xe0A\x02R\binfoHash\"\xe2\x01\n" +
+	"\tinfo_hash\x18\x01 \x01(\tB\x03\xe0A\x02R\binfoHash\x12\x14\n" +
+	"\x05agent\x18\x02 \x01(\tR\x05agent\x12\x1c\n" +
+	"\ttimestamp\x18\x03 \x01(\x04R\ttimestamp\x12\x1c\n" +
+	"\tsignature\x18\x04 \x01(\tR\tsignature\"\xe2\x01\n" +
 	"\tSwarmPeer\x12\x14\n" +
 	"\x05agent\x18\x01 \x01(\tR\x05agent\x12\x16\n" +
 	"\x06seeder\x18\x02 \x01(\bR\x06seeder\x12\x1a\n" +
@@ -1190,12 +1231,13 @@ const file_pbts_v1_dataset_proto_rawDesc = "" +
 	"downloaded\x12\x12\n" +
 	"\x04left\x18\x05 \x01(\x04R\x04left\x12?\n" +
 	"\rlast_announce\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\flastAnnounce\x12\x16\n" +
-	"\x06client\x18\a \x01(\tR\x06client\"\x90\x01\n" +
+	"\x06client\x18\a \x01(\tR\x06client\"\xb3\x01\n" +
 	"\x10GetSwarmResponse\x12(\n" +
 	"\x05peers\x18\x01 \x03(\v2\x12.pbts.v1.SwarmPeerR\x05peers\x12\x18\n" +
 	"\aseeders\x18\x02 \x01(\rR\aseeders\x12\x1a\n" +
 	"\bleechers\x18\x03 \x01(\rR\bleechers\x12\x1c\n" +
-	"\tcompleted\x18\x04 \x01(\rR\tcompleted\"\x82\x01\n" +
+	"\tcompleted\x18\x04 \x01(\rR\tcompleted\x12!\n" +
+	"\fpeers_hidden\x18\x05 \x01(\bR\vpeersHidden\"\x82\x01\n" +
 	"\x12ResolvePeerRequest\x12 \n" +
 	"\tinfo_hash\x18\x01 \x01(\tB\x03\xe0A\x02R\binfoHash\x12\x1d\n" +
 	"\apasskey\x18\x02 \x01(\tB\x03\xe0A\x02R\apasskey\x12\x17\n" +

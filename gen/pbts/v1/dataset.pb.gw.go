@@ -220,6 +220,8 @@ func local_request_DatasetService_GetPieceHashes_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
+var filter_DatasetService_GetSwarm_0 = &utilities.DoubleArray{Encoding: map[string]int{"info_hash": 0}, Base: []int{1, 1, 0}, Check: []int{0, 1, 2}}
+
 func request_DatasetService_GetSwarm_0(ctx context.Context, marshaler runtime.Marshaler, client DatasetServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq GetSwarmRequest
@@ -233,6 +235,12 @@ func request_DatasetService_GetSwarm_0(ctx context.Context, marshaler runtime.Ma
 	protoReq.InfoHash, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "info_hash", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_DatasetService_GetSwarm_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -254,6 +262,12 @@ func local_request_DatasetService_GetSwarm_0(ctx context.Context, marshaler runt
 	protoReq.InfoHash, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "info_hash", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_DatasetService_GetSwarm_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	msg, err := server.GetSwarm(ctx, &protoReq)
 	return msg, metadata, err

@@ -51,7 +51,10 @@ type DatasetServiceClient interface {
 	GetTorrent(ctx context.Context, in *GetTorrentRequest, opts ...grpc.CallOption) (*httpbody.HttpBody, error)
 	// GetPieceHashes returns the published SHA-256 of every piece.
 	GetPieceHashes(ctx context.Context, in *GetPieceHashesRequest, opts ...grpc.CallOption) (*GetPieceHashesResponse, error)
-	// GetSwarm lists a dataset's current peers by agent (no network addresses).
+	// GetSwarm reports a dataset's swarm counts to anyone, and its current
+	// peers by agent (never network addresses) to a member of the swarm that
+	// proves it with a signed request: who downloads what, and how far, is
+	// the swarm's own business.
 	GetSwarm(ctx context.Context, in *GetSwarmRequest, opts ...grpc.CallOption) (*GetSwarmResponse, error)
 	// ResolvePeer tells which agent a peer (by peer id or ip:port) of a swarm
 	// is. Only members of that swarm may ask.
@@ -158,7 +161,10 @@ type DatasetServiceServer interface {
 	GetTorrent(context.Context, *GetTorrentRequest) (*httpbody.HttpBody, error)
 	// GetPieceHashes returns the published SHA-256 of every piece.
 	GetPieceHashes(context.Context, *GetPieceHashesRequest) (*GetPieceHashesResponse, error)
-	// GetSwarm lists a dataset's current peers by agent (no network addresses).
+	// GetSwarm reports a dataset's swarm counts to anyone, and its current
+	// peers by agent (never network addresses) to a member of the swarm that
+	// proves it with a signed request: who downloads what, and how far, is
+	// the swarm's own business.
 	GetSwarm(context.Context, *GetSwarmRequest) (*GetSwarmResponse, error)
 	// ResolvePeer tells which agent a peer (by peer id or ip:port) of a swarm
 	// is. Only members of that swarm may ask.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/netip"
+	"slices"
 	"strings"
 	"unicode/utf8"
 
@@ -292,12 +293,27 @@ func (s *datasetServer) getSwarm(ctx context.Context, req *pbtsv1.GetSwarmReques
 	if err != nil {
 		return nil, err
 	}
+	resp := &pbtsv1.GetSwarmResponse{PeersHidden: true}
+	resp.Seeders, resp.Leechers, resp.Completed = r.swarms.Counts(ctx, d.InfoHash)
+	if req.GetAgent() == "" && req.GetSignature() == "" {
+		return resp, nil // counts are public; the peers are the members' business
+	}
+	viewer, sig, err := signedRequest(req.GetAgent(), req.GetTimestamp(), req.GetSignature())
+	if err != nil {
+		return nil, err
+	}
+	if err := receipt.VerifySwarmView(r.cfg.Domain, viewer, d.InfoHash, req.GetTimestamp(), sig[:], r.cfg.Now(), r.cfg.Window); err != nil {
+		return nil, unauthenticated("swarm view", err, req.GetTimestamp())
+	}
 	peers, err := r.swarms.Peers(ctx, d.InfoHash)
 	if err != nil {
 		return nil, fmt.Errorf("swarm peers: %w", err)
 	}
-	resp := &pbtsv1.GetSwarmResponse{Peers: make([]*pbtsv1.SwarmPeer, len(peers))}
-	resp.Seeders, resp.Leechers, resp.Completed = r.swarms.Counts(ctx, d.InfoHash)
+	if !slices.ContainsFunc(peers, func(p SwarmPeer) bool { return p.Agent == viewer }) {
+		return nil, clientErr(codes.PermissionDenied, "%s has no peer in this swarm: only its members see who is in it (the counts are public)", viewer.Hex())
+	}
+	resp.PeersHidden = false
+	resp.Peers = make([]*pbtsv1.SwarmPeer, len(peers))
 	for i, p := range peers {
 		resp.Peers[i] = &pbtsv1.SwarmPeer{
 			Agent: p.Agent.Hex(), Seeder: p.Seeder, Uploaded: p.Uploaded, Downloaded: p.Downloaded, Left: p.Left,

@@ -230,7 +230,7 @@ func TestGetSwarmAndResolvePeer(t *testing.T) {
 	e := newEnv(t)
 	pubKey, pubPK := e.register(t)
 	member, memberPK := e.register(t)
-	_, outsiderPK := e.register(t)
+	outsider, outsiderPK := e.register(t)
 	b := buildTorrent(t, "s", 20_000, 4)
 	if _, err := e.datasets.PublishDataset(ctx, publishReq(t, pubKey, domain, b.mi.InfoBytes, b.infoHash, b.pieces(), speech, e.ts())); err != nil {
 		t.Fatal(err)
@@ -246,7 +246,31 @@ func TestGetSwarmAndResolvePeer(t *testing.T) {
 	e.swarms.byID[string(peerID[:])] = pubKey.addr
 	e.swarms.byAddr["192.0.2.7:6881"] = pubKey.addr
 
+	// Swarm privacy (issue 13, attack 8): the counts are public, the peers
+	// only for a member's signed request.
 	sw, err := e.datasets.GetSwarm(ctx, &pbtsv1.GetSwarmRequest{InfoHash: ihHex(b.infoHash)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(&pbtsv1.GetSwarmResponse{Seeders: 1, Leechers: 1, PeersHidden: true}, sw, protocmp.Transform()); diff != "" {
+		t.Errorf("GetSwarm without a signature (-want +got):\n%s", diff)
+	}
+	view := func(k agentKey, ih [20]byte) *pbtsv1.GetSwarmRequest {
+		sig, err := receipt.SignSwarmView(domain, ih, e.ts(), k.key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &pbtsv1.GetSwarmRequest{InfoHash: ihHex(b.infoHash), Agent: k.addr.Hex(), Timestamp: e.ts(), Signature: sig.Hex()}
+	}
+	_, err = e.datasets.GetSwarm(ctx, view(outsider, b.infoHash))
+	wantCode(t, err, codes.PermissionDenied, "no peer in this swarm")
+	_, err = e.datasets.GetSwarm(ctx, view(member, [20]byte{1}))
+	wantCode(t, err, codes.Unauthenticated, "")
+	stolen := view(member, b.infoHash)
+	stolen.Agent = outsider.addr.Hex()
+	_, err = e.datasets.GetSwarm(ctx, stolen)
+	wantCode(t, err, codes.Unauthenticated, "")
+	sw, err = e.datasets.GetSwarm(ctx, view(member, b.infoHash))
 	if err != nil {
 		t.Fatal(err)
 	}
