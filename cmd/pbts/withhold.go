@@ -639,16 +639,22 @@ func (g *uploadGate) credit(agent common.Address, sr *signedReceipt) {
 		acct.shortfall = max(0, acct.shortfall-min(r.bytes, int64(sr.r.PieceSize)))
 		delete(acct.resent, ref)
 	}
+	g.reopenLocked(acct)
+	g.mu.Unlock()
+	if g.forward != nil && !again {
+		g.forward(*sr)
+	}
+}
+
+// reopenLocked invites the connections of acct that were refused to ask
+// again at once (its receipts have freed room in the window).
+func (g *uploadGate) reopenLocked(acct *account) {
 	for _, c := range g.conns {
 		if c.acct == acct && c.rejected {
 			c.scheduleUnchokeLocked(0)
 		}
 	}
 	g.cond.Broadcast()
-	g.mu.Unlock()
-	if g.forward != nil && !again {
-		g.forward(*sr)
-	}
 }
 
 // settleFromService settles a piece on the word of the receipts service (a
@@ -670,12 +676,7 @@ func (g *uploadGate) settleFromService(r *receipt.Receipt) {
 		return
 	}
 	acct.shortfall += max(0, sent-int64(r.PieceSize))
-	for _, c := range g.conns {
-		if c.acct == acct && c.rejected {
-			c.scheduleUnchokeLocked(0)
-		}
-	}
-	g.cond.Broadcast()
+	g.reopenLocked(acct)
 }
 
 // watchService feeds settleFromService from the receipts service's stream
