@@ -242,7 +242,9 @@ func (s *datasetServer) getTorrent(ctx context.Context, req *pbtsv1.GetTorrentRe
 			return nil, err
 		}
 		if left := uint64(d.TotalBytes) - min(credited, uint64(d.TotalBytes)); left > 0 {
-			elsewhere, err := r.swarms.AgentLeft(ctx, caller, d.InfoHash)
+			// (If the caller already leeches this torrent, that counts too:
+			// the stricter reading.)
+			elsewhere, err := r.swarms.AgentLeft(ctx, caller)
 			if err != nil {
 				return nil, err
 			}
