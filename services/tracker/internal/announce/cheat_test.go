@@ -91,7 +91,7 @@ func TestLeftCountsEverySwarmAtOnce(t *testing.T) {
 	e.mustAnnounce(at(3, 3*GiB, bt.EventStarted))
 	e.mustAnnounce(at(1, 0, bt.EventCompleted))
 	e.mustAnnounce(at(1, 0, bt.EventStopped))
-	if left, err := e.tracker.AgentLeft(t.Context(), agent(a)); err != nil || left != 7*GiB {
+	if left, err := e.tracker.AgentLeft(t.Context(), agent(a), ih(99)); err != nil || left != 7*GiB {
 		t.Fatalf("left in all swarms: %d, %v; want 7 GiB (4 + 3)", left, err)
 	}
 }

@@ -58,10 +58,10 @@ func (t *Tracker) Counts(ctx context.Context, ih InfoHash) (Counts, error) {
 	return t.store.Counts(ctx, ih)
 }
 
-// AgentLeft is what agent still has left in all its swarms (as the gate
-// counts it).
-func (t *Tracker) AgentLeft(ctx context.Context, agent Agent) (uint64, error) {
-	return t.store.AgentLeft(ctx, agent)
+// AgentLeft is what agent still has left in its swarms other than except
+// (as the gate counts it).
+func (t *Tracker) AgentLeft(ctx context.Context, agent Agent, except InfoHash) (uint64, error) {
+	return t.store.AgentLeft(ctx, agent, except)
 }
 
 // Stats sums the store's sizes (for the swarm-size gauges).

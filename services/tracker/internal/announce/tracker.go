@@ -107,10 +107,6 @@ func (t *Tracker) Announce(ctx context.Context, req *bt.AnnounceRequest, resp *b
 	// min interval, not asking to leech more than it was allowed.
 	p, err := t.store.Peer(ctx, req.InfoHash, req.PeerID)
 	isNew := errors.Is(err, swarm.ErrNotFound)
-	var heldLeft uint64 // what this peer counts for now in the agent's left everywhere
-	if err == nil {
-		heldLeft = p.Left
-	}
 	switch {
 	case err == nil && p.Tag == u.Tag && t.fresh(&p, req, now):
 		res, err := t.store.Announce(ctx, req.InfoHash, u, want, sel)
@@ -140,11 +136,10 @@ func (t *Tracker) Announce(ctx context.Context, req *bt.AnnounceRequest, resp *b
 			return err
 		}
 		if left > 0 {
-			all, err := t.store.AgentLeft(ctx, agent)
+			elsewhere, err := t.store.AgentLeft(ctx, agent, req.InfoHash)
 			if err != nil {
 				return err
 			}
-			elsewhere := all - min(heldLeft, all)
 			d, err := t.gate.Check(ctx, agent, satAdd(left, elsewhere), elsewhere)
 			if err != nil {
 				return fmt.Errorf("gate: %w", err)

@@ -92,8 +92,8 @@ func (g gate) Check(ctx context.Context, agent announce.Agent, left, elsewhere u
 // swarms adapts the live swarm state to the registry's queries.
 type swarms struct{ t *announce.Tracker }
 
-func (s swarms) AgentLeft(ctx context.Context, agent common.Address) (uint64, error) {
-	return s.t.AgentLeft(ctx, announce.Agent(agent))
+func (s swarms) AgentLeft(ctx context.Context, agent common.Address, except [20]byte) (uint64, error) {
+	return s.t.AgentLeft(ctx, announce.Agent(agent), except)
 }
 
 func (s swarms) Counts(ctx context.Context, ih [20]byte) (seeders, leechers, completed uint32) {

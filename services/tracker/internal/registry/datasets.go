@@ -242,9 +242,7 @@ func (s *datasetServer) getTorrent(ctx context.Context, req *pbtsv1.GetTorrentRe
 			return nil, err
 		}
 		if left := uint64(d.TotalBytes) - min(credited, uint64(d.TotalBytes)); left > 0 {
-			// (If the caller already leeches this torrent, that counts too:
-			// the stricter reading.)
-			elsewhere, err := r.swarms.AgentLeft(ctx, caller)
+			elsewhere, err := r.swarms.AgentLeft(ctx, caller, d.InfoHash)
 			if err != nil {
 				return nil, err
 			}

@@ -84,7 +84,7 @@ func newFakeSwarms() *fakeSwarms {
 		byID: map[string]common.Address{}, byAddr: map[string]common.Address{}}
 }
 
-func (f *fakeSwarms) AgentLeft(context.Context, common.Address) (uint64, error) {
+func (f *fakeSwarms) AgentLeft(context.Context, common.Address, [20]byte) (uint64, error) {
 	return 0, nil
 }
 

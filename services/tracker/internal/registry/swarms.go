@@ -22,9 +22,9 @@ type Swarms interface {
 	// formats it) in the torrent's swarm, as asked by asker (already checked
 	// to be a member of the swarm). An unknown peer is ErrPeerNotFound.
 	Resolve(ctx context.Context, infoHash [20]byte, asker common.Address, peerID []byte, addr string) (common.Address, error)
-	// AgentLeft is what agent still has left in all the swarms it leeches
-	// (the gate counts them all at once).
-	AgentLeft(ctx context.Context, agent common.Address) (uint64, error)
+	// AgentLeft is what agent still has left in the swarms it leeches other
+	// than except (the gate counts them all at once).
+	AgentLeft(ctx context.Context, agent common.Address, except [20]byte) (uint64, error)
 }
 
 // ErrPeerNotFound is what Swarms.Resolve returns for a peer it does not know.

@@ -4,58 +4,100 @@ import (
 	"context"
 	"encoding/binary"
 	"sync"
+
+	"github.com/pbts/pbts/services/tracker/internal/bt"
 )
 
-// leechShards spreads the per-agent totals over locks of their own (taken
+// leechShards spreads the per-agent index over locks of its own (taken
 // after a swarm shard's, never before).
 const leechShards = 64
 
-// leeching keeps, per agent, the sum of left over its leeching peers in
-// every swarm, so that the gate can count what an agent still wants in all
-// its swarms at once (issue 13: an agent that passes for one torrent of
-// size S must not pass for ten at once). One counter per leeching agent: a
-// peer's change adds its difference, a peer leaving takes its left away.
+// leeching indexes every leeching peer (left > 0) by its agent, so that the
+// gate can count what an agent still wants in all its swarms at once
+// (issue 13: an agent that passes for one torrent of size S must not pass
+// for ten at once).
 type leeching struct {
 	shards [leechShards]leechShard
 }
 
 type leechShard struct {
 	mu sync.Mutex
-	m  map[Agent]uint64
+	m  map[Agent][]leechEntry
+}
+
+type leechEntry struct {
+	ih   bt.InfoHash
+	id   bt.PeerID
+	left uint64
 }
 
 func (l *leeching) shard(a Agent) *leechShard {
-	return &l.shards[binary.LittleEndian.Uint32(a[:4])%leechShards]
-}
-
-// change records that a peer of agent a went from old to now bytes left
-// (0 for a seeder, a peer that left or expired).
-func (l *leeching) change(a Agent, old, now uint64) {
-	if old == now {
-		return
-	}
-	s := l.shard(a)
-	s.mu.Lock()
-	defer s.mu.Unlock()
+	s := &l.shards[binary.LittleEndian.Uint32(a[:4])%leechShards]
 	if s.m == nil {
-		s.m = make(map[Agent]uint64)
+		s.m = make(map[Agent][]leechEntry)
 	}
-	t := s.m[a] - old + now
-	if t == 0 {
-		delete(s.m, a)
-	} else {
-		s.m[a] = t
-	}
+	return s
 }
 
-func (l *leeching) total(a Agent) uint64 {
+// set records that peer id of agent a in swarm ih has left bytes left (0:
+// it seeds or has gone, and is dropped from the index).
+func (l *leeching) set(a Agent, ih bt.InfoHash, id bt.PeerID, left uint64) {
 	s := l.shard(a)
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.m[a]
+	es := s.m[a]
+	for i := range es {
+		if es[i].ih == ih && es[i].id == id {
+			if left > 0 {
+				es[i].left = left
+				return
+			}
+			es[i] = es[len(es)-1]
+			es = es[:len(es)-1]
+			if len(es) == 0 {
+				delete(s.m, a)
+			} else {
+				s.m[a] = es
+			}
+			return
+		}
+	}
+	if left > 0 {
+		s.m[a] = append(es, leechEntry{ih: ih, id: id, left: left})
+	}
+}
+
+// total sums, over a's swarms other than except, the most any of its peers
+// there has left (two peer ids of one agent in one swarm are one download).
+func (l *leeching) total(a Agent, except bt.InfoHash) uint64 {
+	s := l.shard(a)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	es := s.m[a]
+	var sum uint64
+	for i := range es {
+		e := &es[i]
+		if e.ih == except {
+			continue
+		}
+		biggest := true
+		for j := range es {
+			if j != i && es[j].ih == e.ih && (es[j].left > e.left || es[j].left == e.left && j < i) {
+				biggest = false
+				break
+			}
+		}
+		if biggest {
+			if sum+e.left < sum {
+				return ^uint64(0)
+			}
+			sum += e.left
+		}
+	}
+	return sum
 }
 
 // AgentLeft implements PeerStore.
-func (m *Memory) AgentLeft(ctx context.Context, agent Agent) (uint64, error) {
-	return m.leech.total(agent), nil
+func (m *Memory) AgentLeft(ctx context.Context, agent Agent, except bt.InfoHash) (uint64, error) {
+	return m.leech.total(agent, except), nil
 }

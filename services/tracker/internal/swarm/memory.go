@@ -117,7 +117,7 @@ func (m *Memory) Announce(ctx context.Context, ih bt.InfoHash, u *Update, numWan
 		var res Result
 		p := peer{id: u.PeerID, agent: u.Agent, tag: u.Tag, verified: unix(u.Now)}
 		p.set(u)
-		m.leech.change(p.agent, 0, p.left)
+		m.leech.set(p.agent, ih, p.id, p.left)
 		if u.Event == bt.EventCompleted && u.Left == 0 {
 			p.flags |= counted
 			sw.completed++
@@ -142,12 +142,11 @@ func (m *Memory) Announce(ctx context.Context, ih bt.InfoHash, u *Update, numWan
 	}
 	var res Result
 	wasSeeder := i < sw.nSeeders
-	oldLeft := p.left
 	p.set(u)
 	if u.Event == bt.EventStopped {
-		m.leech.change(p.agent, oldLeft, 0)
+		m.leech.set(p.agent, ih, p.id, 0)
 	} else {
-		m.leech.change(p.agent, oldLeft, p.left)
+		m.leech.set(p.agent, ih, p.id, p.left)
 	}
 	switch {
 	case u.Left == 0 && p.flags&counted == 0 && (!wasSeeder || u.Event == bt.EventCompleted):
@@ -511,7 +510,7 @@ func (m *Memory) Collect(ctx context.Context, cutoff time.Time) (int, error) {
 		for ih, sw := range sh.swarms {
 			for i := len(sw.peers) - 1; i >= 0; i-- {
 				if p := &sw.peers[i]; p.seen < c {
-					m.leech.change(p.agent, p.left, 0)
+					m.leech.set(p.agent, ih, p.id, 0)
 					sw.remove(i)
 					removed++
 				}

@@ -121,10 +121,10 @@ type PeerStore interface {
 	// PeerByAddr returns the peer that announced from addr (its Addr, never
 	// a Hint: a hint proves nothing), or ErrNotFound.
 	PeerByAddr(ctx context.Context, ih bt.InfoHash, addr netip.AddrPort) (Peer, error)
-	// AgentLeft sums the left of agent's peers in every swarm (seeding
-	// peers and peers that left or expired count nothing; two peer ids of
-	// one agent in one swarm count twice until one expires).
-	AgentLeft(ctx context.Context, agent Agent) (uint64, error)
+	// AgentLeft sums what agent still has left in every swarm but except:
+	// per swarm, the most left of its peers there (seeding peers and peers
+	// that left or expired count nothing).
+	AgentLeft(ctx context.Context, agent Agent, except bt.InfoHash) (uint64, error)
 	// HasAgent reports whether agent has a peer in the swarm of ih.
 	HasAgent(ctx context.Context, ih bt.InfoHash, agent Agent) (bool, error)
 	// Counts returns the swarm's counts (zero for an unknown swarm).

@@ -520,8 +520,8 @@ func testCollect(t *testing.T, s swarm.PeerStore) {
 	}
 }
 
-// An agent's left in every swarm at once: the sum over its leeching
-// peers; seeding, stopped and expired peers count nothing.
+// An agent's left in every swarm at once: per swarm the most left of its
+// peers there; seeding, stopped and expired peers count nothing.
 func testAgentLeft(t *testing.T, s swarm.PeerStore) {
 	ctx := context.Background()
 	a := AgentN(7)
@@ -531,31 +531,31 @@ func testAgentLeft(t *testing.T, s swarm.PeerStore) {
 		u.Agent, u.Event = a, ev
 		announce(t, s, ih, u, 0, nil)
 	}
-	left := func(want uint64) {
+	left := func(except bt.InfoHash, want uint64) {
 		t.Helper()
-		if got, err := s.AgentLeft(ctx, a); err != nil || got != want {
-			t.Fatalf("AgentLeft = %d, %v; want %d", got, err, want)
+		if got, err := s.AgentLeft(ctx, a, except); err != nil || got != want {
+			t.Fatalf("AgentLeft(except %x) = %d, %v; want %d", except[:2], got, err, want)
 		}
 	}
-	left(0)
+	left(IH(99), 0)
 	up(IH(1), 1, 100, bt.EventStarted, t0)
 	up(IH(2), 2, 50, bt.EventStarted, t0)
-	up(IH(2), 3, 70, bt.EventStarted, t0.Add(time.Minute)) // a second peer id in swarm 2 counts until it goes
+	up(IH(2), 3, 70, bt.EventStarted, t0.Add(time.Minute)) // a second peer id in swarm 2
 	up(IH(3), 4, 0, bt.EventStarted, t0)                   // seeding
 	announce(t, s, IH(1), Verified(5, 1000, t0), 0, nil)   // another agent
-	left(220)
+	left(IH(99), 170)
+	left(IH(1), 70)
+	left(IH(2), 100)
 	up(IH(1), 1, 40, bt.EventNone, t0) // progress
-	left(160)
+	left(IH(99), 110)
 	up(IH(2), 3, 0, bt.EventCompleted, t0.Add(time.Minute))
-	left(90)
+	left(IH(99), 90)
 	up(IH(1), 1, 40, bt.EventStopped, t0)
-	left(50)
-	up(IH(3), 4, 30, bt.EventNone, t0) // a seeder turned leecher
-	left(80)
-	if _, err := s.Collect(ctx, t0.Add(30*time.Second)); err != nil { // peers 2 and 4 expire
+	left(IH(99), 50)
+	if _, err := s.Collect(ctx, t0.Add(30*time.Second)); err != nil { // peer 2 expires
 		t.Fatal(err)
 	}
-	left(0)
+	left(IH(99), 0)
 }
 
 func testLargeSwarm(t *testing.T, s swarm.PeerStore) {
