@@ -15,7 +15,9 @@ const leechShards = 64
 // leeching indexes every leeching peer (left > 0) by its agent, so that the
 // gate can count what an agent still wants in all its swarms at once
 // (issue 13: an agent that passes for one torrent of size S must not pass
-// for ten at once).
+// for ten at once). Per swarm the most left of the agent's peers there
+// counts: a client restarted with a new peer id while its old peer has not
+// expired yet is one download, not two.
 type leeching struct {
 	shards [leechShards]leechShard
 }
@@ -25,50 +27,54 @@ type leechShard struct {
 	m  map[Agent][]leechEntry
 }
 
+// leechEntry is one leeching peer: its swarm, the random tail of its peer
+// id (the head names the client and repeats) and its left.
 type leechEntry struct {
 	ih   bt.InfoHash
-	id   bt.PeerID
+	id   uint64
 	left uint64
 }
 
+func idTail(id bt.PeerID) uint64 { return binary.LittleEndian.Uint64(id[12:]) }
+
 func (l *leeching) shard(a Agent) *leechShard {
-	s := &l.shards[binary.LittleEndian.Uint32(a[:4])%leechShards]
-	if s.m == nil {
-		s.m = make(map[Agent][]leechEntry)
-	}
-	return s
+	return &l.shards[binary.LittleEndian.Uint32(a[:4])%leechShards]
 }
 
 // set records that peer id of agent a in swarm ih has left bytes left (0:
-// it seeds or has gone, and is dropped from the index).
+// it seeds or has gone, and leaves the index).
 func (l *leeching) set(a Agent, ih bt.InfoHash, id bt.PeerID, left uint64) {
 	s := l.shard(a)
+	t := idTail(id)
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	es := s.m[a]
 	for i := range es {
-		if es[i].ih == ih && es[i].id == id {
-			if left > 0 {
-				es[i].left = left
-				return
-			}
-			es[i] = es[len(es)-1]
-			es = es[:len(es)-1]
-			if len(es) == 0 {
-				delete(s.m, a)
-			} else {
-				s.m[a] = es
-			}
+		if es[i].ih != ih || es[i].id != t {
+			continue
+		}
+		if left > 0 {
+			es[i].left = left
 			return
 		}
+		es[i] = es[len(es)-1]
+		if es = es[:len(es)-1]; len(es) == 0 {
+			delete(s.m, a)
+		} else {
+			s.m[a] = es
+		}
+		return
 	}
 	if left > 0 {
-		s.m[a] = append(es, leechEntry{ih: ih, id: id, left: left})
+		if s.m == nil {
+			s.m = make(map[Agent][]leechEntry)
+		}
+		s.m[a] = append(es, leechEntry{ih: ih, id: t, left: left})
 	}
 }
 
 // total sums, over a's swarms other than except, the most any of its peers
-// there has left (two peer ids of one agent in one swarm are one download).
+// there has left.
 func (l *leeching) total(a Agent, except bt.InfoHash) uint64 {
 	s := l.shard(a)
 	s.mu.Lock()
@@ -80,7 +86,7 @@ func (l *leeching) total(a Agent, except bt.InfoHash) uint64 {
 		if e.ih == except {
 			continue
 		}
-		biggest := true
+		biggest := true // the first of the largest in its swarm counts
 		for j := range es {
 			if j != i && es[j].ih == e.ih && (es[j].left > e.left || es[j].left == e.left && j < i) {
 				biggest = false
