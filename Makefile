@@ -51,7 +51,7 @@ demo: node_modules/.package-lock.json ## the five-act demo against the running s
 
 .PHONY: generate
 generate: tools ## regenerate protobuf/gRPC/gateway/OpenAPI code and the contract bindings
-	rm -rf gen
+	rm -rf gen/pbts gen/openapiv2/*.json
 	$(BUF) generate
 	cd contracts && $(FORGE) build --quiet
 	mkdir -p contracts/bindings

@@ -58,7 +58,8 @@ func binaries(t testing.TB) string {
 			return
 		}
 		cmd := exec.Command("go", "build", "-o", binDir+"/",
-			"./services/tracker/cmd/tracker", "./services/receipts/cmd/receipts", "./services/chainwriter/cmd/chainwriter", "./cmd/pbts")
+			"./services/tracker/cmd/tracker", "./services/receipts/cmd/receipts", "./services/chainwriter/cmd/chainwriter",
+			"./services/gateway/cmd/gateway", "./cmd/pbts")
 		cmd.Dir = repoRoot(t)
 		if out, err := cmd.CombinedOutput(); err != nil {
 			buildErr = fmt.Errorf("go build: %v\n%s", err, out)

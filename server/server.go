@@ -31,6 +31,9 @@ type Config struct {
 	LogFormat       string
 	LogLevel        string
 	ShutdownTimeout time.Duration
+	// TrustedProxies are the CIDRs (comma-separated) whose calls may name
+	// their client's address in ForwardedForKey (the REST gateway's).
+	TrustedProxies string
 	// AddrFile, when set, receives the bound listener addresses as a JSON
 	// object ({"grpc": "127.0.0.1:40123", "metrics": …, and any listener the
 	// service added}) once the server runs: a harness starts the service on
@@ -46,6 +49,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, grpcAddr, metricsAddr string) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "graceful shutdown deadline")
 	fs.StringVar(&c.AddrFile, "addr-file", "", "write the bound listener addresses here as JSON once serving (for port 0)")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of callers (the REST gateway) whose forwarded client address is believed")
 }
 
 // Validate reports the first bad setting by its environment variable name.
@@ -61,6 +65,9 @@ func (c *Config) Validate() error {
 	if c.ShutdownTimeout <= 0 {
 		return fmt.Errorf("invalid %s %v: must be positive", EnvName("shutdown-timeout"), c.ShutdownTimeout)
 	}
+	if _, err := ParsePrefixes(c.TrustedProxies); err != nil {
+		return fmt.Errorf("invalid %s %q: %w", EnvName("trusted-proxies"), c.TrustedProxies, err)
+	}
 	return nil
 }
 
@@ -73,6 +80,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("log_level", c.LogLevel),
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("addr_file", c.AddrFile),
+		slog.String("trusted_proxies", c.TrustedProxies),
 	)
 }
 
@@ -100,9 +108,11 @@ func New(name string, cfg Config, log *slog.Logger, opts ...grpc.ServerOption) (
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := newRPCMetrics(reg)
+	proxies, _ := ParsePrefixes(cfg.TrustedProxies) // checked by Validate
+	fw := forwarded(proxies)
 	opts = append([]grpc.ServerOption{
-		grpc.ChainUnaryInterceptor(m.unary(log)),
-		grpc.ChainStreamInterceptor(m.stream(log)),
+		grpc.ChainUnaryInterceptor(fw.unary, m.unary(log)),
+		grpc.ChainStreamInterceptor(fw.stream, m.stream(log)),
 		grpc.MaxRecvMsgSize(4 << 20),
 	}, opts...)
 
@@ -245,3 +255,6 @@ func WriteAddrFile(path string, addrs map[string]string) error {
 	}
 	return os.Rename(tmp.Name(), path)
 }
+
+// ShutdownTimeout is the graceful shutdown deadline.
+func (s *Server) ShutdownTimeout() time.Duration { return s.cfg.ShutdownTimeout }

@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"strings"
@@ -16,6 +17,8 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
 )
 
 func TestParseFlagsEnvThenArgs(t *testing.T) {
@@ -197,5 +200,29 @@ func TestReadAddrFileBounds(t *testing.T) {
 		t.Error("ReadAddrFile of a missing file succeeded")
 	} else if time.Since(start) > 10*time.Second {
 		t.Errorf("ReadAddrFile took %v past its 200ms bound", time.Since(start))
+	}
+}
+
+// A trusted proxy's forwarded client address becomes the call's peer
+// address; anyone else's is ignored.
+func TestForwardedForFromTrustedProxiesOnly(t *testing.T) {
+	ctx := peer.NewContext(context.Background(), &peer.Peer{Addr: &net.TCPAddr{IP: net.ParseIP("127.0.0.1"), Port: 5000}})
+	ctx = metadata.NewIncomingContext(ctx, metadata.Pairs(ForwardedForKey, "2001:db8::7"))
+	trusted, _ := ParsePrefixes("127.0.0.1")
+	if got := PeerIP(forwarded(trusted).rewrite(ctx)); got != netip.MustParseAddr("2001:db8::7") {
+		t.Errorf("from a trusted proxy: %v, want the forwarded client", got)
+	}
+	other, _ := ParsePrefixes("10.0.0.0/8")
+	if got := PeerIP(forwarded(other).rewrite(ctx)); got != netip.MustParseAddr("127.0.0.1") {
+		t.Errorf("from an untrusted caller: %v, want its own address", got)
+	}
+	if got := PeerIP(forwarded(nil).rewrite(ctx)); got != netip.MustParseAddr("127.0.0.1") {
+		t.Errorf("with no trusted proxies: %v", got)
+	}
+	if _, err := ParsePrefixes("127.0.0.1, ::1/128, 10.0.0.0/8"); err != nil {
+		t.Error(err)
+	}
+	if _, err := ParsePrefixes("nope"); err == nil {
+		t.Error("bad prefix accepted")
 	}
 }

@@ -13,10 +13,13 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/accounts/keystore"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/pbts/pbts/receipt"
 )
 
 // keyOutput is what key commands print with --json.
@@ -242,4 +245,40 @@ func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
 		return err
 	}
 	return os.Rename(tmp, path)
+}
+
+// signedRegistration is what `pbts key sign-registration` prints: the body
+// of POST /v1/agents (or the seed's POST /register) on the REST gateway.
+type signedRegistration struct {
+	Address   string `json:"address"`
+	Timestamp uint64 `json:"timestamp"`
+	Signature string `json:"signature"`
+}
+
+// keySignRegistration signs a registration message for the tracker the
+// options name and prints it as JSON, for clients of the REST gateway.
+func (a *app) keySignRegistration(args []string) error {
+	var o opts
+	fs := a.newFlagSet("key sign-registration", &o)
+	pos, err := a.parse(fs, &o, args)
+	if err != nil {
+		return err
+	}
+	if err := noPositional("key sign-registration", pos); err != nil {
+		return err
+	}
+	d, err := o.domain()
+	if err != nil {
+		return err
+	}
+	k, err := o.loadKey(a.getenv)
+	if err != nil {
+		return err
+	}
+	ts := uint64(time.Now().Unix())
+	sig, err := receipt.SignRegistration(d, ts, k)
+	if err != nil {
+		return err
+	}
+	return writeJSON(a.stdout, signedRegistration{Address: crypto.PubkeyToAddress(k.PublicKey).Hex(), Timestamp: ts, Signature: sig.Hex()})
 }

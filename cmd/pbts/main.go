@@ -46,6 +46,7 @@ Usage:
   pbts key new     [--light] [--force]       create a new agent key
   pbts key import  [--from FILE] [--light]   import a hex private key (file or stdin)
   pbts key show                              print the agent address
+  pbts key sign-registration                 print a signed registration (JSON) for the REST gateway
   pbts register                              register the agent with the tracker
   pbts invite ADDRESS                        invite an address (needed where the tracker registers invited agents only)
   pbts invite --list [ADDRESS]               the invitations an agent made
@@ -81,7 +82,7 @@ func (a *app) run(ctx context.Context, args []string) int {
 	switch cmd {
 	case "key":
 		if len(rest) == 0 {
-			err = usageErrorf("pbts key needs a subcommand: new, import or show")
+			err = usageErrorf("pbts key needs a subcommand: new, import, show or sign-registration")
 			break
 		}
 		switch rest[0] {
@@ -91,8 +92,10 @@ func (a *app) run(ctx context.Context, args []string) int {
 			err = a.keyImport(rest[1:])
 		case "show":
 			err = a.keyShow(rest[1:])
+		case "sign-registration":
+			err = a.keySignRegistration(rest[1:])
 		default:
-			err = usageErrorf("unknown key subcommand %q (want new, import or show)", rest[0])
+			err = usageErrorf("unknown key subcommand %q (want new, import, show or sign-registration)", rest[0])
 		}
 	case "register":
 		err = a.register(ctx, rest)

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
+	"github.com/pbts/pbts/server"
 	"github.com/pbts/pbts/services/chainwriter/internal/store"
 	"github.com/pbts/pbts/services/chainwriter/internal/writer"
 )
@@ -169,7 +170,7 @@ func (s *Service) ListBatches(ctx context.Context, req *pbtsv1.ListBatchesReques
 	size := int(req.GetPageSize())
 	switch {
 	case size < 0:
-		return nil, status.Error(codes.InvalidArgument, "page_size: must not be negative")
+		return nil, server.InvalidField("page_size", "must not be negative")
 	case size == 0:
 		size = DefaultPageSize
 	case size > MaxPageSize:
@@ -179,7 +180,7 @@ func (s *Service) ListBatches(ctx context.Context, req *pbtsv1.ListBatchesReques
 	if tok := req.GetPageToken(); tok != "" {
 		var ok bool
 		if before, ok = parsePageToken(tok); !ok {
-			return nil, status.Error(codes.InvalidArgument, "page_token: malformed")
+			return nil, server.InvalidField("page_token", "malformed")
 		}
 	}
 	batches, err := s.st.ListBatches(ctx, before, size+1)

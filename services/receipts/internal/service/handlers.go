@@ -12,7 +12,6 @@ import (
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
@@ -21,22 +20,14 @@ import (
 
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/receipt"
+	"github.com/pbts/pbts/server"
 	"github.com/pbts/pbts/services/receipts/internal/ledger"
 	"github.com/pbts/pbts/services/receipts/internal/verifier"
 	"github.com/pbts/pbts/services/receipts/internal/watch"
 )
 
-// invalid is INVALID_ARGUMENT naming the field, with a BadRequest detail
-// (rendered as JSON by the REST gateway).
-func invalid(field, desc string) error {
-	st := status.New(codes.InvalidArgument, field+": "+desc)
-	if d, err := st.WithDetails(&errdetails.BadRequest{
-		FieldViolations: []*errdetails.BadRequest_FieldViolation{{Field: field, Description: desc}},
-	}); err == nil {
-		return d.Err()
-	}
-	return st.Err()
-}
+// invalid is INVALID_ARGUMENT naming the field, with a BadRequest detail.
+var invalid = server.InvalidField
 
 var errNotReady = status.Error(codes.Unavailable, "receipts: database not connected yet; retry")
 

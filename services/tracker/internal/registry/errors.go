@@ -11,17 +11,24 @@ import (
 
 	"github.com/pbts/pbts/database"
 	"github.com/pbts/pbts/receipt"
+	"github.com/pbts/pbts/server"
 	"github.com/pbts/pbts/services/tracker/internal/store"
 )
 
 // clientError is an error whose message is meant for the client, with its
 // gRPC code. Handlers build them with the helpers below.
 type clientError struct {
-	code codes.Code
-	msg  string
+	code  codes.Code
+	msg   string
+	field string // for InvalidArgument: the malformed field
 }
 
-func (e *clientError) Error() string { return e.msg }
+func (e *clientError) Error() string {
+	if e.field != "" {
+		return e.field + ": " + e.msg
+	}
+	return e.msg
+}
 
 func clientErr(code codes.Code, format string, args ...any) error {
 	return &clientError{code: code, msg: fmt.Sprintf(format, args...)}
@@ -29,7 +36,7 @@ func clientErr(code codes.Code, format string, args ...any) error {
 
 // invalid names the offending request field.
 func invalid(field, format string, args ...any) error {
-	return clientErr(codes.InvalidArgument, field+": "+format, args...)
+	return &clientError{code: codes.InvalidArgument, msg: fmt.Sprintf(format, args...), field: field}
 }
 
 // errReputation marks a failure of the Reputation backend.
@@ -55,6 +62,8 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 	switch {
 	case err == nil:
 		return nil
+	case errors.As(err, &ce) && ce.field != "":
+		return server.InvalidField(ce.field, ce.msg)
 	case errors.As(err, &ce):
 		return status.Error(ce.code, ce.msg)
 	case errors.Is(err, context.Canceled):
@@ -70,7 +79,7 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 	case errors.Is(err, store.ErrStaleTimestamp), errors.Is(err, store.ErrUnknownAgent):
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, store.ErrBadPageToken):
-		return status.Error(codes.InvalidArgument, "page_token: invalid (it must come from the previous page of the same query)")
+		return server.InvalidField("page_token", "invalid (it must come from the previous page of the same query)")
 	case errors.Is(err, errReputation):
 		log.WarnContext(ctx, "reputation unavailable", "method", method, "err", err)
 		return status.Error(codes.Unavailable, "reputation is unavailable; try again later")
