@@ -7,6 +7,9 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
+	"path"
+	"path/filepath"
 	"strings"
 	"time"
 
@@ -140,7 +143,7 @@ func (g *Gateway) routes() http.Handler {
 	m.HandleFunc("GET /reputation/{address}", g.seedReputation)
 	m.Handle("/v1/", g.mux)
 	if g.cfg.StaticDir != "" {
-		m.Handle("/", http.FileServer(http.Dir(g.cfg.StaticDir)))
+		m.Handle("/", g.static(g.cfg.StaticDir))
 	} else {
 		m.Handle("/", g.mux) // unknown paths get the gateway's JSON 404
 	}
@@ -150,6 +153,34 @@ func (g *Gateway) routes() http.Handler {
 	h = g.cors(h)
 	h = g.accessLog(h)
 	return h
+}
+
+// static serves the files under dir (the dashboard): a file, or a
+// directory's index.html; never a directory listing, nothing outside dir
+// (http.Dir refuses "..") and no dot-files. Anything else is the API's JSON
+// 404.
+func (g *Gateway) static(dir string) http.Handler {
+	files := http.FileServer(http.Dir(dir))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			g.routingErrorHandler(r.Context(), g.mux, &runtime.JSONPb{}, w, r, http.StatusMethodNotAllowed)
+			return
+		}
+		name := path.Clean("/" + r.URL.Path)
+		ok := !strings.Contains(name, "/.")
+		if ok {
+			fi, err := os.Stat(filepath.Join(dir, filepath.FromSlash(name)))
+			if ok = err == nil; ok && fi.IsDir() {
+				_, err = os.Stat(filepath.Join(dir, filepath.FromSlash(name), "index.html"))
+				ok = err == nil
+			}
+		}
+		if !ok {
+			g.routingErrorHandler(r.Context(), g.mux, &runtime.JSONPb{}, w, r, http.StatusNotFound)
+			return
+		}
+		files.ServeHTTP(w, r)
+	})
 }
 
 // readyz reports 200 when every backend's services answer SERVING, else 503

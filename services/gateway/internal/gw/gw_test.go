@@ -1,11 +1,14 @@
 package gw
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
 	"net/http/httptest"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -165,5 +168,56 @@ func TestPublicStatus(t *testing.T) {
 	st, _ := status.New(codes.InvalidArgument, "digest: bad").WithDetails(&errdetails.BadRequest{})
 	if ds := withInfo(st, "x").Details(); len(ds) != 1 {
 		t.Fatalf("details %v", ds)
+	}
+}
+
+// The static directory (the dashboard) serves its files and index.html,
+// never a listing, a dot-file or anything outside it; API paths stay API.
+func TestStaticFiles(t *testing.T) {
+	dir := t.TempDir()
+	for name, body := range map[string]string{"index.html": "<h1>dash</h1>", "app.js": "let x", ".env": "SECRET=1", "empty/.keep": ""} {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	os.WriteFile(filepath.Join(filepath.Dir(dir), "outside.txt"), []byte("OUTSIDE-CONTENT"), 0o644)
+	var cfg Config
+	cfg.RegisterFlags(flag.NewFlagSet("gateway", flag.ContinueOnError))
+	cfg.StaticDir = dir
+	cfg.TrackerAddr, cfg.ReceiptsAddr, cfg.ChainwriterAddr = "127.0.0.1:1", "127.0.0.1:1", "127.0.0.1:1" // never dialed here
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	g, err := New(context.Background(), cfg, slog.New(slog.DiscardHandler), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer g.Close()
+	for _, c := range []struct {
+		method, path string
+		code         int
+		has          string
+	}{
+		{"GET", "/", 200, "<h1>dash</h1>"},
+		{"GET", "/app.js", 200, "let x"},
+		{"GET", "/.env", 404, "no such route"},
+		{"GET", "/empty/", 404, "no such route"},
+		{"GET", "/../outside.txt", 307, ""}, // ServeMux cleans the path: to /outside.txt, a 404
+		{"GET", "/%2e%2e/outside.txt", 404, "no such route"},
+		{"GET", "/outside.txt", 404, "no such route"},
+		{"POST", "/app.js", 405, "not allowed"},
+		{"GET", "/v1/nosuch", 404, "no such route"},
+		{"GET", "/healthz", 200, "ok"},
+	} {
+		w := httptest.NewRecorder()
+		r := httptest.NewRequest(c.method, "/", nil)
+		r.URL, _ = url.Parse(c.path)
+		g.Handler().ServeHTTP(w, r)
+		if w.Code != c.code || !strings.Contains(w.Body.String(), c.has) || strings.Contains(w.Body.String(), "SECRET") || strings.Contains(w.Body.String(), "OUTSIDE-CONTENT") {
+			t.Errorf("%s %s: %d %q; want %d with %q", c.method, c.path, w.Code, w.Body.String(), c.code, c.has)
+		}
 	}
 }
