@@ -167,6 +167,14 @@ type demoResults struct {
 		AlphaGet demoGet               `json:"alpha_get"`
 		BetaGet  demoGet               `json:"beta_get"`
 		After    map[string]demoStatus `json:"after"`
+		REST     struct {
+			Alpha struct {
+				SettledUploadBytes string `json:"settledUploadBytes"`
+			} `json:"alpha"`
+			Beta struct {
+				Uploaded string `json:"uploaded"`
+			} `json:"beta"`
+		} `json:"rest"`
 	} `json:"act3"`
 	Act4 struct {
 		Refusal  demoError   `json:"refusal"`
@@ -379,6 +387,9 @@ func checkDemoResults(t *testing.T, r *demoResults, out string) {
 	if al, be := r.Act3.After["alpha"], r.Act3.After["beta"]; al.SettledUploadBytes != c+v || al.SettledDownloadBytes != a ||
 		be.SettledUploadBytes != c+a || be.SettledDownloadBytes != v || al.PendingUploadBytes != 0 || be.PendingDownloadBytes != 0 {
 		fail("act 3 figures: alpha %+v beta %+v (video %d, speech %d)", al, be, v, a)
+	}
+	if rest := r.Act3.REST; rest.Alpha.SettledUploadBytes != fmt.Sprint(c+v) || rest.Beta.Uploaded != fmt.Sprint(c+a) {
+		fail("act 3 through the REST gateway: %+v", rest)
 	}
 	// Act 4: refused with the figures, then allowed after contributing.
 	if g := r.Act4.Sounds.TotalBytes; 2*c < g || 2*(c+g) < v || 2*c >= a+g {

@@ -104,6 +104,7 @@ load_stack() {
   TRACKER_GRPC=$(stack .tracker_grpc)
   RECEIPTS_GRPC=$(stack .receipts_grpc)
   CHAINWRITER_GRPC=$(stack .chainwriter_grpc)
+  GATEWAY=$(stack .gateway)
 }
 BIN=$(stack .bin)
 load_stack
@@ -521,6 +522,18 @@ expect "$(jq -n --argjson a "$SA" --argjson b "$SB" '{a: $a, b: $b}')" \
   ".a.settled_upload_bytes == $((CREDIT + V)) and .a.settled_download_bytes == $A and .b.settled_upload_bytes == $((CREDIT + A)) and .b.settled_download_bytes == $V" \
   "on chain: Alpha up C + video, down speech; Beta up C + speech, down video"
 recj act3.after "$(jq -n --argjson a "$SA" --argjson b "$SB" '{alpha: $a, beta: $b}')"
+say "the same figures through the REST gateway (for clients without gRPC; the seed's path too):"
+cmdline "curl -s $GATEWAY/v1/agents/${ADDR[alpha]}"
+RA=$(curl -fsS "$GATEWAY/v1/agents/${ADDR[alpha]}")
+see "$(jq -c '.agent | {settledUploadBytes, settledDownloadBytes, ratio, canLeech}' <<<"$RA")"
+cmdline "curl -s $GATEWAY/reputation/${ADDR[beta]}"
+RB=$(curl -fsS "$GATEWAY/reputation/${ADDR[beta]}")
+see "$(jq -c '{uploaded, downloaded, ratio, canLeech}' <<<"$RB")"
+expect "$(jq -n --argjson ra "$RA" --argjson rb "$RB" --argjson a "$SA" --argjson b "$SB" '{ra: $ra, rb: $rb, a: $a, b: $b}')" \
+  '(.ra.agent.settledUploadBytes | tonumber) == .a.settled_upload_bytes and (.ra.agent.settledDownloadBytes | tonumber) == .a.settled_download_bytes
+   and (.rb.uploaded | tonumber) == .b.settled_upload_bytes and (.rb.downloaded | tonumber) == .b.settled_download_bytes' \
+  "REST shows what pbts shows"
+recj act3.rest "$(jq -n --argjson ra "$RA" --argjson rb "$RB" '{alpha: $ra.agent, beta: $rb}')"
 
 # ================================================================ Act 4
 act 4 "Gamma arrives with nothing to offer" "A newcomer holds only the initial credit and may not take more than twice what it has uploaded, so it must contribute first."

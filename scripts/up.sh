@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The local PBTS stack in one command (`make up`): Postgres, anvil with a
 # persistent state file, the contracts (deployed once, addresses kept),
-# receipts, chainwriter and tracker, each logging to $PBTS_UP_DIR/logs.
+# receipts, chainwriter, tracker and the REST gateway, each logging to
+# $PBTS_UP_DIR/logs.
 #
 #   scripts/up.sh [up]    run the stack in the foreground; Ctrl-C stops it cleanly
 #   scripts/up.sh switch  deploy a new ReputationTracker through the RepFactory with the
@@ -13,7 +14,8 @@
 #   PBTS_UP_DIR             state directory (default <repo>/.pbts): binaries, chain state,
 #                           contracts.json, logs, the demo's agents
 #   PBTS_UP_PORT_BASE       port base (default 7000): tracker gRPC +1, receipts +2,
-#                           chainwriter +3, announce HTTP +70, metrics +2101..+2103, anvil +1545;
+#                           chainwriter +3, gateway gRPC +4, announce HTTP +70, REST gateway +1080
+#                           (so 8080 by default), metrics +2101..+2104, anvil +1545;
 #                           0: every listener binds port 0 and the ports it got are read back
 #                           (the services' --addr-file, anvil's "Listening on" line) into
 #                           stack.json and env: what the test suite uses, so no port is guessed
@@ -48,6 +50,9 @@ ANNOUNCE_HTTP=127.0.0.1:$(port 70)
 TRACKER_METRICS=127.0.0.1:$(port 2101)
 RECEIPTS_METRICS=127.0.0.1:$(port 2102)
 CHAINWRITER_METRICS=127.0.0.1:$(port 2103)
+GATEWAY_HTTP=127.0.0.1:$(port 1080)
+GATEWAY_GRPC=127.0.0.1:$(port 4)
+GATEWAY_METRICS=127.0.0.1:$(port 2104)
 ANVIL_PORT=$(port 1545)
 RPC_URL=http://127.0.0.1:$ANVIL_PORT
 ADDRS=$UP_DIR/addrs
@@ -187,14 +192,17 @@ start_services() {
   export PBTS_ANNOUNCE_MIN_INTERVAL=${PBTS_ANNOUNCE_MIN_INTERVAL:-2s}
   export PBTS_PEER_EXPIRY=${PBTS_PEER_EXPIRY:-2m}
   local common=(--database-url "$dburl" --chain-id "$chain_id" --tracker-contract "$tracker")
+  # The gateway calls from loopback and names the client it serves; only it
+  # (and whatever else runs on this machine: a local stack) is believed.
+  local proxied=(--trusted-proxies 127.0.0.1/32)
   # Each service writes the addresses it bound to $ADDRS/NAME.json; with
   # BASE=0 they are the only way to know them.
-  start receipts "$BIN/receipts" "${common[@]}" --grpc-addr "$(listen receipts grpc "$RECEIPTS_GRPC")" \
+  start receipts "$BIN/receipts" "${common[@]}" "${proxied[@]}" --grpc-addr "$(listen receipts grpc "$RECEIPTS_GRPC")" \
     --metrics-addr "$(listen receipts metrics "$RECEIPTS_METRICS")" --addr-file "$ADDRS/receipts.json"
   start chainwriter "$BIN/chainwriter" "${common[@]}" --rpc-url "$RPC_URL" \
     --grpc-addr "$(listen chainwriter grpc "$CHAINWRITER_GRPC")" --metrics-addr "$(listen chainwriter metrics "$CHAINWRITER_METRICS")" \
     --chainwriter-key-file "$KEY_FILE" --addr-file "$ADDRS/chainwriter.json"
-  start tracker "$BIN/tracker" "${common[@]}" --rpc-url "$RPC_URL" --grpc-addr "$(listen tracker grpc "$TRACKER_GRPC")" \
+  start tracker "$BIN/tracker" "${common[@]}" "${proxied[@]}" --rpc-url "$RPC_URL" --grpc-addr "$(listen tracker grpc "$TRACKER_GRPC")" \
     --metrics-addr "$(listen tracker metrics "$TRACKER_METRICS")" --http-addr "$(listen tracker http "$ANNOUNCE_HTTP")" \
     --addr-file "$ADDRS/tracker.json"
   wait_addrs receipts && wait_addrs chainwriter && wait_addrs tracker || return 1
@@ -203,7 +211,32 @@ start_services() {
   TRACKER_GRPC=$(bound tracker grpc) TRACKER_METRICS=$(bound tracker metrics) ANNOUNCE_HTTP=$(bound tracker http)
   wait_healthy receipts "$RECEIPTS_GRPC" pbts.v1.ReceiptService &&
     wait_healthy chainwriter "$CHAINWRITER_GRPC" pbts.v1.ChainwriterService &&
-    wait_healthy tracker "$TRACKER_GRPC" pbts.v1.AgentService pbts.v1.DatasetService
+    wait_healthy tracker "$TRACKER_GRPC" pbts.v1.AgentService pbts.v1.DatasetService || return 1
+  start gateway "$BIN/gateway" --tracker-addr "$TRACKER_GRPC" --receipts-addr "$RECEIPTS_GRPC" --chainwriter-addr "$CHAINWRITER_GRPC" \
+    --http-addr "$(listen gateway http "$GATEWAY_HTTP")" --grpc-addr "$(listen gateway grpc "$GATEWAY_GRPC")" \
+    --metrics-addr "$(listen gateway metrics "$GATEWAY_METRICS")" --addr-file "$ADDRS/gateway.json"
+  wait_addrs gateway || return 1
+  GATEWAY_HTTP=$(bound gateway http) GATEWAY_GRPC=$(bound gateway grpc) GATEWAY_METRICS=$(bound gateway metrics)
+  wait_ready gateway "http://$GATEWAY_HTTP/readyz"
+}
+
+# wait_ready NAME URL: until URL answers 200 (two minutes at most), the
+# process exits, or a stop is asked for.
+wait_ready() {
+  local name=$1 url=$2 t0=$SECONDS
+  while ((SECONDS - t0 < 120)); do
+    [[ $REQ != stop ]] || return 1
+    if ! kill -0 "${PIDS[$name]:-0}" 2>/dev/null; then
+      say "$name exited at start"
+      tail_log "$name"
+      return 1
+    fi
+    curl -fsS -m 2 -o /dev/null "$url" 2>/dev/null && return 0
+    sleep 0.2
+  done
+  say "$name not ready after 120s ($url)"
+  tail_log "$name"
+  return 1
 }
 
 # listen NAME LISTENER ADDR: the address to give the service: ADDR, or with
@@ -254,7 +287,7 @@ wait_healthy() {
 
 stop_services() {
   local s
-  for s in tracker receipts chainwriter; do stop_one "$s"; done
+  for s in gateway tracker receipts chainwriter; do stop_one "$s"; done
 }
 
 write_env_file() {
@@ -268,6 +301,8 @@ export PBTS_TRACKER=$TRACKER_GRPC
 export PBTS_RECEIPTS=$RECEIPTS_GRPC
 export PBTS_TRACKER_CONTRACT=$tracker
 export PBTS_CHAIN_ID=$chain_id
+# The REST gateway (curl, browsers, agents without gRPC).
+export PBTS_GATEWAY=http://$GATEWAY_HTTP
 EOF
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
@@ -276,11 +311,11 @@ EOF
 # presence means the stack is up.
 write_stack_json() {
   jq -n --arg dir "$UP_DIR" --arg bin "$BIN" --arg rpc "$RPC_URL" --arg tracker_grpc "$TRACKER_GRPC" \
-    --arg receipts_grpc "$RECEIPTS_GRPC" --arg chainwriter_grpc "$CHAINWRITER_GRPC" \
+    --arg receipts_grpc "$RECEIPTS_GRPC" --arg chainwriter_grpc "$CHAINWRITER_GRPC" --arg gateway "http://$GATEWAY_HTTP" \
     --arg announce "http://$ANNOUNCE_HTTP" --arg pg "$PG_SERVER" --argjson pid $$ \
     --slurpfile d "$CONTRACTS" \
     '{dir: $dir, bin: $bin, rpc_url: $rpc, tracker_grpc: $tracker_grpc, receipts_grpc: $receipts_grpc,
-      chainwriter_grpc: $chainwriter_grpc, announce: $announce, postgres: $pg, supervisor_pid: $pid,
+      chainwriter_grpc: $chainwriter_grpc, gateway: $gateway, announce: $announce, postgres: $pg, supervisor_pid: $pid,
       deployment: $d[0]}' >"$STACK_JSON.tmp"
   mv "$STACK_JSON.tmp" "$STACK_JSON"
 }
@@ -307,8 +342,9 @@ EOF
   tracker      gRPC $TRACKER_GRPC   announce http://$ANNOUNCE_HTTP/announce/<passkey>   metrics http://$TRACKER_METRICS/metrics
   receipts     gRPC $RECEIPTS_GRPC   metrics http://$RECEIPTS_METRICS/metrics
   chainwriter  gRPC $CHAINWRITER_GRPC   metrics http://$CHAINWRITER_METRICS/metrics   signer = anvil dev key 0 (public, local only)
+  gateway      REST http://$GATEWAY_HTTP   (API /v1/..., live events /v1/events, OpenAPI /openapi.json)   metrics http://$GATEWAY_METRICS/metrics
   database     $PG_SERVER/$db
-  logs         $(rel "$LOGS")/{anvil,receipts,chainwriter,tracker}.log
+  logs         $(rel "$LOGS")/{anvil,receipts,chainwriter,tracker,gateway}.log
 
 An agent needs (also in $(rel "$ENV_FILE"); \`source $(rel "$ENV_FILE")\`):
 $(grep '^export' "$ENV_FILE" | sed 's/^/  /')
@@ -404,7 +440,8 @@ do_switch() {
   local old factory out gen db
   old=$(current tracker)
   factory=$(current factory)
-  say "switch: stopping the tracker and the receipts service (no new registrations or receipts)"
+  say "switch: stopping the gateway, the tracker and the receipts service (no new registrations or receipts)"
+  stop_one gateway
   stop_one tracker
   stop_one receipts
   say "switch: waiting until the chainwriter has settled everything on $old"
@@ -458,7 +495,7 @@ on_exit() {
   local code=$?
   trap '' INT TERM HUP USR1
   if [[ ${#PIDS[@]} -gt 0 ]]; then
-    say "stopping: tracker, receipts, chainwriter, then anvil (its state is written on SIGTERM)"
+    say "stopping: gateway, tracker, receipts, chainwriter, then anvil (its state is written on SIGTERM)"
     stop_services
     stop_one anvil
     say "stopped; state kept in $(rel "$UP_DIR") (make up again resumes it)"
@@ -481,7 +518,8 @@ cmd_up() {
   mkdir -p "$ADDRS"
   local p
   ((BASE == 0)) || for p in "${TRACKER_GRPC##*:}" "${RECEIPTS_GRPC##*:}" "${CHAINWRITER_GRPC##*:}" "${ANNOUNCE_HTTP##*:}" \
-    "${TRACKER_METRICS##*:}" "${RECEIPTS_METRICS##*:}" "${CHAINWRITER_METRICS##*:}" "$ANVIL_PORT"; do
+    "${TRACKER_METRICS##*:}" "${RECEIPTS_METRICS##*:}" "${CHAINWRITER_METRICS##*:}" "$ANVIL_PORT" \
+    "${GATEWAY_HTTP##*:}" "${GATEWAY_GRPC##*:}" "${GATEWAY_METRICS##*:}"; do
     ! port_busy "$p" || die "port $p is in use (another stack?); pick other ports with PBTS_UP_PORT_BASE"
   done
 
@@ -490,11 +528,11 @@ cmd_up() {
     say "installing the npm packages (Foundry's anvil)"
     (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
   fi
-  bash "$ROOT/scripts/ensure-apt.sh" jq=jq
+  bash "$ROOT/scripts/ensure-apt.sh" jq=jq curl=curl
   bash "$ROOT/scripts/ensure-postgres.sh"
   say "building the services and the pbts command into $(rel "$BIN")"
   (cd "$ROOT" && go build -o "$BIN/" ./services/tracker/cmd/tracker ./services/receipts/cmd/receipts \
-    ./services/chainwriter/cmd/chainwriter ./cmd/pbts ./cmd/deploy ./cmd/pbts-up)
+    ./services/chainwriter/cmd/chainwriter ./services/gateway/cmd/gateway ./cmd/pbts ./cmd/deploy ./cmd/pbts-up)
   (umask 077 && echo "$DEV_KEY" >"$KEY_FILE")
 
   trap 'REQ=stop' INT TERM HUP
@@ -509,7 +547,7 @@ cmd_up() {
   local created
   created=$("$BIN/pbts-up" db-ensure "$PG_ADMIN" "$(current database)")
   [[ $created == created ]] && say "created database $(current database)"
-  say "starting receipts, chainwriter and tracker (they apply the database migrations)"
+  say "starting receipts, chainwriter and tracker (they apply the database migrations), then the REST gateway"
   start_services || die "the services did not become healthy (logs in $(rel "$LOGS"))"
   write_env_file
   banner "$how"
@@ -557,6 +595,6 @@ case ${1:-up} in
   switch) cmd_switch ;;
   stop) cmd_stop ;;
   env) cmd_env ;;
-  -h | --help | help) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//' ;;
+  -h | --help | help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown command ${1} (want up, switch, stop or env)" ;;
 esac
