@@ -112,6 +112,7 @@ bench: system-deps tools ## print every benchmark figure as `figure NAME VALUE U
 	bash services/receipts/bench/receipts.sh
 	bash services/chainwriter/bench/chainwriter.sh
 	bash cmd/pbts/bench/transfer.sh
+	bash services/gateway/bench/gateway.sh
 
 .PHONY: snapshot
 snapshot: tools ## refresh contracts/.gas-snapshot

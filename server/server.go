@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"path/filepath"
 	"time"
@@ -39,6 +40,9 @@ type Config struct {
 	// service added}) once the server runs: a harness starts the service on
 	// port 0 and reads the ports back, so no port is ever guessed.
 	AddrFile string
+	// PprofAddr serves net/http/pprof when set (keep it on loopback: it
+	// shows the process's insides); reported as the listener "pprof".
+	PprofAddr string
 }
 
 // RegisterFlags defines the shared flags on fs with the given listener defaults.
@@ -49,6 +53,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, grpcAddr, metricsAddr string) {
 	fs.StringVar(&c.LogLevel, "log-level", "info", "log level: debug, info, warn or error")
 	fs.DurationVar(&c.ShutdownTimeout, "shutdown-timeout", 10*time.Second, "graceful shutdown deadline")
 	fs.StringVar(&c.AddrFile, "addr-file", "", "write the bound listener addresses here as JSON once serving (for port 0)")
+	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "net/http/pprof listen address (empty disables; keep it on loopback)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of callers (the REST gateway) whose forwarded client address is believed")
 }
 
@@ -60,6 +65,11 @@ func (c *Config) Validate() error {
 	if c.MetricsAddr != "" {
 		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
 			return fmt.Errorf("invalid %s %q: %w", EnvName("metrics-addr"), c.MetricsAddr, err)
+		}
+	}
+	if c.PprofAddr != "" {
+		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
+			return fmt.Errorf("invalid %s %q: %w", EnvName("pprof-addr"), c.PprofAddr, err)
 		}
 	}
 	if c.ShutdownTimeout <= 0 {
@@ -81,6 +91,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("shutdown_timeout", c.ShutdownTimeout),
 		slog.String("addr_file", c.AddrFile),
 		slog.String("trusted_proxies", c.TrustedProxies),
+		slog.String("pprof_addr", c.PprofAddr),
 	)
 }
 
@@ -96,6 +107,7 @@ type Server struct {
 	registry *prometheus.Registry
 	grpcLis  net.Listener
 	metLis   net.Listener
+	pprofLis net.Listener
 	extra    map[string]net.Addr
 }
 
@@ -128,6 +140,18 @@ func New(name string, cfg Config, log *slog.Logger, opts ...grpc.ServerOption) (
 			return nil, fmt.Errorf("listen %s %s: %w", EnvName("metrics-addr"), cfg.MetricsAddr, err)
 		}
 		s.metLis = ml
+	}
+	if cfg.PprofAddr != "" {
+		pl, err := net.Listen("tcp", cfg.PprofAddr)
+		if err != nil {
+			gl.Close()
+			if s.metLis != nil {
+				s.metLis.Close()
+			}
+			return nil, fmt.Errorf("listen %s %s: %w", EnvName("pprof-addr"), cfg.PprofAddr, err)
+		}
+		s.pprofLis = pl
+		s.AddListener("pprof", pl.Addr())
 	}
 	s.grpc = grpc.NewServer(opts...)
 	s.health = health.NewServer()
@@ -203,6 +227,22 @@ func (s *Server) Run(ctx context.Context) error {
 			return nil
 		})
 	}
+	var psrv *http.Server
+	if s.pprofLis != nil {
+		mux := http.NewServeMux()
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+		psrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
+		g.Go(func() error {
+			if err := psrv.Serve(s.pprofLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				return fmt.Errorf("pprof serve: %w", err)
+			}
+			return nil
+		})
+	}
 	s.log.Info("serving", "service", s.name, "addrs", s.Addrs())
 	if s.cfg.AddrFile != "" {
 		if err := WriteAddrFile(s.cfg.AddrFile, s.Addrs()); err != nil {
@@ -228,6 +268,9 @@ func (s *Server) Run(ctx context.Context) error {
 			sctx, cancel := context.WithTimeout(context.Background(), time.Second)
 			defer cancel()
 			_ = msrv.Shutdown(sctx)
+		}
+		if psrv != nil {
+			_ = psrv.Close() // a profile in progress is cut short
 		}
 		return nil
 	})

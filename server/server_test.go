@@ -65,6 +65,7 @@ func TestValidate(t *testing.T) {
 		{"bad grpc", Config{GRPCAddr: "nope", ShutdownTimeout: time.Second}, "PBTS_GRPC_ADDR"},
 		{"bad metrics", Config{GRPCAddr: ":1", MetricsAddr: "x", ShutdownTimeout: time.Second}, "PBTS_METRICS_ADDR"},
 		{"bad timeout", Config{GRPCAddr: ":1"}, "PBTS_SHUTDOWN_TIMEOUT"},
+		{"bad pprof", Config{GRPCAddr: ":1", PprofAddr: "nope", ShutdownTimeout: time.Second}, "PBTS_PPROF_ADDR"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			err := tc.cfg.Validate()
@@ -148,7 +149,7 @@ func TestServerHealthMetricsAndShutdown(t *testing.T) {
 func TestServerAddrFile(t *testing.T) {
 	log := slog.New(slog.NewTextHandler(io.Discard, nil))
 	path := filepath.Join(t.TempDir(), "addrs.json")
-	s, err := New("test", Config{GRPCAddr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", ShutdownTimeout: 2 * time.Second, AddrFile: path}, log)
+	s, err := New("test", Config{GRPCAddr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", PprofAddr: "127.0.0.1:0", ShutdownTimeout: 2 * time.Second, AddrFile: path}, log)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -170,7 +171,7 @@ func TestServerAddrFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[string]string{"grpc": s.Addr().String(), "metrics": s.MetricsAddr().String(), "http": extra.Addr().String()}
+	want := map[string]string{"grpc": s.Addr().String(), "metrics": s.MetricsAddr().String(), "http": extra.Addr().String(), "pprof": s.Addrs()["pprof"]}
 	if len(got) != len(want) {
 		t.Fatalf("address file %v, want %v", got, want)
 	}
@@ -182,6 +183,11 @@ func TestServerAddrFile(t *testing.T) {
 	res, err := http.Get("http://" + got["metrics"] + "/metrics")
 	if err != nil {
 		t.Fatalf("metrics at the reported address: %v", err)
+	}
+	res.Body.Close()
+	res, err = http.Get("http://" + got["pprof"] + "/debug/pprof/cmdline")
+	if err != nil || res.StatusCode != 200 {
+		t.Fatalf("pprof at the reported address: %v %v", res, err)
 	}
 	res.Body.Close()
 }

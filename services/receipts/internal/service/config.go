@@ -4,7 +4,6 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
-	"net"
 	"time"
 
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -45,8 +44,6 @@ type Config struct {
 	CacheMembers   int
 	CacheDatasetMB int
 
-	// PprofAddr serves net/http/pprof when set (keep it on loopback).
-	PprofAddr string
 
 	// MinRatio is the tracker's minimum upload/download ratio; a receipt
 	// that would take its receiver below it is refused (ledger.Quota). "0"
@@ -83,7 +80,6 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.CacheAgents, "cache-agents", 1_000_000, "registered agents cached")
 	fs.IntVar(&c.CacheMembers, "cache-members", 4_000_000, "swarm memberships cached")
 	fs.IntVar(&c.CacheDatasetMB, "cache-dataset-mb", 256, "MiB of dataset piece hashes cached")
-	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "net/http/pprof listen address (empty disables)")
 	fs.StringVar(&c.MinRatio, "min-ratio", "1/2", "the tracker's minimum upload/(download+left) ratio, as N/D or a decimal: no receiver is credited downloads beyond its upload over it (0 disables)")
 }
 
@@ -140,11 +136,6 @@ func (c *Config) Validate() error {
 	case c.CacheDatasetMB < 1:
 		return bad("cache-dataset-mb", "%d: want at least 1", c.CacheDatasetMB)
 	}
-	if c.PprofAddr != "" {
-		if _, _, err := net.SplitHostPort(c.PprofAddr); err != nil {
-			return bad("pprof-addr", "%q: %v", c.PprofAddr, err)
-		}
-	}
 	num, den, err := server.ParseRatio(c.MinRatio)
 	if err != nil {
 		return bad("min-ratio", "%v", err)
@@ -178,7 +169,6 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("verify_workers", c.VerifyWorkers),
 		slog.Int("watch_buffer", c.WatchBuffer),
 		slog.Int("max_watchers", c.MaxWatchers),
-		slog.String("pprof_addr", c.PprofAddr),
 		slog.String("min_ratio", c.MinRatio),
 	)
 }

@@ -498,7 +498,6 @@ func TestConfigNamesBadSetting(t *testing.T) {
 		{[]string{"-db-max-conns=1"}, "PBTS_DB_MAX_CONNS"},
 		{[]string{"-db-writers=0"}, "PBTS_DB_WRITERS"},
 		{[]string{"-db-writers=17"}, "PBTS_DB_WRITERS"},
-		{[]string{"-pprof-addr=nope"}, "PBTS_PPROF_ADDR"},
 		{nil, ""},
 	} {
 		var c service.Config

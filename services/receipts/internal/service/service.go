@@ -9,10 +9,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net"
-	"net/http"
-	"net/http/pprof"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -48,7 +44,6 @@ type Service struct {
 	health func(serving bool)
 	now    func() time.Time
 
-	pprofLis net.Listener
 }
 
 // Options are the service's collaborators.
@@ -91,14 +86,6 @@ func New(cfg Config, opt Options) (*Service, error) {
 	s.met = newMetrics(opt.Registry,
 		func() float64 { return float64(s.hub.Subscribers()) },
 		func() float64 { return float64(s.hub.Dropped()) })
-	if cfg.PprofAddr != "" {
-		l, err := net.Listen("tcp", cfg.PprofAddr)
-		if err != nil {
-			s.ver.Close()
-			return nil, fmt.Errorf("listen %s %s: %w", server.EnvName("pprof-addr"), cfg.PprofAddr, err)
-		}
-		s.pprofLis = l
-	}
 	s.health(false)
 	return s, nil
 }
@@ -124,9 +111,6 @@ func Setup(cfg *Config) func(ctx context.Context, srv *server.Server, log *slog.
 			return nil, err
 		}
 		log.Info("receipts configuration", "config", *cfg)
-		if s.pprofLis != nil {
-			srv.AddListener("pprof", s.pprofLis.Addr())
-		}
 		s.Register(srv.GRPC())
 		return s.Run, nil
 	}
@@ -138,23 +122,6 @@ func Setup(cfg *Config) func(ctx context.Context, srv *server.Server, log *slog.
 // the pool. It fails only on a setting the database refuses for good (a
 // database holding another receipt domain).
 func (s *Service) Run(ctx context.Context) error {
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	if s.pprofLis != nil {
-		mux := http.NewServeMux()
-		mux.HandleFunc("/debug/pprof/", pprof.Index)
-		mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
-		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
-		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
-		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
-		hs := &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
-		wg.Go(func() {
-			if err := hs.Serve(s.pprofLis); err != nil && !errors.Is(err, http.ErrServerClosed) {
-				s.log.Warn("pprof server", "err", err)
-			}
-		})
-		defer hs.Close()
-	}
 	// Watch streams never end on their own: end them first so that the gRPC
 	// server's graceful stop does not wait for them.
 	defer s.ver.Close()
