@@ -44,7 +44,6 @@ type Config struct {
 	CacheMembers   int
 	CacheDatasetMB int
 
-
 	// MinRatio is the tracker's minimum upload/download ratio; a receipt
 	// that would take its receiver below it is refused (ledger.Quota). "0"
 	// disables the quota.

@@ -43,7 +43,6 @@ type Service struct {
 	trees  treeCache
 	health func(serving bool)
 	now    func() time.Time
-
 }
 
 // Options are the service's collaborators.
