@@ -41,7 +41,7 @@ func (s *stack) startGateway(t *testing.T, extra map[string]string) *gateway {
 	env := map[string]string{
 		"PBTS_HTTP_ADDR": "127.0.0.1:0", "PBTS_TRACKER_ADDR": s.Tracker.GRPCAddr, "PBTS_RECEIPTS_ADDR": s.Receipts.GRPCAddr,
 		"PBTS_CHAINWRITER_ADDR": s.Writer.GRPCAddr, "PBTS_POLL_INTERVAL": "100ms", "PBTS_HEARTBEAT": "200ms",
-		"PBTS_CORS_ORIGINS": "http://dash.example",
+		"PBTS_CORS_ORIGINS": "http://dash.example", "PBTS_PUBLIC_RPC_URL": s.Chain.URL,
 	}
 	for k, v := range extra {
 		env[k] = v
@@ -231,6 +231,17 @@ func TestGatewayRoutes(t *testing.T) {
 	g.same(t, "GET", "/v1/receipts?agent="+seeder.Address(), nil, lr, err)
 	pt, err := s.ReceiptsC.GetPendingTotals(ctx, &pbtsv1.GetPendingTotalsRequest{Agent: a.Address()})
 	g.same(t, "GET", "/v1/agents/"+a.Address()+"/pending", nil, pt, err)
+	var rstats *pbtsv1.GetReceiptStatsResponse
+	waitUntil(t, ctx, "receipt stats counting both", func() bool { // a cached count, up to a second old
+		rstats, err = s.ReceiptsC.GetReceiptStats(ctx, &pbtsv1.GetReceiptStatsRequest{})
+		return err == nil && rstats.ReceiptsAccepted >= 2 && rstats.BytesAccepted >= 2*256*KiB
+	})
+	g.same(t, "GET", "/v1/receipts:stats", nil, rstats, err)
+	ti, err := s.Agents.GetTrackerInfo(ctx, &pbtsv1.GetTrackerInfoRequest{})
+	if err != nil || ti.Agents != 2 || ti.Datasets != 1 || ti.DatasetBytes != 2*MiB || ti.Seeders != 1 || ti.Leechers != 1 || ti.MinRatio != 0.5 {
+		t.Fatalf("tracker info %v, %v", ti, err)
+	}
+	g.same(t, "GET", "/v1/tracker", nil, ti, err)
 
 	// The chainwriter.
 	cw := pbtsv1.NewChainwriterServiceClient(s.Writer.conn(t, "pbts.v1.ChainwriterService"))
@@ -242,8 +253,12 @@ func TestGatewayRoutes(t *testing.T) {
 	g.same(t, "GET", "/v1/batches?pageSize=10", nil, lb, err)
 	code, _, b = g.call(t, "GET", "/v1/chain/status", nil)
 	var cs pbtsv1.GetChainStatusResponse
-	if code != 200 || protojson.Unmarshal(b, &cs) != nil || cs.Contract != s.Deploy.Tracker.Hex() || cs.ChainId != s.Deploy.ChainID {
+	if code != 200 || protojson.Unmarshal(b, &cs) != nil || cs.Contract != s.Deploy.Tracker.Hex() || cs.ChainId != s.Deploy.ChainID ||
+		cs.InitialCredit != s.Deploy.InitialCredit || len(cs.Referrers) != 0 {
 		t.Fatalf("chain status: %d %s", code, b)
+	}
+	if code, _, b := g.call(t, "GET", "/v1/config", nil); code != 200 || !bytes.Equal(b, []byte(`{"chainRpcUrl":"`+s.Chain.URL+`"}`+"\n")) {
+		t.Fatalf("config: %d %s", code, b)
 	}
 
 	// OpenAPI, health, CORS, gzip.

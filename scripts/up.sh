@@ -201,7 +201,7 @@ start_services() {
     --metrics-addr "$(listen receipts metrics "$RECEIPTS_METRICS")" --addr-file "$ADDRS/receipts.json"
   start chainwriter "$BIN/chainwriter" "${common[@]}" --rpc-url "$RPC_URL" \
     --grpc-addr "$(listen chainwriter grpc "$CHAINWRITER_GRPC")" --metrics-addr "$(listen chainwriter metrics "$CHAINWRITER_METRICS")" \
-    --chainwriter-key-file "$KEY_FILE" --addr-file "$ADDRS/chainwriter.json"
+    --chainwriter-key-file "$KEY_FILE" --factory "$(current factory)" --addr-file "$ADDRS/chainwriter.json"
   start tracker "$BIN/tracker" "${common[@]}" "${proxied[@]}" --rpc-url "$RPC_URL" --grpc-addr "$(listen tracker grpc "$TRACKER_GRPC")" \
     --metrics-addr "$(listen tracker metrics "$TRACKER_METRICS")" --http-addr "$(listen tracker http "$ANNOUNCE_HTTP")" \
     --addr-file "$ADDRS/tracker.json"
@@ -214,7 +214,7 @@ start_services() {
     wait_healthy tracker "$TRACKER_GRPC" pbts.v1.AgentService pbts.v1.DatasetService || return 1
   start gateway "$BIN/gateway" --tracker-addr "$TRACKER_GRPC" --receipts-addr "$RECEIPTS_GRPC" --chainwriter-addr "$CHAINWRITER_GRPC" \
     --http-addr "$(listen gateway http "$GATEWAY_HTTP")" --grpc-addr "$(listen gateway grpc "$GATEWAY_GRPC")" \
-    --metrics-addr "$(listen gateway metrics "$GATEWAY_METRICS")" --addr-file "$ADDRS/gateway.json"
+    --metrics-addr "$(listen gateway metrics "$GATEWAY_METRICS")" --public-rpc-url "$RPC_URL" --addr-file "$ADDRS/gateway.json"
   wait_addrs gateway || return 1
   GATEWAY_HTTP=$(bound gateway http) GATEWAY_GRPC=$(bound gateway grpc) GATEWAY_METRICS=$(bound gateway metrics)
   wait_ready gateway "http://$GATEWAY_HTTP/readyz"

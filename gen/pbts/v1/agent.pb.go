@@ -75,6 +75,202 @@ func (ChainRegistration) EnumDescriptor() ([]byte, []int) {
 	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{0}
 }
 
+// GetTrackerInfoRequest has no fields.
+type GetTrackerInfoRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTrackerInfoRequest) Reset() {
+	*x = GetTrackerInfoRequest{}
+	mi := &file_pbts_v1_agent_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTrackerInfoRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTrackerInfoRequest) ProtoMessage() {}
+
+func (x *GetTrackerInfoRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pbts_v1_agent_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTrackerInfoRequest.ProtoReflect.Descriptor instead.
+func (*GetTrackerInfoRequest) Descriptor() ([]byte, []int) {
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{0}
+}
+
+// GetTrackerInfoResponse is the tracker's rules and size.
+type GetTrackerInfoResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Registered agents.
+	Agents uint64 `protobuf:"varint,1,opt,name=agents,proto3" json:"agents,omitempty"`
+	// Datasets in the catalog and their bytes.
+	Datasets     uint64 `protobuf:"varint,2,opt,name=datasets,proto3" json:"datasets,omitempty"`
+	DatasetBytes uint64 `protobuf:"varint,3,opt,name=dataset_bytes,json=datasetBytes,proto3" json:"dataset_bytes,omitempty"`
+	// Swarms with peers now, and their seeders and leechers (peers, not agents).
+	ActiveSwarms uint64 `protobuf:"varint,4,opt,name=active_swarms,json=activeSwarms,proto3" json:"active_swarms,omitempty"`
+	Seeders      uint64 `protobuf:"varint,5,opt,name=seeders,proto3" json:"seeders,omitempty"`
+	Leechers     uint64 `protobuf:"varint,6,opt,name=leechers,proto3" json:"leechers,omitempty"`
+	// The ratio gate: an agent may leech while upload/(download+left) is at
+	// least min_ratio_num/min_ratio_den.
+	MinRatioNum uint64 `protobuf:"varint,7,opt,name=min_ratio_num,json=minRatioNum,proto3" json:"min_ratio_num,omitempty"`
+	MinRatioDen uint64 `protobuf:"varint,8,opt,name=min_ratio_den,json=minRatioDen,proto3" json:"min_ratio_den,omitempty"`
+	// The ratio as a number (min_ratio_num/min_ratio_den), for display.
+	MinRatio float64 `protobuf:"fixed64,9,opt,name=min_ratio,json=minRatio,proto3" json:"min_ratio,omitempty"`
+	// "open" or "invite".
+	RegistrationPolicy string `protobuf:"bytes,10,opt,name=registration_policy,json=registrationPolicy,proto3" json:"registration_policy,omitempty"`
+	// Under the invite policy: the standing an inviter needs and the
+	// invitations each agent may make.
+	InviteMinRatio       float64 `protobuf:"fixed64,11,opt,name=invite_min_ratio,json=inviteMinRatio,proto3" json:"invite_min_ratio,omitempty"`
+	InviteMinUploadBytes uint64  `protobuf:"varint,12,opt,name=invite_min_upload_bytes,json=inviteMinUploadBytes,proto3" json:"invite_min_upload_bytes,omitempty"`
+	InvitesPerAgent      uint32  `protobuf:"varint,13,opt,name=invites_per_agent,json=invitesPerAgent,proto3" json:"invites_per_agent,omitempty"`
+	// The public base of the announce URLs (an agent's is base/announce/<passkey>).
+	AnnounceBase  string `protobuf:"bytes,14,opt,name=announce_base,json=announceBase,proto3" json:"announce_base,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetTrackerInfoResponse) Reset() {
+	*x = GetTrackerInfoResponse{}
+	mi := &file_pbts_v1_agent_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetTrackerInfoResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetTrackerInfoResponse) ProtoMessage() {}
+
+func (x *GetTrackerInfoResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pbts_v1_agent_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetTrackerInfoResponse.ProtoReflect.Descriptor instead.
+func (*GetTrackerInfoResponse) Descriptor() ([]byte, []int) {
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetTrackerInfoResponse) GetAgents() uint64 {
+	if x != nil {
+		return x.Agents
+	}
+	return 0
+}
+
+func (x *GetTrackerInfoResponse) GetDatasets() uint64 {
+	if x != nil {
+		return x.Datasets
+	}
+	return 0
+}
+
+func (x *GetTrackerInfoResponse) GetDatasetBytes() uint64 {
+	if x != nil {
+		return x.DatasetBytes
+	}
+	return 0
+}
+
+func (x *GetTrackerInfoResponse) GetActiveSwarms() uint64 {
+	if x != nil {
+		return x.ActiveSwarms
+	}
+	return 0
+}
+
+func (x *GetTrackerInfoResponse) GetSeeders() uint64 {
+	if x != nil {
+		return x.Seeders
+	}
+	return 0
+}
+
+func (x *GetTrackerInfoResponse) GetLeechers() uint64 {
+	if x != nil {
+		return x.Leechers
+	}
+	return 0
+}
+
+func (x *GetTrackerInfoResponse) GetMinRatioNum() uint64 {
+	if x != nil {
+		return x.MinRatioNum
+	}
+	return 0
+}
+
+func (x *GetTrackerInfoResponse) GetMinRatioDen() uint64 {
+	if x != nil {
+		return x.MinRatioDen
+	}
+	return 0
+}
+
+func (x *GetTrackerInfoResponse) GetMinRatio() float64 {
+	if x != nil {
+		return x.MinRatio
+	}
+	return 0
+}
+
+func (x *GetTrackerInfoResponse) GetRegistrationPolicy() string {
+	if x != nil {
+		return x.RegistrationPolicy
+	}
+	return ""
+}
+
+func (x *GetTrackerInfoResponse) GetInviteMinRatio() float64 {
+	if x != nil {
+		return x.InviteMinRatio
+	}
+	return 0
+}
+
+func (x *GetTrackerInfoResponse) GetInviteMinUploadBytes() uint64 {
+	if x != nil {
+		return x.InviteMinUploadBytes
+	}
+	return 0
+}
+
+func (x *GetTrackerInfoResponse) GetInvitesPerAgent() uint32 {
+	if x != nil {
+		return x.InvitesPerAgent
+	}
+	return 0
+}
+
+func (x *GetTrackerInfoResponse) GetAnnounceBase() string {
+	if x != nil {
+		return x.AnnounceBase
+	}
+	return ""
+}
+
 // Agent is a registered agent with its reputation.
 type Agent struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -105,7 +301,7 @@ type Agent struct {
 
 func (x *Agent) Reset() {
 	*x = Agent{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[0]
+	mi := &file_pbts_v1_agent_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -117,7 +313,7 @@ func (x *Agent) String() string {
 func (*Agent) ProtoMessage() {}
 
 func (x *Agent) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[0]
+	mi := &file_pbts_v1_agent_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -130,7 +326,7 @@ func (x *Agent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Agent.ProtoReflect.Descriptor instead.
 func (*Agent) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{0}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Agent) GetAddress() string {
@@ -240,7 +436,7 @@ type Invitation struct {
 
 func (x *Invitation) Reset() {
 	*x = Invitation{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[1]
+	mi := &file_pbts_v1_agent_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -252,7 +448,7 @@ func (x *Invitation) String() string {
 func (*Invitation) ProtoMessage() {}
 
 func (x *Invitation) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[1]
+	mi := &file_pbts_v1_agent_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -265,7 +461,7 @@ func (x *Invitation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Invitation.ProtoReflect.Descriptor instead.
 func (*Invitation) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{1}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Invitation) GetInviter() string {
@@ -311,7 +507,7 @@ type CreateInvitationRequest struct {
 
 func (x *CreateInvitationRequest) Reset() {
 	*x = CreateInvitationRequest{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[2]
+	mi := &file_pbts_v1_agent_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -323,7 +519,7 @@ func (x *CreateInvitationRequest) String() string {
 func (*CreateInvitationRequest) ProtoMessage() {}
 
 func (x *CreateInvitationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[2]
+	mi := &file_pbts_v1_agent_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -336,7 +532,7 @@ func (x *CreateInvitationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateInvitationRequest.ProtoReflect.Descriptor instead.
 func (*CreateInvitationRequest) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{2}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *CreateInvitationRequest) GetInviter() string {
@@ -379,7 +575,7 @@ type CreateInvitationResponse struct {
 
 func (x *CreateInvitationResponse) Reset() {
 	*x = CreateInvitationResponse{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[3]
+	mi := &file_pbts_v1_agent_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -391,7 +587,7 @@ func (x *CreateInvitationResponse) String() string {
 func (*CreateInvitationResponse) ProtoMessage() {}
 
 func (x *CreateInvitationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[3]
+	mi := &file_pbts_v1_agent_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -404,7 +600,7 @@ func (x *CreateInvitationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateInvitationResponse.ProtoReflect.Descriptor instead.
 func (*CreateInvitationResponse) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{3}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *CreateInvitationResponse) GetInvitation() *Invitation {
@@ -431,7 +627,7 @@ type ListInvitationsRequest struct {
 
 func (x *ListInvitationsRequest) Reset() {
 	*x = ListInvitationsRequest{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[4]
+	mi := &file_pbts_v1_agent_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -443,7 +639,7 @@ func (x *ListInvitationsRequest) String() string {
 func (*ListInvitationsRequest) ProtoMessage() {}
 
 func (x *ListInvitationsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[4]
+	mi := &file_pbts_v1_agent_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -456,7 +652,7 @@ func (x *ListInvitationsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvitationsRequest.ProtoReflect.Descriptor instead.
 func (*ListInvitationsRequest) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{4}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *ListInvitationsRequest) GetInviter() string {
@@ -476,7 +672,7 @@ type ListInvitationsResponse struct {
 
 func (x *ListInvitationsResponse) Reset() {
 	*x = ListInvitationsResponse{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[5]
+	mi := &file_pbts_v1_agent_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -488,7 +684,7 @@ func (x *ListInvitationsResponse) String() string {
 func (*ListInvitationsResponse) ProtoMessage() {}
 
 func (x *ListInvitationsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[5]
+	mi := &file_pbts_v1_agent_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -501,7 +697,7 @@ func (x *ListInvitationsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListInvitationsResponse.ProtoReflect.Descriptor instead.
 func (*ListInvitationsResponse) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{5}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *ListInvitationsResponse) GetInvitations() []*Invitation {
@@ -526,7 +722,7 @@ type RegisterAgentRequest struct {
 
 func (x *RegisterAgentRequest) Reset() {
 	*x = RegisterAgentRequest{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[6]
+	mi := &file_pbts_v1_agent_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -538,7 +734,7 @@ func (x *RegisterAgentRequest) String() string {
 func (*RegisterAgentRequest) ProtoMessage() {}
 
 func (x *RegisterAgentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[6]
+	mi := &file_pbts_v1_agent_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -551,7 +747,7 @@ func (x *RegisterAgentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterAgentRequest.ProtoReflect.Descriptor instead.
 func (*RegisterAgentRequest) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{6}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *RegisterAgentRequest) GetAddress() string {
@@ -590,7 +786,7 @@ type RegisterAgentResponse struct {
 
 func (x *RegisterAgentResponse) Reset() {
 	*x = RegisterAgentResponse{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[7]
+	mi := &file_pbts_v1_agent_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -602,7 +798,7 @@ func (x *RegisterAgentResponse) String() string {
 func (*RegisterAgentResponse) ProtoMessage() {}
 
 func (x *RegisterAgentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[7]
+	mi := &file_pbts_v1_agent_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -615,7 +811,7 @@ func (x *RegisterAgentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RegisterAgentResponse.ProtoReflect.Descriptor instead.
 func (*RegisterAgentResponse) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{7}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *RegisterAgentResponse) GetAgent() *Agent {
@@ -659,7 +855,7 @@ type RotatePasskeyRequest struct {
 
 func (x *RotatePasskeyRequest) Reset() {
 	*x = RotatePasskeyRequest{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[8]
+	mi := &file_pbts_v1_agent_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -671,7 +867,7 @@ func (x *RotatePasskeyRequest) String() string {
 func (*RotatePasskeyRequest) ProtoMessage() {}
 
 func (x *RotatePasskeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[8]
+	mi := &file_pbts_v1_agent_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -684,7 +880,7 @@ func (x *RotatePasskeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotatePasskeyRequest.ProtoReflect.Descriptor instead.
 func (*RotatePasskeyRequest) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{8}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RotatePasskeyRequest) GetAddress() string {
@@ -719,7 +915,7 @@ type RotatePasskeyResponse struct {
 
 func (x *RotatePasskeyResponse) Reset() {
 	*x = RotatePasskeyResponse{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[9]
+	mi := &file_pbts_v1_agent_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +927,7 @@ func (x *RotatePasskeyResponse) String() string {
 func (*RotatePasskeyResponse) ProtoMessage() {}
 
 func (x *RotatePasskeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[9]
+	mi := &file_pbts_v1_agent_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +940,7 @@ func (x *RotatePasskeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RotatePasskeyResponse.ProtoReflect.Descriptor instead.
 func (*RotatePasskeyResponse) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{9}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RotatePasskeyResponse) GetPasskey() string {
@@ -771,7 +967,7 @@ type GetAgentRequest struct {
 
 func (x *GetAgentRequest) Reset() {
 	*x = GetAgentRequest{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[10]
+	mi := &file_pbts_v1_agent_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -783,7 +979,7 @@ func (x *GetAgentRequest) String() string {
 func (*GetAgentRequest) ProtoMessage() {}
 
 func (x *GetAgentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[10]
+	mi := &file_pbts_v1_agent_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -796,7 +992,7 @@ func (x *GetAgentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAgentRequest.ProtoReflect.Descriptor instead.
 func (*GetAgentRequest) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{10}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetAgentRequest) GetAddress() string {
@@ -816,7 +1012,7 @@ type GetAgentResponse struct {
 
 func (x *GetAgentResponse) Reset() {
 	*x = GetAgentResponse{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[11]
+	mi := &file_pbts_v1_agent_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -828,7 +1024,7 @@ func (x *GetAgentResponse) String() string {
 func (*GetAgentResponse) ProtoMessage() {}
 
 func (x *GetAgentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[11]
+	mi := &file_pbts_v1_agent_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -841,7 +1037,7 @@ func (x *GetAgentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetAgentResponse.ProtoReflect.Descriptor instead.
 func (*GetAgentResponse) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{11}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetAgentResponse) GetAgent() *Agent {
@@ -862,7 +1058,7 @@ type ListAgentsRequest struct {
 
 func (x *ListAgentsRequest) Reset() {
 	*x = ListAgentsRequest{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[12]
+	mi := &file_pbts_v1_agent_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -874,7 +1070,7 @@ func (x *ListAgentsRequest) String() string {
 func (*ListAgentsRequest) ProtoMessage() {}
 
 func (x *ListAgentsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[12]
+	mi := &file_pbts_v1_agent_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -887,7 +1083,7 @@ func (x *ListAgentsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentsRequest.ProtoReflect.Descriptor instead.
 func (*ListAgentsRequest) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{12}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ListAgentsRequest) GetPageSize() int32 {
@@ -915,7 +1111,7 @@ type ListAgentsResponse struct {
 
 func (x *ListAgentsResponse) Reset() {
 	*x = ListAgentsResponse{}
-	mi := &file_pbts_v1_agent_proto_msgTypes[13]
+	mi := &file_pbts_v1_agent_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -927,7 +1123,7 @@ func (x *ListAgentsResponse) String() string {
 func (*ListAgentsResponse) ProtoMessage() {}
 
 func (x *ListAgentsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_agent_proto_msgTypes[13]
+	mi := &file_pbts_v1_agent_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -940,7 +1136,7 @@ func (x *ListAgentsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListAgentsResponse.ProtoReflect.Descriptor instead.
 func (*ListAgentsResponse) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{13}
+	return file_pbts_v1_agent_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ListAgentsResponse) GetAgents() []*Agent {
@@ -961,7 +1157,24 @@ var File_pbts_v1_agent_proto protoreflect.FileDescriptor
 
 const file_pbts_v1_agent_proto_rawDesc = "" +
 	"\n" +
-	"\x13pbts/v1/agent.proto\x12\apbts.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\xc4\x04\n" +
+	"\x13pbts/v1/agent.proto\x12\apbts.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x17\n" +
+	"\x15GetTrackerInfoRequest\"\x94\x04\n" +
+	"\x16GetTrackerInfoResponse\x12\x16\n" +
+	"\x06agents\x18\x01 \x01(\x04R\x06agents\x12\x1a\n" +
+	"\bdatasets\x18\x02 \x01(\x04R\bdatasets\x12#\n" +
+	"\rdataset_bytes\x18\x03 \x01(\x04R\fdatasetBytes\x12#\n" +
+	"\ractive_swarms\x18\x04 \x01(\x04R\factiveSwarms\x12\x18\n" +
+	"\aseeders\x18\x05 \x01(\x04R\aseeders\x12\x1a\n" +
+	"\bleechers\x18\x06 \x01(\x04R\bleechers\x12\"\n" +
+	"\rmin_ratio_num\x18\a \x01(\x04R\vminRatioNum\x12\"\n" +
+	"\rmin_ratio_den\x18\b \x01(\x04R\vminRatioDen\x12\x1b\n" +
+	"\tmin_ratio\x18\t \x01(\x01R\bminRatio\x12/\n" +
+	"\x13registration_policy\x18\n" +
+	" \x01(\tR\x12registrationPolicy\x12(\n" +
+	"\x10invite_min_ratio\x18\v \x01(\x01R\x0einviteMinRatio\x125\n" +
+	"\x17invite_min_upload_bytes\x18\f \x01(\x04R\x14inviteMinUploadBytes\x12*\n" +
+	"\x11invites_per_agent\x18\r \x01(\rR\x0finvitesPerAgent\x12#\n" +
+	"\rannounce_base\x18\x0e \x01(\tR\fannounceBase\"\xc4\x04\n" +
 	"\x05Agent\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12?\n" +
 	"\rregistered_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fregisteredAt\x12I\n" +
@@ -1029,7 +1242,7 @@ const file_pbts_v1_agent_proto_rawDesc = "" +
 	"\x11ChainRegistration\x12\"\n" +
 	"\x1eCHAIN_REGISTRATION_UNSPECIFIED\x10\x00\x12\x1e\n" +
 	"\x1aCHAIN_REGISTRATION_PENDING\x10\x01\x12 \n" +
-	"\x1cCHAIN_REGISTRATION_CONFIRMED\x10\x022\xa3\x05\n" +
+	"\x1cCHAIN_REGISTRATION_CONFIRMED\x10\x022\x8b\x06\n" +
 	"\fAgentService\x12e\n" +
 	"\rRegisterAgent\x12\x1d.pbts.v1.RegisterAgentRequest\x1a\x1e.pbts.v1.RegisterAgentResponse\"\x15\x82\xd3\xe4\x93\x02\x0f:\x01*\"\n" +
 	"/v1/agents\x12}\n" +
@@ -1039,7 +1252,8 @@ const file_pbts_v1_agent_proto_rawDesc = "" +
 	"ListAgents\x12\x1a.pbts.v1.ListAgentsRequest\x1a\x1b.pbts.v1.ListAgentsResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
 	"/v1/agents\x12s\n" +
 	"\x10CreateInvitation\x12 .pbts.v1.CreateInvitationRequest\x1a!.pbts.v1.CreateInvitationResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/invitations\x12~\n" +
-	"\x0fListInvitations\x12\x1f.pbts.v1.ListInvitationsRequest\x1a .pbts.v1.ListInvitationsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/agents/{inviter}/invitationsB)Z'github.com/pbts/pbts/gen/pbts/v1;pbtsv1b\x06proto3"
+	"\x0fListInvitations\x12\x1f.pbts.v1.ListInvitationsRequest\x1a .pbts.v1.ListInvitationsResponse\"(\x82\xd3\xe4\x93\x02\"\x12 /v1/agents/{inviter}/invitations\x12f\n" +
+	"\x0eGetTrackerInfo\x12\x1e.pbts.v1.GetTrackerInfoRequest\x1a\x1f.pbts.v1.GetTrackerInfoResponse\"\x13\x82\xd3\xe4\x93\x02\r\x12\v/v1/trackerB)Z'github.com/pbts/pbts/gen/pbts/v1;pbtsv1b\x06proto3"
 
 var (
 	file_pbts_v1_agent_proto_rawDescOnce sync.Once
@@ -1054,49 +1268,53 @@ func file_pbts_v1_agent_proto_rawDescGZIP() []byte {
 }
 
 var file_pbts_v1_agent_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_pbts_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 14)
+var file_pbts_v1_agent_proto_msgTypes = make([]protoimpl.MessageInfo, 16)
 var file_pbts_v1_agent_proto_goTypes = []any{
 	(ChainRegistration)(0),           // 0: pbts.v1.ChainRegistration
-	(*Agent)(nil),                    // 1: pbts.v1.Agent
-	(*Invitation)(nil),               // 2: pbts.v1.Invitation
-	(*CreateInvitationRequest)(nil),  // 3: pbts.v1.CreateInvitationRequest
-	(*CreateInvitationResponse)(nil), // 4: pbts.v1.CreateInvitationResponse
-	(*ListInvitationsRequest)(nil),   // 5: pbts.v1.ListInvitationsRequest
-	(*ListInvitationsResponse)(nil),  // 6: pbts.v1.ListInvitationsResponse
-	(*RegisterAgentRequest)(nil),     // 7: pbts.v1.RegisterAgentRequest
-	(*RegisterAgentResponse)(nil),    // 8: pbts.v1.RegisterAgentResponse
-	(*RotatePasskeyRequest)(nil),     // 9: pbts.v1.RotatePasskeyRequest
-	(*RotatePasskeyResponse)(nil),    // 10: pbts.v1.RotatePasskeyResponse
-	(*GetAgentRequest)(nil),          // 11: pbts.v1.GetAgentRequest
-	(*GetAgentResponse)(nil),         // 12: pbts.v1.GetAgentResponse
-	(*ListAgentsRequest)(nil),        // 13: pbts.v1.ListAgentsRequest
-	(*ListAgentsResponse)(nil),       // 14: pbts.v1.ListAgentsResponse
-	(*timestamppb.Timestamp)(nil),    // 15: google.protobuf.Timestamp
+	(*GetTrackerInfoRequest)(nil),    // 1: pbts.v1.GetTrackerInfoRequest
+	(*GetTrackerInfoResponse)(nil),   // 2: pbts.v1.GetTrackerInfoResponse
+	(*Agent)(nil),                    // 3: pbts.v1.Agent
+	(*Invitation)(nil),               // 4: pbts.v1.Invitation
+	(*CreateInvitationRequest)(nil),  // 5: pbts.v1.CreateInvitationRequest
+	(*CreateInvitationResponse)(nil), // 6: pbts.v1.CreateInvitationResponse
+	(*ListInvitationsRequest)(nil),   // 7: pbts.v1.ListInvitationsRequest
+	(*ListInvitationsResponse)(nil),  // 8: pbts.v1.ListInvitationsResponse
+	(*RegisterAgentRequest)(nil),     // 9: pbts.v1.RegisterAgentRequest
+	(*RegisterAgentResponse)(nil),    // 10: pbts.v1.RegisterAgentResponse
+	(*RotatePasskeyRequest)(nil),     // 11: pbts.v1.RotatePasskeyRequest
+	(*RotatePasskeyResponse)(nil),    // 12: pbts.v1.RotatePasskeyResponse
+	(*GetAgentRequest)(nil),          // 13: pbts.v1.GetAgentRequest
+	(*GetAgentResponse)(nil),         // 14: pbts.v1.GetAgentResponse
+	(*ListAgentsRequest)(nil),        // 15: pbts.v1.ListAgentsRequest
+	(*ListAgentsResponse)(nil),       // 16: pbts.v1.ListAgentsResponse
+	(*timestamppb.Timestamp)(nil),    // 17: google.protobuf.Timestamp
 }
 var file_pbts_v1_agent_proto_depIdxs = []int32{
-	15, // 0: pbts.v1.Agent.registered_at:type_name -> google.protobuf.Timestamp
+	17, // 0: pbts.v1.Agent.registered_at:type_name -> google.protobuf.Timestamp
 	0,  // 1: pbts.v1.Agent.chain_registration:type_name -> pbts.v1.ChainRegistration
-	15, // 2: pbts.v1.Invitation.created_at:type_name -> google.protobuf.Timestamp
-	15, // 3: pbts.v1.Invitation.used_at:type_name -> google.protobuf.Timestamp
-	2,  // 4: pbts.v1.CreateInvitationResponse.invitation:type_name -> pbts.v1.Invitation
-	2,  // 5: pbts.v1.ListInvitationsResponse.invitations:type_name -> pbts.v1.Invitation
-	1,  // 6: pbts.v1.RegisterAgentResponse.agent:type_name -> pbts.v1.Agent
-	1,  // 7: pbts.v1.GetAgentResponse.agent:type_name -> pbts.v1.Agent
-	1,  // 8: pbts.v1.ListAgentsResponse.agents:type_name -> pbts.v1.Agent
-	7,  // 9: pbts.v1.AgentService.RegisterAgent:input_type -> pbts.v1.RegisterAgentRequest
-	9,  // 10: pbts.v1.AgentService.RotatePasskey:input_type -> pbts.v1.RotatePasskeyRequest
-	11, // 11: pbts.v1.AgentService.GetAgent:input_type -> pbts.v1.GetAgentRequest
-	13, // 12: pbts.v1.AgentService.ListAgents:input_type -> pbts.v1.ListAgentsRequest
-	3,  // 13: pbts.v1.AgentService.CreateInvitation:input_type -> pbts.v1.CreateInvitationRequest
-	5,  // 14: pbts.v1.AgentService.ListInvitations:input_type -> pbts.v1.ListInvitationsRequest
-	8,  // 15: pbts.v1.AgentService.RegisterAgent:output_type -> pbts.v1.RegisterAgentResponse
-	10, // 16: pbts.v1.AgentService.RotatePasskey:output_type -> pbts.v1.RotatePasskeyResponse
-	12, // 17: pbts.v1.AgentService.GetAgent:output_type -> pbts.v1.GetAgentResponse
-	14, // 18: pbts.v1.AgentService.ListAgents:output_type -> pbts.v1.ListAgentsResponse
-	4,  // 19: pbts.v1.AgentService.CreateInvitation:output_type -> pbts.v1.CreateInvitationResponse
-	6,  // 20: pbts.v1.AgentService.ListInvitations:output_type -> pbts.v1.ListInvitationsResponse
-	15, // [15:21] is the sub-list for method output_type
-	9,  // [9:15] is the sub-list for method input_type
+	17, // 2: pbts.v1.Invitation.created_at:type_name -> google.protobuf.Timestamp
+	17, // 3: pbts.v1.Invitation.used_at:type_name -> google.protobuf.Timestamp
+	4,  // 4: pbts.v1.CreateInvitationResponse.invitation:type_name -> pbts.v1.Invitation
+	4,  // 5: pbts.v1.ListInvitationsResponse.invitations:type_name -> pbts.v1.Invitation
+	3,  // 6: pbts.v1.RegisterAgentResponse.agent:type_name -> pbts.v1.Agent
+	3,  // 7: pbts.v1.GetAgentResponse.agent:type_name -> pbts.v1.Agent
+	3,  // 8: pbts.v1.ListAgentsResponse.agents:type_name -> pbts.v1.Agent
+	9,  // 9: pbts.v1.AgentService.RegisterAgent:input_type -> pbts.v1.RegisterAgentRequest
+	11, // 10: pbts.v1.AgentService.RotatePasskey:input_type -> pbts.v1.RotatePasskeyRequest
+	13, // 11: pbts.v1.AgentService.GetAgent:input_type -> pbts.v1.GetAgentRequest
+	15, // 12: pbts.v1.AgentService.ListAgents:input_type -> pbts.v1.ListAgentsRequest
+	5,  // 13: pbts.v1.AgentService.CreateInvitation:input_type -> pbts.v1.CreateInvitationRequest
+	7,  // 14: pbts.v1.AgentService.ListInvitations:input_type -> pbts.v1.ListInvitationsRequest
+	1,  // 15: pbts.v1.AgentService.GetTrackerInfo:input_type -> pbts.v1.GetTrackerInfoRequest
+	10, // 16: pbts.v1.AgentService.RegisterAgent:output_type -> pbts.v1.RegisterAgentResponse
+	12, // 17: pbts.v1.AgentService.RotatePasskey:output_type -> pbts.v1.RotatePasskeyResponse
+	14, // 18: pbts.v1.AgentService.GetAgent:output_type -> pbts.v1.GetAgentResponse
+	16, // 19: pbts.v1.AgentService.ListAgents:output_type -> pbts.v1.ListAgentsResponse
+	6,  // 20: pbts.v1.AgentService.CreateInvitation:output_type -> pbts.v1.CreateInvitationResponse
+	8,  // 21: pbts.v1.AgentService.ListInvitations:output_type -> pbts.v1.ListInvitationsResponse
+	2,  // 22: pbts.v1.AgentService.GetTrackerInfo:output_type -> pbts.v1.GetTrackerInfoResponse
+	16, // [16:23] is the sub-list for method output_type
+	9,  // [9:16] is the sub-list for method input_type
 	9,  // [9:9] is the sub-list for extension type_name
 	9,  // [9:9] is the sub-list for extension extendee
 	0,  // [0:9] is the sub-list for field type_name
@@ -1113,7 +1331,7 @@ func file_pbts_v1_agent_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pbts_v1_agent_proto_rawDesc), len(file_pbts_v1_agent_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   14,
+			NumMessages:   16,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

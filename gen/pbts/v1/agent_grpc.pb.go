@@ -25,6 +25,7 @@ const (
 	AgentService_ListAgents_FullMethodName       = "/pbts.v1.AgentService/ListAgents"
 	AgentService_CreateInvitation_FullMethodName = "/pbts.v1.AgentService/CreateInvitation"
 	AgentService_ListInvitations_FullMethodName  = "/pbts.v1.AgentService/ListInvitations"
+	AgentService_GetTrackerInfo_FullMethodName   = "/pbts.v1.AgentService/GetTrackerInfo"
 )
 
 // AgentServiceClient is the client API for AgentService service.
@@ -58,6 +59,9 @@ type AgentServiceClient interface {
 	// ListInvitations lists the invitations an agent made, newest first (at
 	// most the per-agent limit).
 	ListInvitations(ctx context.Context, in *ListInvitationsRequest, opts ...grpc.CallOption) (*ListInvitationsResponse, error)
+	// GetTrackerInfo returns the tracker's rules (minimum ratio, registration
+	// policy, initial credit) and its size now: agents, datasets, live swarms.
+	GetTrackerInfo(ctx context.Context, in *GetTrackerInfoRequest, opts ...grpc.CallOption) (*GetTrackerInfoResponse, error)
 }
 
 type agentServiceClient struct {
@@ -128,6 +132,16 @@ func (c *agentServiceClient) ListInvitations(ctx context.Context, in *ListInvita
 	return out, nil
 }
 
+func (c *agentServiceClient) GetTrackerInfo(ctx context.Context, in *GetTrackerInfoRequest, opts ...grpc.CallOption) (*GetTrackerInfoResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetTrackerInfoResponse)
+	err := c.cc.Invoke(ctx, AgentService_GetTrackerInfo_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AgentServiceServer is the server API for AgentService service.
 // All implementations must embed UnimplementedAgentServiceServer
 // for forward compatibility.
@@ -159,6 +173,9 @@ type AgentServiceServer interface {
 	// ListInvitations lists the invitations an agent made, newest first (at
 	// most the per-agent limit).
 	ListInvitations(context.Context, *ListInvitationsRequest) (*ListInvitationsResponse, error)
+	// GetTrackerInfo returns the tracker's rules (minimum ratio, registration
+	// policy, initial credit) and its size now: agents, datasets, live swarms.
+	GetTrackerInfo(context.Context, *GetTrackerInfoRequest) (*GetTrackerInfoResponse, error)
 	mustEmbedUnimplementedAgentServiceServer()
 }
 
@@ -186,6 +203,9 @@ func (UnimplementedAgentServiceServer) CreateInvitation(context.Context, *Create
 }
 func (UnimplementedAgentServiceServer) ListInvitations(context.Context, *ListInvitationsRequest) (*ListInvitationsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ListInvitations not implemented")
+}
+func (UnimplementedAgentServiceServer) GetTrackerInfo(context.Context, *GetTrackerInfoRequest) (*GetTrackerInfoResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetTrackerInfo not implemented")
 }
 func (UnimplementedAgentServiceServer) mustEmbedUnimplementedAgentServiceServer() {}
 func (UnimplementedAgentServiceServer) testEmbeddedByValue()                      {}
@@ -316,6 +336,24 @@ func _AgentService_ListInvitations_Handler(srv interface{}, ctx context.Context,
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AgentService_GetTrackerInfo_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetTrackerInfoRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AgentServiceServer).GetTrackerInfo(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AgentService_GetTrackerInfo_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AgentServiceServer).GetTrackerInfo(ctx, req.(*GetTrackerInfoRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AgentService_ServiceDesc is the grpc.ServiceDesc for AgentService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -346,6 +384,10 @@ var AgentService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ListInvitations",
 			Handler:    _AgentService_ListInvitations_Handler,
+		},
+		{
+			MethodName: "GetTrackerInfo",
+			Handler:    _AgentService_GetTrackerInfo_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

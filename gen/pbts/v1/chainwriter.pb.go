@@ -404,7 +404,15 @@ type GetChainStatusResponse struct {
 	Confirmations uint64 `protobuf:"varint,17,opt,name=confirmations,proto3" json:"confirmations,omitempty"`
 	// Why the writer is not settling, when it is not (e.g. "chain unreachable",
 	// "insufficient funds"); empty while healthy.
-	Problem       string `protobuf:"bytes,18,opt,name=problem,proto3" json:"problem,omitempty"`
+	Problem string `protobuf:"bytes,18,opt,name=problem,proto3" json:"problem,omitempty"`
+	// The RepFactory that deployed the contract, when the operator names it
+	// (--factory); empty otherwise.
+	Factory string `protobuf:"bytes,19,opt,name=factory,proto3" json:"factory,omitempty"`
+	// The contract's referrer chain, nearest first: the trackers whose
+	// reputation it reads (at most MAX_REFERRER_DEPTH); empty for a first tracker.
+	Referrers []string `protobuf:"bytes,20,rep,name=referrers,proto3" json:"referrers,omitempty"`
+	// The contract's initialCredit() in bytes (what a new agent starts with).
+	InitialCredit uint64 `protobuf:"varint,21,opt,name=initial_credit,json=initialCredit,proto3" json:"initial_credit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -563,6 +571,27 @@ func (x *GetChainStatusResponse) GetProblem() string {
 		return x.Problem
 	}
 	return ""
+}
+
+func (x *GetChainStatusResponse) GetFactory() string {
+	if x != nil {
+		return x.Factory
+	}
+	return ""
+}
+
+func (x *GetChainStatusResponse) GetReferrers() []string {
+	if x != nil {
+		return x.Referrers
+	}
+	return nil
+}
+
+func (x *GetChainStatusResponse) GetInitialCredit() uint64 {
+	if x != nil {
+		return x.InitialCredit
+	}
+	return 0
 }
 
 // Batch is one settle() batch of receipts.
@@ -828,7 +857,7 @@ const file_pbts_v1_chainwriter_proto_rawDesc = "" +
 	" \x01(\x04R\vblockNumber\x129\n" +
 	"\n" +
 	"created_at\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\tcreatedAt\"\x17\n" +
-	"\x15GetChainStatusRequest\"\xfc\x05\n" +
+	"\x15GetChainStatusRequest\"\xdb\x06\n" +
 	"\x16GetChainStatusResponse\x12\x19\n" +
 	"\bchain_id\x18\x01 \x01(\x04R\achainId\x12\x1a\n" +
 	"\bcontract\x18\x02 \x01(\tR\bcontract\x12\x16\n" +
@@ -853,7 +882,10 @@ const file_pbts_v1_chainwriter_proto_rawDesc = "" +
 	"\vobserved_at\x18\x10 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"observedAt\x12$\n" +
 	"\rconfirmations\x18\x11 \x01(\x04R\rconfirmations\x12\x18\n" +
-	"\aproblem\x18\x12 \x01(\tR\aproblem\"\x8a\x03\n" +
+	"\aproblem\x18\x12 \x01(\tR\aproblem\x12\x18\n" +
+	"\afactory\x18\x13 \x01(\tR\afactory\x12\x1c\n" +
+	"\treferrers\x18\x14 \x03(\tR\treferrers\x12%\n" +
+	"\x0einitial_credit\x18\x15 \x01(\x04R\rinitialCredit\"\x8a\x03\n" +
 	"\x05Batch\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\x04R\x02id\x12)\n" +
 	"\x05state\x18\x02 \x01(\x0e2\x13.pbts.v1.BatchStateR\x05state\x12\x12\n" +

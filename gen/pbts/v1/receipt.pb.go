@@ -241,6 +241,123 @@ func (SettlementState) EnumDescriptor() ([]byte, []int) {
 	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{2}
 }
 
+// GetReceiptStatsRequest has no fields.
+type GetReceiptStatsRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReceiptStatsRequest) Reset() {
+	*x = GetReceiptStatsRequest{}
+	mi := &file_pbts_v1_receipt_proto_msgTypes[0]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReceiptStatsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReceiptStatsRequest) ProtoMessage() {}
+
+func (x *GetReceiptStatsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_pbts_v1_receipt_proto_msgTypes[0]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReceiptStatsRequest.ProtoReflect.Descriptor instead.
+func (*GetReceiptStatsRequest) Descriptor() ([]byte, []int) {
+	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{0}
+}
+
+// GetReceiptStatsResponse is the receipts service's totals (a snapshot, at
+// most a second old).
+type GetReceiptStatsResponse struct {
+	state            protoimpl.MessageState `protogen:"open.v1"`
+	ReceiptsAccepted uint64                 `protobuf:"varint,1,opt,name=receipts_accepted,json=receiptsAccepted,proto3" json:"receipts_accepted,omitempty"`
+	ReceiptsSettled  uint64                 `protobuf:"varint,2,opt,name=receipts_settled,json=receiptsSettled,proto3" json:"receipts_settled,omitempty"`
+	// Accepted and not yet settled (in no batch, or in one not yet confirmed).
+	ReceiptsPending uint64 `protobuf:"varint,3,opt,name=receipts_pending,json=receiptsPending,proto3" json:"receipts_pending,omitempty"`
+	// The pieces' bytes: every accepted receipt's piece_size, and the settled ones'.
+	BytesAccepted uint64 `protobuf:"varint,4,opt,name=bytes_accepted,json=bytesAccepted,proto3" json:"bytes_accepted,omitempty"`
+	BytesSettled  uint64 `protobuf:"varint,5,opt,name=bytes_settled,json=bytesSettled,proto3" json:"bytes_settled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetReceiptStatsResponse) Reset() {
+	*x = GetReceiptStatsResponse{}
+	mi := &file_pbts_v1_receipt_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetReceiptStatsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetReceiptStatsResponse) ProtoMessage() {}
+
+func (x *GetReceiptStatsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_pbts_v1_receipt_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetReceiptStatsResponse.ProtoReflect.Descriptor instead.
+func (*GetReceiptStatsResponse) Descriptor() ([]byte, []int) {
+	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *GetReceiptStatsResponse) GetReceiptsAccepted() uint64 {
+	if x != nil {
+		return x.ReceiptsAccepted
+	}
+	return 0
+}
+
+func (x *GetReceiptStatsResponse) GetReceiptsSettled() uint64 {
+	if x != nil {
+		return x.ReceiptsSettled
+	}
+	return 0
+}
+
+func (x *GetReceiptStatsResponse) GetReceiptsPending() uint64 {
+	if x != nil {
+		return x.ReceiptsPending
+	}
+	return 0
+}
+
+func (x *GetReceiptStatsResponse) GetBytesAccepted() uint64 {
+	if x != nil {
+		return x.BytesAccepted
+	}
+	return 0
+}
+
+func (x *GetReceiptStatsResponse) GetBytesSettled() uint64 {
+	if x != nil {
+		return x.BytesSettled
+	}
+	return 0
+}
+
 // Receipt is a downloader's signed statement that a sender supplied bytes of a
 // piece that passed its hash check. Hex strings are 0x-prefixed; their byte
 // values, not their spelling, are canonical.
@@ -268,7 +385,7 @@ type Receipt struct {
 
 func (x *Receipt) Reset() {
 	*x = Receipt{}
-	mi := &file_pbts_v1_receipt_proto_msgTypes[0]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -280,7 +397,7 @@ func (x *Receipt) String() string {
 func (*Receipt) ProtoMessage() {}
 
 func (x *Receipt) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_receipt_proto_msgTypes[0]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -293,7 +410,7 @@ func (x *Receipt) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Receipt.ProtoReflect.Descriptor instead.
 func (*Receipt) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{0}
+	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Receipt) GetInfoHash() string {
@@ -379,7 +496,7 @@ type ReceiptRecord struct {
 
 func (x *ReceiptRecord) Reset() {
 	*x = ReceiptRecord{}
-	mi := &file_pbts_v1_receipt_proto_msgTypes[1]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -391,7 +508,7 @@ func (x *ReceiptRecord) String() string {
 func (*ReceiptRecord) ProtoMessage() {}
 
 func (x *ReceiptRecord) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_receipt_proto_msgTypes[1]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -404,7 +521,7 @@ func (x *ReceiptRecord) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiptRecord.ProtoReflect.Descriptor instead.
 func (*ReceiptRecord) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{1}
+	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *ReceiptRecord) GetReceipt() *Receipt {
@@ -488,7 +605,7 @@ type SubmitReceiptsRequest struct {
 
 func (x *SubmitReceiptsRequest) Reset() {
 	*x = SubmitReceiptsRequest{}
-	mi := &file_pbts_v1_receipt_proto_msgTypes[2]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -500,7 +617,7 @@ func (x *SubmitReceiptsRequest) String() string {
 func (*SubmitReceiptsRequest) ProtoMessage() {}
 
 func (x *SubmitReceiptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_receipt_proto_msgTypes[2]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -513,7 +630,7 @@ func (x *SubmitReceiptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReceiptsRequest.ProtoReflect.Descriptor instead.
 func (*SubmitReceiptsRequest) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{2}
+	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SubmitReceiptsRequest) GetReceipts() []*Receipt {
@@ -539,7 +656,7 @@ type ReceiptResult struct {
 
 func (x *ReceiptResult) Reset() {
 	*x = ReceiptResult{}
-	mi := &file_pbts_v1_receipt_proto_msgTypes[3]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -551,7 +668,7 @@ func (x *ReceiptResult) String() string {
 func (*ReceiptResult) ProtoMessage() {}
 
 func (x *ReceiptResult) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_receipt_proto_msgTypes[3]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -564,7 +681,7 @@ func (x *ReceiptResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReceiptResult.ProtoReflect.Descriptor instead.
 func (*ReceiptResult) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{3}
+	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *ReceiptResult) GetStatus() ReceiptStatus {
@@ -609,7 +726,7 @@ type SubmitReceiptsResponse struct {
 
 func (x *SubmitReceiptsResponse) Reset() {
 	*x = SubmitReceiptsResponse{}
-	mi := &file_pbts_v1_receipt_proto_msgTypes[4]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -621,7 +738,7 @@ func (x *SubmitReceiptsResponse) String() string {
 func (*SubmitReceiptsResponse) ProtoMessage() {}
 
 func (x *SubmitReceiptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_receipt_proto_msgTypes[4]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -634,7 +751,7 @@ func (x *SubmitReceiptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SubmitReceiptsResponse.ProtoReflect.Descriptor instead.
 func (*SubmitReceiptsResponse) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{4}
+	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *SubmitReceiptsResponse) GetResults() []*ReceiptResult {
@@ -675,7 +792,7 @@ type GetReceiptRequest struct {
 
 func (x *GetReceiptRequest) Reset() {
 	*x = GetReceiptRequest{}
-	mi := &file_pbts_v1_receipt_proto_msgTypes[5]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -687,7 +804,7 @@ func (x *GetReceiptRequest) String() string {
 func (*GetReceiptRequest) ProtoMessage() {}
 
 func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_receipt_proto_msgTypes[5]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -700,7 +817,7 @@ func (x *GetReceiptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptRequest.ProtoReflect.Descriptor instead.
 func (*GetReceiptRequest) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{5}
+	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetReceiptRequest) GetDigest() string {
@@ -720,7 +837,7 @@ type GetReceiptResponse struct {
 
 func (x *GetReceiptResponse) Reset() {
 	*x = GetReceiptResponse{}
-	mi := &file_pbts_v1_receipt_proto_msgTypes[6]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -732,7 +849,7 @@ func (x *GetReceiptResponse) String() string {
 func (*GetReceiptResponse) ProtoMessage() {}
 
 func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_receipt_proto_msgTypes[6]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -745,7 +862,7 @@ func (x *GetReceiptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetReceiptResponse.ProtoReflect.Descriptor instead.
 func (*GetReceiptResponse) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{6}
+	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetReceiptResponse) GetRecord() *ReceiptRecord {
@@ -776,7 +893,7 @@ type ListReceiptsRequest struct {
 
 func (x *ListReceiptsRequest) Reset() {
 	*x = ListReceiptsRequest{}
-	mi := &file_pbts_v1_receipt_proto_msgTypes[7]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -788,7 +905,7 @@ func (x *ListReceiptsRequest) String() string {
 func (*ListReceiptsRequest) ProtoMessage() {}
 
 func (x *ListReceiptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_receipt_proto_msgTypes[7]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -801,7 +918,7 @@ func (x *ListReceiptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReceiptsRequest.ProtoReflect.Descriptor instead.
 func (*ListReceiptsRequest) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{7}
+	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ListReceiptsRequest) GetAgent() string {
@@ -851,7 +968,7 @@ type ListReceiptsResponse struct {
 
 func (x *ListReceiptsResponse) Reset() {
 	*x = ListReceiptsResponse{}
-	mi := &file_pbts_v1_receipt_proto_msgTypes[8]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -863,7 +980,7 @@ func (x *ListReceiptsResponse) String() string {
 func (*ListReceiptsResponse) ProtoMessage() {}
 
 func (x *ListReceiptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_receipt_proto_msgTypes[8]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -876,7 +993,7 @@ func (x *ListReceiptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListReceiptsResponse.ProtoReflect.Descriptor instead.
 func (*ListReceiptsResponse) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{8}
+	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ListReceiptsResponse) GetRecords() []*ReceiptRecord {
@@ -903,7 +1020,7 @@ type GetPendingTotalsRequest struct {
 
 func (x *GetPendingTotalsRequest) Reset() {
 	*x = GetPendingTotalsRequest{}
-	mi := &file_pbts_v1_receipt_proto_msgTypes[9]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -915,7 +1032,7 @@ func (x *GetPendingTotalsRequest) String() string {
 func (*GetPendingTotalsRequest) ProtoMessage() {}
 
 func (x *GetPendingTotalsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_receipt_proto_msgTypes[9]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -928,7 +1045,7 @@ func (x *GetPendingTotalsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPendingTotalsRequest.ProtoReflect.Descriptor instead.
 func (*GetPendingTotalsRequest) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{9}
+	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetPendingTotalsRequest) GetAgent() string {
@@ -956,7 +1073,7 @@ type GetPendingTotalsResponse struct {
 
 func (x *GetPendingTotalsResponse) Reset() {
 	*x = GetPendingTotalsResponse{}
-	mi := &file_pbts_v1_receipt_proto_msgTypes[10]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -968,7 +1085,7 @@ func (x *GetPendingTotalsResponse) String() string {
 func (*GetPendingTotalsResponse) ProtoMessage() {}
 
 func (x *GetPendingTotalsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_receipt_proto_msgTypes[10]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -981,7 +1098,7 @@ func (x *GetPendingTotalsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPendingTotalsResponse.ProtoReflect.Descriptor instead.
 func (*GetPendingTotalsResponse) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{10}
+	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetPendingTotalsResponse) GetAgent() string {
@@ -1026,7 +1143,7 @@ type WatchReceiptsRequest struct {
 
 func (x *WatchReceiptsRequest) Reset() {
 	*x = WatchReceiptsRequest{}
-	mi := &file_pbts_v1_receipt_proto_msgTypes[11]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1038,7 +1155,7 @@ func (x *WatchReceiptsRequest) String() string {
 func (*WatchReceiptsRequest) ProtoMessage() {}
 
 func (x *WatchReceiptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_receipt_proto_msgTypes[11]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1051,7 +1168,7 @@ func (x *WatchReceiptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchReceiptsRequest.ProtoReflect.Descriptor instead.
 func (*WatchReceiptsRequest) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{11}
+	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *WatchReceiptsRequest) GetSender() string {
@@ -1078,7 +1195,7 @@ type WatchReceiptsResponse struct {
 
 func (x *WatchReceiptsResponse) Reset() {
 	*x = WatchReceiptsResponse{}
-	mi := &file_pbts_v1_receipt_proto_msgTypes[12]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1090,7 +1207,7 @@ func (x *WatchReceiptsResponse) String() string {
 func (*WatchReceiptsResponse) ProtoMessage() {}
 
 func (x *WatchReceiptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_pbts_v1_receipt_proto_msgTypes[12]
+	mi := &file_pbts_v1_receipt_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1103,7 +1220,7 @@ func (x *WatchReceiptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WatchReceiptsResponse.ProtoReflect.Descriptor instead.
 func (*WatchReceiptsResponse) Descriptor() ([]byte, []int) {
-	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{12}
+	return file_pbts_v1_receipt_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *WatchReceiptsResponse) GetRecord() *ReceiptRecord {
@@ -1117,7 +1234,14 @@ var File_pbts_v1_receipt_proto protoreflect.FileDescriptor
 
 const file_pbts_v1_receipt_proto_rawDesc = "" +
 	"\n" +
-	"\x15pbts/v1/receipt.proto\x12\apbts.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x98\x02\n" +
+	"\x15pbts/v1/receipt.proto\x12\apbts.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"\x18\n" +
+	"\x16GetReceiptStatsRequest\"\xe8\x01\n" +
+	"\x17GetReceiptStatsResponse\x12+\n" +
+	"\x11receipts_accepted\x18\x01 \x01(\x04R\x10receiptsAccepted\x12)\n" +
+	"\x10receipts_settled\x18\x02 \x01(\x04R\x0freceiptsSettled\x12)\n" +
+	"\x10receipts_pending\x18\x03 \x01(\x04R\x0freceiptsPending\x12%\n" +
+	"\x0ebytes_accepted\x18\x04 \x01(\x04R\rbytesAccepted\x12#\n" +
+	"\rbytes_settled\x18\x05 \x01(\x04R\fbytesSettled\"\x98\x02\n" +
 	"\aReceipt\x12 \n" +
 	"\tinfo_hash\x18\x01 \x01(\tB\x03\xe0A\x02R\binfoHash\x12\x1b\n" +
 	"\x06sender\x18\x02 \x01(\tB\x03\xe0A\x02R\x06sender\x12\x1f\n" +
@@ -1209,14 +1333,15 @@ const file_pbts_v1_receipt_proto_rawDesc = "" +
 	"\x1cSETTLEMENT_STATE_UNSPECIFIED\x10\x00\x12\x1c\n" +
 	"\x18SETTLEMENT_STATE_PENDING\x10\x01\x12\x1c\n" +
 	"\x18SETTLEMENT_STATE_BATCHED\x10\x02\x12\x1c\n" +
-	"\x18SETTLEMENT_STATE_SETTLED\x10\x032\xb7\x04\n" +
+	"\x18SETTLEMENT_STATE_SETTLED\x10\x032\xa9\x05\n" +
 	"\x0eReceiptService\x12q\n" +
 	"\x0eSubmitReceipts\x12\x1e.pbts.v1.SubmitReceiptsRequest\x1a\x1f.pbts.v1.SubmitReceiptsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/receipts:submit\x12d\n" +
 	"\n" +
 	"GetReceipt\x12\x1a.pbts.v1.GetReceiptRequest\x1a\x1b.pbts.v1.GetReceiptResponse\"\x1d\x82\xd3\xe4\x93\x02\x17\x12\x15/v1/receipts/{digest}\x12a\n" +
 	"\fListReceipts\x12\x1c.pbts.v1.ListReceiptsRequest\x1a\x1d.pbts.v1.ListReceiptsResponse\"\x14\x82\xd3\xe4\x93\x02\x0e\x12\f/v1/receipts\x12{\n" +
 	"\x10GetPendingTotals\x12 .pbts.v1.GetPendingTotalsRequest\x1a!.pbts.v1.GetPendingTotalsResponse\"\"\x82\xd3\xe4\x93\x02\x1c\x12\x1a/v1/agents/{agent}/pending\x12l\n" +
-	"\rWatchReceipts\x12\x1d.pbts.v1.WatchReceiptsRequest\x1a\x1e.pbts.v1.WatchReceiptsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/receipts:watch0\x01B)Z'github.com/pbts/pbts/gen/pbts/v1;pbtsv1b\x06proto3"
+	"\rWatchReceipts\x12\x1d.pbts.v1.WatchReceiptsRequest\x1a\x1e.pbts.v1.WatchReceiptsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/receipts:watch0\x01\x12p\n" +
+	"\x0fGetReceiptStats\x12\x1f.pbts.v1.GetReceiptStatsRequest\x1a .pbts.v1.GetReceiptStatsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/receipts:statsB)Z'github.com/pbts/pbts/gen/pbts/v1;pbtsv1b\x06proto3"
 
 var (
 	file_pbts_v1_receipt_proto_rawDescOnce sync.Once
@@ -1231,50 +1356,54 @@ func file_pbts_v1_receipt_proto_rawDescGZIP() []byte {
 }
 
 var file_pbts_v1_receipt_proto_enumTypes = make([]protoimpl.EnumInfo, 3)
-var file_pbts_v1_receipt_proto_msgTypes = make([]protoimpl.MessageInfo, 13)
+var file_pbts_v1_receipt_proto_msgTypes = make([]protoimpl.MessageInfo, 15)
 var file_pbts_v1_receipt_proto_goTypes = []any{
 	(ReceiptStatus)(0),               // 0: pbts.v1.ReceiptStatus
 	(RefusalReason)(0),               // 1: pbts.v1.RefusalReason
 	(SettlementState)(0),             // 2: pbts.v1.SettlementState
-	(*Receipt)(nil),                  // 3: pbts.v1.Receipt
-	(*ReceiptRecord)(nil),            // 4: pbts.v1.ReceiptRecord
-	(*SubmitReceiptsRequest)(nil),    // 5: pbts.v1.SubmitReceiptsRequest
-	(*ReceiptResult)(nil),            // 6: pbts.v1.ReceiptResult
-	(*SubmitReceiptsResponse)(nil),   // 7: pbts.v1.SubmitReceiptsResponse
-	(*GetReceiptRequest)(nil),        // 8: pbts.v1.GetReceiptRequest
-	(*GetReceiptResponse)(nil),       // 9: pbts.v1.GetReceiptResponse
-	(*ListReceiptsRequest)(nil),      // 10: pbts.v1.ListReceiptsRequest
-	(*ListReceiptsResponse)(nil),     // 11: pbts.v1.ListReceiptsResponse
-	(*GetPendingTotalsRequest)(nil),  // 12: pbts.v1.GetPendingTotalsRequest
-	(*GetPendingTotalsResponse)(nil), // 13: pbts.v1.GetPendingTotalsResponse
-	(*WatchReceiptsRequest)(nil),     // 14: pbts.v1.WatchReceiptsRequest
-	(*WatchReceiptsResponse)(nil),    // 15: pbts.v1.WatchReceiptsResponse
-	(*timestamppb.Timestamp)(nil),    // 16: google.protobuf.Timestamp
+	(*GetReceiptStatsRequest)(nil),   // 3: pbts.v1.GetReceiptStatsRequest
+	(*GetReceiptStatsResponse)(nil),  // 4: pbts.v1.GetReceiptStatsResponse
+	(*Receipt)(nil),                  // 5: pbts.v1.Receipt
+	(*ReceiptRecord)(nil),            // 6: pbts.v1.ReceiptRecord
+	(*SubmitReceiptsRequest)(nil),    // 7: pbts.v1.SubmitReceiptsRequest
+	(*ReceiptResult)(nil),            // 8: pbts.v1.ReceiptResult
+	(*SubmitReceiptsResponse)(nil),   // 9: pbts.v1.SubmitReceiptsResponse
+	(*GetReceiptRequest)(nil),        // 10: pbts.v1.GetReceiptRequest
+	(*GetReceiptResponse)(nil),       // 11: pbts.v1.GetReceiptResponse
+	(*ListReceiptsRequest)(nil),      // 12: pbts.v1.ListReceiptsRequest
+	(*ListReceiptsResponse)(nil),     // 13: pbts.v1.ListReceiptsResponse
+	(*GetPendingTotalsRequest)(nil),  // 14: pbts.v1.GetPendingTotalsRequest
+	(*GetPendingTotalsResponse)(nil), // 15: pbts.v1.GetPendingTotalsResponse
+	(*WatchReceiptsRequest)(nil),     // 16: pbts.v1.WatchReceiptsRequest
+	(*WatchReceiptsResponse)(nil),    // 17: pbts.v1.WatchReceiptsResponse
+	(*timestamppb.Timestamp)(nil),    // 18: google.protobuf.Timestamp
 }
 var file_pbts_v1_receipt_proto_depIdxs = []int32{
-	3,  // 0: pbts.v1.ReceiptRecord.receipt:type_name -> pbts.v1.Receipt
+	5,  // 0: pbts.v1.ReceiptRecord.receipt:type_name -> pbts.v1.Receipt
 	2,  // 1: pbts.v1.ReceiptRecord.state:type_name -> pbts.v1.SettlementState
-	16, // 2: pbts.v1.ReceiptRecord.accepted_at:type_name -> google.protobuf.Timestamp
-	16, // 3: pbts.v1.ReceiptRecord.settled_at:type_name -> google.protobuf.Timestamp
-	3,  // 4: pbts.v1.SubmitReceiptsRequest.receipts:type_name -> pbts.v1.Receipt
+	18, // 2: pbts.v1.ReceiptRecord.accepted_at:type_name -> google.protobuf.Timestamp
+	18, // 3: pbts.v1.ReceiptRecord.settled_at:type_name -> google.protobuf.Timestamp
+	5,  // 4: pbts.v1.SubmitReceiptsRequest.receipts:type_name -> pbts.v1.Receipt
 	0,  // 5: pbts.v1.ReceiptResult.status:type_name -> pbts.v1.ReceiptStatus
 	1,  // 6: pbts.v1.ReceiptResult.reason:type_name -> pbts.v1.RefusalReason
-	6,  // 7: pbts.v1.SubmitReceiptsResponse.results:type_name -> pbts.v1.ReceiptResult
-	4,  // 8: pbts.v1.GetReceiptResponse.record:type_name -> pbts.v1.ReceiptRecord
-	4,  // 9: pbts.v1.ListReceiptsResponse.records:type_name -> pbts.v1.ReceiptRecord
-	4,  // 10: pbts.v1.WatchReceiptsResponse.record:type_name -> pbts.v1.ReceiptRecord
-	5,  // 11: pbts.v1.ReceiptService.SubmitReceipts:input_type -> pbts.v1.SubmitReceiptsRequest
-	8,  // 12: pbts.v1.ReceiptService.GetReceipt:input_type -> pbts.v1.GetReceiptRequest
-	10, // 13: pbts.v1.ReceiptService.ListReceipts:input_type -> pbts.v1.ListReceiptsRequest
-	12, // 14: pbts.v1.ReceiptService.GetPendingTotals:input_type -> pbts.v1.GetPendingTotalsRequest
-	14, // 15: pbts.v1.ReceiptService.WatchReceipts:input_type -> pbts.v1.WatchReceiptsRequest
-	7,  // 16: pbts.v1.ReceiptService.SubmitReceipts:output_type -> pbts.v1.SubmitReceiptsResponse
-	9,  // 17: pbts.v1.ReceiptService.GetReceipt:output_type -> pbts.v1.GetReceiptResponse
-	11, // 18: pbts.v1.ReceiptService.ListReceipts:output_type -> pbts.v1.ListReceiptsResponse
-	13, // 19: pbts.v1.ReceiptService.GetPendingTotals:output_type -> pbts.v1.GetPendingTotalsResponse
-	15, // 20: pbts.v1.ReceiptService.WatchReceipts:output_type -> pbts.v1.WatchReceiptsResponse
-	16, // [16:21] is the sub-list for method output_type
-	11, // [11:16] is the sub-list for method input_type
+	8,  // 7: pbts.v1.SubmitReceiptsResponse.results:type_name -> pbts.v1.ReceiptResult
+	6,  // 8: pbts.v1.GetReceiptResponse.record:type_name -> pbts.v1.ReceiptRecord
+	6,  // 9: pbts.v1.ListReceiptsResponse.records:type_name -> pbts.v1.ReceiptRecord
+	6,  // 10: pbts.v1.WatchReceiptsResponse.record:type_name -> pbts.v1.ReceiptRecord
+	7,  // 11: pbts.v1.ReceiptService.SubmitReceipts:input_type -> pbts.v1.SubmitReceiptsRequest
+	10, // 12: pbts.v1.ReceiptService.GetReceipt:input_type -> pbts.v1.GetReceiptRequest
+	12, // 13: pbts.v1.ReceiptService.ListReceipts:input_type -> pbts.v1.ListReceiptsRequest
+	14, // 14: pbts.v1.ReceiptService.GetPendingTotals:input_type -> pbts.v1.GetPendingTotalsRequest
+	16, // 15: pbts.v1.ReceiptService.WatchReceipts:input_type -> pbts.v1.WatchReceiptsRequest
+	3,  // 16: pbts.v1.ReceiptService.GetReceiptStats:input_type -> pbts.v1.GetReceiptStatsRequest
+	9,  // 17: pbts.v1.ReceiptService.SubmitReceipts:output_type -> pbts.v1.SubmitReceiptsResponse
+	11, // 18: pbts.v1.ReceiptService.GetReceipt:output_type -> pbts.v1.GetReceiptResponse
+	13, // 19: pbts.v1.ReceiptService.ListReceipts:output_type -> pbts.v1.ListReceiptsResponse
+	15, // 20: pbts.v1.ReceiptService.GetPendingTotals:output_type -> pbts.v1.GetPendingTotalsResponse
+	17, // 21: pbts.v1.ReceiptService.WatchReceipts:output_type -> pbts.v1.WatchReceiptsResponse
+	4,  // 22: pbts.v1.ReceiptService.GetReceiptStats:output_type -> pbts.v1.GetReceiptStatsResponse
+	17, // [17:23] is the sub-list for method output_type
+	11, // [11:17] is the sub-list for method input_type
 	11, // [11:11] is the sub-list for extension type_name
 	11, // [11:11] is the sub-list for extension extendee
 	0,  // [0:11] is the sub-list for field type_name
@@ -1291,7 +1420,7 @@ func file_pbts_v1_receipt_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_pbts_v1_receipt_proto_rawDesc), len(file_pbts_v1_receipt_proto_rawDesc)),
 			NumEnums:      3,
-			NumMessages:   13,
+			NumMessages:   15,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

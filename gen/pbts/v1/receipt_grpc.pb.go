@@ -24,6 +24,7 @@ const (
 	ReceiptService_ListReceipts_FullMethodName     = "/pbts.v1.ReceiptService/ListReceipts"
 	ReceiptService_GetPendingTotals_FullMethodName = "/pbts.v1.ReceiptService/GetPendingTotals"
 	ReceiptService_WatchReceipts_FullMethodName    = "/pbts.v1.ReceiptService/WatchReceipts"
+	ReceiptService_GetReceiptStats_FullMethodName  = "/pbts.v1.ReceiptService/GetReceiptStats"
 )
 
 // ReceiptServiceClient is the client API for ReceiptService service.
@@ -60,6 +61,9 @@ type ReceiptServiceClient interface {
 	// active. A subscriber that falls too far behind is ended with
 	// RESOURCE_EXHAUSTED; catch up with ListReceipts and watch again.
 	WatchReceipts(ctx context.Context, in *WatchReceiptsRequest, opts ...grpc.CallOption) (grpc.ServerStreamingClient[WatchReceiptsResponse], error)
+	// GetReceiptStats counts the receipts accepted so far and how many of them
+	// (and of their bytes) are settled on chain.
+	GetReceiptStats(ctx context.Context, in *GetReceiptStatsRequest, opts ...grpc.CallOption) (*GetReceiptStatsResponse, error)
 }
 
 type receiptServiceClient struct {
@@ -129,6 +133,16 @@ func (c *receiptServiceClient) WatchReceipts(ctx context.Context, in *WatchRecei
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ReceiptService_WatchReceiptsClient = grpc.ServerStreamingClient[WatchReceiptsResponse]
 
+func (c *receiptServiceClient) GetReceiptStats(ctx context.Context, in *GetReceiptStatsRequest, opts ...grpc.CallOption) (*GetReceiptStatsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetReceiptStatsResponse)
+	err := c.cc.Invoke(ctx, ReceiptService_GetReceiptStats_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // ReceiptServiceServer is the server API for ReceiptService service.
 // All implementations must embed UnimplementedReceiptServiceServer
 // for forward compatibility.
@@ -163,6 +177,9 @@ type ReceiptServiceServer interface {
 	// active. A subscriber that falls too far behind is ended with
 	// RESOURCE_EXHAUSTED; catch up with ListReceipts and watch again.
 	WatchReceipts(*WatchReceiptsRequest, grpc.ServerStreamingServer[WatchReceiptsResponse]) error
+	// GetReceiptStats counts the receipts accepted so far and how many of them
+	// (and of their bytes) are settled on chain.
+	GetReceiptStats(context.Context, *GetReceiptStatsRequest) (*GetReceiptStatsResponse, error)
 	mustEmbedUnimplementedReceiptServiceServer()
 }
 
@@ -187,6 +204,9 @@ func (UnimplementedReceiptServiceServer) GetPendingTotals(context.Context, *GetP
 }
 func (UnimplementedReceiptServiceServer) WatchReceipts(*WatchReceiptsRequest, grpc.ServerStreamingServer[WatchReceiptsResponse]) error {
 	return status.Error(codes.Unimplemented, "method WatchReceipts not implemented")
+}
+func (UnimplementedReceiptServiceServer) GetReceiptStats(context.Context, *GetReceiptStatsRequest) (*GetReceiptStatsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetReceiptStats not implemented")
 }
 func (UnimplementedReceiptServiceServer) mustEmbedUnimplementedReceiptServiceServer() {}
 func (UnimplementedReceiptServiceServer) testEmbeddedByValue()                        {}
@@ -292,6 +312,24 @@ func _ReceiptService_WatchReceipts_Handler(srv interface{}, stream grpc.ServerSt
 // This type alias is provided for backwards compatibility with existing code that references the prior non-generic stream type by name.
 type ReceiptService_WatchReceiptsServer = grpc.ServerStreamingServer[WatchReceiptsResponse]
 
+func _ReceiptService_GetReceiptStats_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetReceiptStatsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(ReceiptServiceServer).GetReceiptStats(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: ReceiptService_GetReceiptStats_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(ReceiptServiceServer).GetReceiptStats(ctx, req.(*GetReceiptStatsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // ReceiptService_ServiceDesc is the grpc.ServiceDesc for ReceiptService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -314,6 +352,10 @@ var ReceiptService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetPendingTotals",
 			Handler:    _ReceiptService_GetPendingTotals_Handler,
+		},
+		{
+			MethodName: "GetReceiptStats",
+			Handler:    _ReceiptService_GetReceiptStats_Handler,
 		},
 	},
 	Streams: []grpc.StreamDesc{

@@ -40,6 +40,7 @@ type Config struct {
 	DatabaseURL string `json:"-"` // may hold a password: never logged
 	RPCURL      string `json:"-"` // may hold an API key: logged as scheme://host only
 	Contract    string
+	Factory     string
 	ChainID     uint64
 	KeyFile     string
 
@@ -72,6 +73,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.DatabaseURL, "database-url", "postgres://postgres@127.0.0.1:5432/pbts?sslmode=disable", "Postgres connection string (secret)")
 	fs.StringVar(&c.RPCURL, "rpc-url", "http://127.0.0.1:8545", "Ethereum JSON-RPC endpoint, http(s) (may embed an API key: not logged)")
 	fs.StringVar(&c.Contract, "tracker-contract", "", "ReputationTracker contract address (required)")
+	fs.StringVar(&c.Factory, "factory", "", "the RepFactory that deployed the contract, shown in the chain status (optional)")
 	fs.Uint64Var(&c.ChainID, "chain-id", 0, "expected chain id of the endpoint (0: accept the endpoint's)")
 	fs.StringVar(&c.KeyFile, "chainwriter-key-file", "", "file holding the tracker authority's hex private key (else $"+KeyEnv+")")
 	fs.IntVar(&c.BatchMaxReceipts, "batch-max-receipts", d.BatchMaxReceipts, "most receipts in one settle batch")
@@ -91,7 +93,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 // LogValue shows the settings without secrets.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("rpc_url", redactURL(c.RPCURL)), slog.String("tracker_contract", c.Contract),
+		slog.String("rpc_url", redactURL(c.RPCURL)), slog.String("tracker_contract", c.Contract), slog.String("factory", c.Factory),
 		slog.Uint64("chain_id", c.ChainID), slog.String("chainwriter_key_file", c.KeyFile),
 		slog.Int("batch_max_receipts", c.BatchMaxReceipts), slog.Duration("batch_max_age", c.BatchMaxAge),
 		slog.Int("batch_max_agents", c.BatchMaxAgents), slog.Uint64("confirmations", c.Confirmations),
@@ -147,6 +149,12 @@ func (c *Config) writerConfig() (writer.Config, error) {
 	w := writer.Default()
 	if !common.IsHexAddress(c.Contract) || common.HexToAddress(c.Contract) == (common.Address{}) {
 		return w, bad("tracker-contract", fmt.Errorf("want the ReputationTracker's 0x address, got %q", c.Contract))
+	}
+	if c.Factory != "" {
+		if !common.IsHexAddress(c.Factory) || common.HexToAddress(c.Factory) == (common.Address{}) {
+			return w, bad("factory", fmt.Errorf("want the RepFactory's 0x address, got %q", c.Factory))
+		}
+		w.Factory = common.HexToAddress(c.Factory)
 	}
 	u, err := url.Parse(c.RPCURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

@@ -93,6 +93,13 @@ func (s *Service) GetChainStatus(ctx context.Context, _ *pbtsv1.GetChainStatusRe
 		HeadBlock:            ws.Head,
 		Confirmations:        ws.Confirmations,
 		Problem:              ws.Problem,
+		InitialCredit:        ws.InitialCredit,
+	}
+	if ws.Factory != (common.Address{}) {
+		resp.Factory = ws.Factory.Hex()
+	}
+	for _, r := range ws.Referrers {
+		resp.Referrers = append(resp.Referrers, r.Hex())
 	}
 	if ws.Balance != nil {
 		resp.BalanceWei = ws.Balance.String()

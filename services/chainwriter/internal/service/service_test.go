@@ -73,7 +73,8 @@ func fixture(t *testing.T) (*Service, *store.Store, writer.Status) {
 		t.Fatal(err)
 	}
 	ws := writer.Status{ChainID: 31337, Contract: common.Address{9}, Signer: signer, Balance: big.NewInt(5e18),
-		ChainNonce: 7, Head: 42, LastBatchOnChain: 3, Reachable: true, ObservedAt: time.Unix(1700000000, 0), Confirmations: 1}
+		ChainNonce: 7, Head: 42, LastBatchOnChain: 3, Reachable: true, ObservedAt: time.Unix(1700000000, 0), Confirmations: 1,
+		Factory: common.Address{8}, Referrers: []common.Address{{7}, {6}}, InitialCredit: 1 << 30}
 	return New(st, fixedStatus(ws), slog.New(slog.NewTextHandler(io.Discard, nil))), st, ws
 }
 
@@ -87,6 +88,7 @@ func TestGetChainStatus(t *testing.T) {
 		ChainId: 31337, Contract: common.Address{9}.Hex(), Signer: common.Address{5}.Hex(), BalanceWei: "5000000000000000000",
 		NextNonce: 8, ChainNonce: 7, LastBatchIdOnChain: 3, LastSettledBatchId: 3, LastBatchId: 5,
 		PendingReceipts: 3, PendingRegistrations: 1, ChainReachable: true, HeadBlock: 42, Confirmations: 1,
+		Factory: common.Address{8}.Hex(), Referrers: []string{common.Address{7}.Hex(), common.Address{6}.Hex()}, InitialCredit: 1 << 30,
 		InFlight: []*pbtsv1.InFlightTransaction{{
 			Nonce: 7, Kind: pbtsv1.TransactionKind_TRANSACTION_KIND_SETTLE, State: pbtsv1.TransactionState_TRANSACTION_STATE_PENDING,
 			BatchId: 4, TxHash: common.Hash{0x44}.Hex(), Attempts: 1, GasTipCapWei: "1000000000", GasFeeCapWei: "3000000000",

@@ -3,6 +3,7 @@ package writer_test
 import (
 	"context"
 	"math/big"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -15,6 +16,7 @@ import (
 	"github.com/pbts/pbts/chain"
 	"github.com/pbts/pbts/chain/anviltest"
 	"github.com/pbts/pbts/contracts/bindings"
+	"github.com/pbts/pbts/database/dbtest"
 	"github.com/pbts/pbts/services/chainwriter/internal/store"
 	"github.com/pbts/pbts/services/chainwriter/internal/writer"
 )
@@ -450,5 +452,44 @@ func TestOneWriterAtATime(t *testing.T) {
 	first.Close()
 	if err := second.Step(ctx); err != nil {
 		t.Fatalf("second writer after the first left: %v", err)
+	}
+}
+
+// TestStatusNamesLineage: a tracker two generations after the first one
+// reports its referrer chain nearest first, its initial credit and the
+// configured factory, read from the chain when the writer binds; the first
+// tracker has none.
+func TestStatusNamesLineage(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	first := e.writer(e.config())
+	e.stepUntil(first, "bound", 30*time.Second, func() bool { return first.Status().ChainID != 0 })
+	if st := first.Status(); len(st.Referrers) != 0 || st.InitialCredit != credit || st.Factory != (common.Address{}) {
+		t.Errorf("first tracker: referrers %v, credit %d, factory %s", st.Referrers, st.InitialCredit, st.Factory)
+	}
+	first.Close()
+
+	second, err := chain.Deploy(ctx, e.chain.Client, e.key, chain.DeployParams{Referrer: e.dep.Tracker, Factory: e.dep.Factory})
+	if err != nil {
+		t.Fatal(err)
+	}
+	third, err := chain.Deploy(ctx, e.chain.Client, e.key, chain.DeployParams{Referrer: second.Tracker, Factory: e.dep.Factory, InitialCredit: 12345})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := e.config()
+	c.Contract, c.Factory = third.Tracker, e.dep.Factory
+	w, err := writer.New(c, store.New(dbtest.New(t)), e.chain.Client, e.key, nil, e.log, nil) // a database is bound to one contract
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(w.Close)
+	e.stepUntil(w, "bound", 30*time.Second, func() bool { return w.Status().ChainID != 0 })
+	st := w.Status()
+	if want := []common.Address{second.Tracker, e.dep.Tracker}; !slices.Equal(st.Referrers, want) {
+		t.Errorf("referrers %v, want %v", st.Referrers, want)
+	}
+	if st.InitialCredit != 12345 || st.Factory != e.dep.Factory {
+		t.Errorf("initial credit %d, factory %s; want 12345, %s", st.InitialCredit, st.Factory, e.dep.Factory)
 	}
 }

@@ -17,6 +17,8 @@ const MaxBatchAgents = 256
 type Config struct {
 	// Contract is the ReputationTracker.
 	Contract common.Address
+	// Factory is the RepFactory that deployed it, for the status only (may be zero).
+	Factory common.Address
 	// ChainID, when not 0, must be the endpoint's chain id.
 	ChainID uint64
 

@@ -28,6 +28,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/big"
+	"slices"
 	"sync"
 	"time"
 
@@ -70,6 +71,13 @@ type Status struct {
 	Confirmations    uint64
 	// Problem is why the writer is not settling ("" while healthy).
 	Problem string
+	// Factory is the configured RepFactory (zero when not named).
+	Factory common.Address
+	// Referrers is the contract's referrer chain, nearest first, and
+	// InitialCredit its initialCredit(): both immutable, read once when the
+	// writer binds to the contract.
+	Referrers     []common.Address
+	InitialCredit uint64
 }
 
 // Writer drains registrations and receipts onto the chain.
@@ -139,7 +147,7 @@ func New(cfg Config, st *store.Store, be Backend, key *ecdsa.PrivateKey, m *Metr
 		noBase:      map[common.Address]time.Time{},
 		hold:        map[uint64]time.Time{},
 	}
-	w.status = Status{Contract: cfg.Contract, Signer: signer, Confirmations: cfg.Confirmations, Problem: "starting"}
+	w.status = Status{Contract: cfg.Contract, Factory: cfg.Factory, Signer: signer, Confirmations: cfg.Confirmations, Problem: "starting"}
 	return w, nil
 }
 
@@ -160,6 +168,7 @@ func (w *Writer) Status() Status {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	s := w.status
+	s.Referrers = slices.Clone(s.Referrers)
 	if s.Balance != nil {
 		s.Balance = new(big.Int).Set(s.Balance)
 	}
@@ -336,11 +345,16 @@ func (w *Writer) ensureLock(ctx context.Context) error {
 	return nil
 }
 
-// call runs a read-only contract call at the latest block.
+// call runs a read-only call of the contract at the latest block.
 func (w *Writer) call(ctx context.Context, data []byte) ([]byte, error) {
+	return w.callAt(ctx, w.cfg.Contract, data)
+}
+
+// callAt runs a read-only call of the contract at addr at the latest block.
+func (w *Writer) callAt(ctx context.Context, addr common.Address, data []byte) ([]byte, error) {
 	cctx, cancel := context.WithTimeout(ctx, w.cfg.RPCTimeout)
 	defer cancel()
-	return w.be.CallContract(cctx, ethereum.CallMsg{From: w.signer, To: &w.cfg.Contract, Data: data}, nil)
+	return w.be.CallContract(cctx, ethereum.CallMsg{From: w.signer, To: &addr, Data: data}, nil)
 }
 
 func (w *Writer) lastBatchID(ctx context.Context) (uint64, error) {
@@ -415,14 +429,54 @@ func (w *Writer) bind(ctx context.Context) error {
 		return problem("misconfigured: the contract is ahead of the database",
 			fmt.Errorf("contract lastBatchId %d, database's newest batch %d (base %d)", last, maxID, b.BaseBatchID))
 	}
+	refs, credit, err := w.lineage(ctx)
+	if err != nil {
+		return err
+	}
 	w.binding = &b
 	w.chainID = id
 	w.txSigner = types.LatestSignerForChainID(id)
 	w.dirty = true
 	w.mu.Lock()
 	w.status.ChainID = id.Uint64()
+	w.status.Referrers, w.status.InitialCredit = refs, credit
 	w.mu.Unlock()
 	return nil
+}
+
+// maxReferrerDepth is the contract's MAX_REFERRER_DEPTH: the generations its
+// reputation lookups follow.
+const maxReferrerDepth = 8
+
+// lineage reads the contract's initialCredit() and its referrer chain
+// (referrer() of each ancestor, nearest first, up to maxReferrerDepth).
+func (w *Writer) lineage(ctx context.Context) ([]common.Address, uint64, error) {
+	out, err := w.callAt(ctx, w.cfg.Contract, w.abi.PackInitialCredit())
+	if err != nil {
+		return nil, 0, chainErr("initialCredit", err)
+	}
+	credit, err := w.abi.UnpackInitialCredit(out)
+	if err != nil || !credit.IsUint64() {
+		return nil, 0, problem("misconfigured: no ReputationTracker at the contract address", fmt.Errorf("initialCredit: %v", err))
+	}
+	var refs []common.Address
+	at := w.cfg.Contract
+	for len(refs) < maxReferrerDepth {
+		out, err := w.callAt(ctx, at, w.abi.PackReferrer())
+		if err != nil {
+			return nil, 0, chainErr("referrer", err)
+		}
+		ref, err := w.abi.UnpackReferrer(out)
+		if err != nil {
+			return nil, 0, problem("misconfigured: a referrer is no ReputationTracker", fmt.Errorf("referrer of %s: %v", at, err))
+		}
+		if ref == (common.Address{}) {
+			break
+		}
+		refs = append(refs, ref)
+		at = ref
+	}
+	return refs, credit.Uint64(), nil
 }
 
 // observe refreshes the chain view: the head every poll, the rest when the

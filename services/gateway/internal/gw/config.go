@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/netip"
+	"net/url"
 	"os"
 	"strings"
 	"time"
@@ -32,6 +33,7 @@ type Config struct {
 	CORSOrigins     string
 	TrustedProxies  string
 	StaticDir       string
+	PublicRPCURL    string
 	MaxSubscribers  int
 	EventsBuffer    int
 	Heartbeat       time.Duration
@@ -52,6 +54,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.CORSOrigins, "cors-origins", "", "comma-separated origins browsers may call from (* for any; empty: none)")
 	fs.StringVar(&c.TrustedProxies, "http-trusted-proxies", "", "comma-separated CIDRs of HTTP proxies (an ingress) whose X-Forwarded-For is believed")
 	fs.StringVar(&c.StaticDir, "static-dir", "", "directory served at / (the dashboard's build; empty: none)")
+	fs.StringVar(&c.PublicRPCURL, "public-rpc-url", "", "chain JSON-RPC URL that browsers may read from (the dashboard's on-chain checks; every visitor sees it: never one with an API key)")
 	fs.IntVar(&c.MaxSubscribers, "max-subscribers", 256, "most concurrent /v1/events streams")
 	fs.IntVar(&c.EventsBuffer, "events-buffer", 1024, "recent events kept for Last-Event-ID resumption")
 	fs.DurationVar(&c.Heartbeat, "heartbeat", 15*time.Second, "interval of the comment lines that keep idle event streams open")
@@ -92,6 +95,12 @@ func (c *Config) Validate() error {
 		return bad("http-trusted-proxies", err)
 	}
 	c.proxies = proxies
+	if c.PublicRPCURL != "" {
+		u, err := url.Parse(c.PublicRPCURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.User != nil {
+			return bad("public-rpc-url", errors.New("want an http(s) JSON-RPC URL without credentials"))
+		}
+	}
 	if c.StaticDir != "" {
 		if fi, err := os.Stat(c.StaticDir); err != nil || !fi.IsDir() {
 			return bad("static-dir", fmt.Errorf("%q is not a directory", c.StaticDir))
@@ -107,6 +116,6 @@ func (c Config) LogValue() slog.Value {
 		slog.String("receipts_addr", c.ReceiptsAddr), slog.String("chainwriter_addr", c.ChainwriterAddr),
 		slog.Int64("body_limit", c.BodyLimit), slog.Duration("timeout", c.Timeout),
 		slog.String("cors_origins", c.CORSOrigins), slog.String("http_trusted_proxies", c.TrustedProxies),
-		slog.String("static_dir", c.StaticDir), slog.Int("max_subscribers", c.MaxSubscribers),
+		slog.String("static_dir", c.StaticDir), slog.String("public_rpc_url", c.PublicRPCURL), slog.Int("max_subscribers", c.MaxSubscribers),
 	)
 }

@@ -282,10 +282,13 @@ func (g *Gateway) pollBatches(ctx context.Context) {
 	}
 }
 
-// pollAgents publishes each newly registered agent once.
+// pollAgents publishes each newly registered agent once. The first page
+// read is the baseline: of it only the agents registered since the poller
+// started are new (a registration may land before the first poll answers).
 func (g *Gateway) pollAgents(ctx context.Context) {
 	seen := map[string]bool{}
 	first := true
+	since := time.Now().Add(-time.Second) // the database's clock may lag ours a little
 	for {
 		cctx, cancel := context.WithTimeout(ctx, g.cfg.Timeout)
 		resp, err := g.agents.ListAgents(cctx, &pbtsv1.ListAgentsRequest{PageSize: 20})
@@ -299,7 +302,7 @@ func (g *Gateway) pollAgents(ctx context.Context) {
 				if seen[a.GetAddress()] {
 					continue
 				}
-				if !first {
+				if !first || a.GetRegisteredAt().AsTime().After(since) {
 					g.events.publish("agent", a)
 				}
 			}

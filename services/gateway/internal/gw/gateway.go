@@ -138,6 +138,10 @@ func (g *Gateway) routes() http.Handler {
 		w.Write(openapiv2.JSON)
 	})
 	m.HandleFunc("GET /v1/events", g.serveEvents)
+	m.HandleFunc("GET /v1/config", func(w http.ResponseWriter, r *http.Request) {
+		// What a browser needs besides the API: where it may read the chain.
+		writeJSON(w, http.StatusOK, map[string]string{"chainRpcUrl": g.cfg.PublicRPCURL})
+	})
 	m.HandleFunc("POST /register", g.seedRegister)
 	m.HandleFunc("POST /report", g.seedReport)
 	m.HandleFunc("GET /reputation/{address}", g.seedReputation)

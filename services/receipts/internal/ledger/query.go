@@ -354,3 +354,24 @@ func (s *Store) ClaimDomain(ctx context.Context, d receipt.Domain) error {
 	}
 	return nil
 }
+
+// Stats is the ledger's totals: every accepted receipt and the settled ones
+// (in a batch whose settlement is recorded), in receipts and piece bytes.
+type Stats struct {
+	Accepted, Settled           uint64
+	BytesAccepted, BytesSettled uint64
+}
+
+// Stats counts the ledger (a scan of receipts: callers cache it).
+func (s *Store) Stats(ctx context.Context) (Stats, error) {
+	var st Stats
+	err := s.pool.QueryRow(ctx, `SELECT count(*), coalesce(sum(r.piece_size), 0),
+			count(*) FILTER (WHERE b.settled_at IS NOT NULL),
+			coalesce(sum(r.piece_size) FILTER (WHERE b.settled_at IS NOT NULL), 0)
+		FROM receipts r LEFT JOIN receipt_batches b ON b.id = r.batch_id`).
+		Scan(&st.Accepted, &st.BytesAccepted, &st.Settled, &st.BytesSettled)
+	if err != nil {
+		return Stats{}, fmt.Errorf("stats: %w", err)
+	}
+	return st, nil
+}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
@@ -399,4 +401,38 @@ func (s *Service) WatchReceipts(req *pbtsv1.WatchReceiptsRequest, stream grpc.Se
 			return status.Error(codes.Unavailable, "receipts: server shutting down; watch again")
 		}
 	}
+}
+
+// statsTTL is how long GetReceiptStats' answer is reused: the count scans the
+// ledger, and a dashboard full of browsers must not turn into one scan each.
+const statsTTL = time.Second
+
+// statsCache holds the last GetReceiptStats answer; callers during a refresh
+// wait for it rather than start their own.
+type statsCache struct {
+	mu sync.Mutex
+	at time.Time
+	v  *pbtsv1.GetReceiptStatsResponse
+}
+
+// GetReceiptStats counts the receipts accepted and settled (at most statsTTL old).
+func (s *Service) GetReceiptStats(ctx context.Context, _ *pbtsv1.GetReceiptStatsRequest) (*pbtsv1.GetReceiptStatsResponse, error) {
+	st := s.ledger()
+	if st == nil {
+		return nil, errNotReady
+	}
+	c := &s.stats
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if now := s.now(); c.v == nil || now.Sub(c.at) >= statsTTL || now.Before(c.at) {
+		t, err := st.Stats(ctx)
+		if err != nil {
+			return nil, s.fail(ctx, "receipt stats", err)
+		}
+		c.at, c.v = now, &pbtsv1.GetReceiptStatsResponse{
+			ReceiptsAccepted: t.Accepted, ReceiptsSettled: t.Settled, ReceiptsPending: t.Accepted - t.Settled,
+			BytesAccepted: t.BytesAccepted, BytesSettled: t.BytesSettled,
+		}
+	}
+	return proto.CloneOf(c.v), nil
 }

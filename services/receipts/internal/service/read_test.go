@@ -18,6 +18,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
 
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/receipt"
@@ -324,6 +325,18 @@ func TestPendingTotalsAndSettlement(t *testing.T) {
 		}
 	}
 	check("pending", map[string][3]uint64{"a": {5000, 64, 6}, "b": {64, 7500, 11}, "c": {2500, 0, 5}})
+	stats := func(when string, want *pbtsv1.GetReceiptStatsResponse) {
+		t.Helper()
+		got, err := h.client.GetReceiptStats(context.Background(), &pbtsv1.GetReceiptStatsRequest{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !proto.Equal(got, want) {
+			t.Errorf("%s: stats = %v, want %v", when, got, want)
+		}
+	}
+	pendingStats := &pbtsv1.GetReceiptStatsResponse{ReceiptsAccepted: 11, ReceiptsPending: 11, BytesAccepted: 7564}
+	stats("pending", pendingStats)
 	if got := totals(f.newKey()); got != ([3]uint64{}) {
 		t.Errorf("unknown agent totals = %v, want zero", got)
 	}
@@ -362,6 +375,9 @@ func TestPendingTotalsAndSettlement(t *testing.T) {
 	tx := [32]byte{0xaa}
 	f.exec(`UPDATE receipt_batches SET tx_hash = $1, block_number = 42, settled_at = now() WHERE id = 1`, tx[:])
 	check("settled", map[string][3]uint64{"a": {0, 64, 1}, "b": {64, 2500, 6}, "c": {2500, 0, 5}})
+	stats("settled, within the cache's second", pendingStats)
+	f.clock.Advance(time.Second)
+	stats("settled", &pbtsv1.GetReceiptStatsResponse{ReceiptsAccepted: 11, ReceiptsSettled: 5, ReceiptsPending: 6, BytesAccepted: 7564, BytesSettled: 5000})
 	rec = get(ds[4])
 	if rec.State != pbtsv1.SettlementState_SETTLEMENT_STATE_SETTLED || rec.TxHash != hexOf(tx[:]) || rec.BlockNumber != 42 || rec.SettledAt == nil {
 		t.Errorf("settled record: %v", rec)

@@ -41,6 +41,7 @@ type Service struct {
 	met    *metrics
 	store  atomic.Pointer[ledger.Store]
 	trees  treeCache
+	stats  statsCache
 	health func(serving bool)
 	now    func() time.Time
 }

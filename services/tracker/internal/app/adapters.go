@@ -104,6 +104,14 @@ func (s swarms) Counts(ctx context.Context, ih [20]byte) (seeders, leechers, com
 	return uint32(c.Seeders), uint32(c.Leechers), uint32(c.Completed)
 }
 
+func (s swarms) Totals(ctx context.Context) (uint64, uint64, uint64, error) {
+	st, err := s.t.Stats(ctx)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	return uint64(st.Torrents), uint64(st.Seeders), uint64(st.Leechers), nil
+}
+
 // maxSwarmList bounds GetSwarm's answer.
 const maxSwarmList = 1000
 

@@ -304,3 +304,30 @@ func (r *Registry) limitSigned(ctx context.Context) error {
 	}
 	return nil
 }
+
+func (s *agentServer) GetTrackerInfo(ctx context.Context, req *pbtsv1.GetTrackerInfoRequest) (*pbtsv1.GetTrackerInfoResponse, error) {
+	resp, err := s.getTrackerInfo(ctx)
+	return reply(ctx, s.r, "GetTrackerInfo", resp, err)
+}
+
+func (s *agentServer) getTrackerInfo(ctx context.Context) (*pbtsv1.GetTrackerInfoResponse, error) {
+	r := s.r
+	t, err := r.store.Totals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	swarms, seeders, leechers, err := r.swarms.Totals(ctx)
+	if err != nil {
+		return nil, err
+	}
+	c := r.cfg
+	return &pbtsv1.GetTrackerInfoResponse{
+		Agents: t.Agents, Datasets: t.Datasets, DatasetBytes: t.DatasetBytes,
+		ActiveSwarms: swarms, Seeders: seeders, Leechers: leechers,
+		MinRatioNum: c.MinRatioNum, MinRatioDen: c.MinRatioDen, MinRatio: float64(c.MinRatioNum) / float64(c.MinRatioDen),
+		RegistrationPolicy:   string(c.Policy),
+		InviteMinRatio:       float64(c.InviteMinRatioNum) / float64(c.InviteMinRatioDen),
+		InviteMinUploadBytes: c.InviteMinUpload, InvitesPerAgent: uint32(c.InvitesPerAgent),
+		AnnounceBase: c.AnnounceBase,
+	}, nil
+}

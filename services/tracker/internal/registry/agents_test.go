@@ -335,3 +335,38 @@ func flipCase(a string) string {
 	}
 	return a
 }
+
+func TestGetTrackerInfo(t *testing.T) {
+	e := newEnv(t, func(c *registry.Config) {
+		c.Policy, c.Bootstrap = registry.PolicyInvite, nil
+		c.MinRatioNum, c.MinRatioDen = 3, 4
+	})
+	empty, err := e.agents.GetTrackerInfo(ctx, &pbtsv1.GetTrackerInfoRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &pbtsv1.GetTrackerInfoResponse{MinRatioNum: 3, MinRatioDen: 4, MinRatio: 0.75, RegistrationPolicy: "invite",
+		InviteMinRatio: 1, InviteMinUploadBytes: GiB, InvitesPerAgent: 5, AnnounceBase: announceBase}
+	if diff := cmp.Diff(want, empty, protocmp.Transform()); diff != "" {
+		t.Errorf("empty tracker (-want +got):\n%s", diff)
+	}
+
+	open := newEnv(t)
+	k, _ := open.register(t)
+	open.register(t)
+	b := buildTorrent(t, "clip", 3<<20, 7)
+	if _, err := open.datasets.PublishDataset(ctx, publishReq(t, k, domain, b.whole, b.infoHash, b.pieces(), speech, open.ts())); err != nil {
+		t.Fatal(err)
+	}
+	open.swarms.counts[b.infoHash] = [3]uint32{2, 3, 1}
+	open.swarms.counts[[20]byte{9}] = [3]uint32{0, 0, 4} // no peers now: not an active swarm
+	got, err := open.agents.GetTrackerInfo(ctx, &pbtsv1.GetTrackerInfoRequest{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.GetAgents() != 2 || got.GetDatasets() != 1 || got.GetDatasetBytes() != 3<<20 ||
+		got.GetActiveSwarms() != 1 || got.GetSeeders() != 2 || got.GetLeechers() != 3 ||
+		got.GetMinRatio() != 0.5 || got.GetRegistrationPolicy() != "open" {
+		t.Errorf("tracker info = %v", got)
+	}
+}

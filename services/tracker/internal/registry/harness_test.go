@@ -88,6 +88,17 @@ func (f *fakeSwarms) AgentLeft(context.Context, common.Address, [20]byte) (uint6
 	return 0, nil
 }
 
+func (f *fakeSwarms) Totals(context.Context) (swarms, seeders, leechers uint64, err error) {
+	for _, c := range f.counts {
+		if c[0]+c[1] > 0 {
+			swarms++
+		}
+		seeders += uint64(c[0])
+		leechers += uint64(c[1])
+	}
+	return swarms, seeders, leechers, nil
+}
+
 func (f *fakeSwarms) Counts(_ context.Context, ih [20]byte) (uint32, uint32, uint32) {
 	c := f.counts[ih]
 	return c[0], c[1], c[2]

@@ -25,6 +25,8 @@ type Swarms interface {
 	// AgentLeft is what agent still has left in the swarms it leeches other
 	// than except (the gate counts them all at once).
 	AgentLeft(ctx context.Context, agent common.Address, except [20]byte) (uint64, error)
+	// Totals counts the swarms with peers and their seeders and leechers.
+	Totals(ctx context.Context) (swarms, seeders, leechers uint64, err error)
 }
 
 // ErrPeerNotFound is what Swarms.Resolve returns for a peer it does not know.

@@ -366,3 +366,21 @@ func (s *Store) SetExpectedBase(ctx context.Context, addr common.Address, up, do
 	}
 	return nil
 }
+
+// Totals is the registry's size: agents, datasets and the datasets' bytes.
+type Totals struct {
+	Agents, Datasets, DatasetBytes uint64
+}
+
+// Totals counts the agents and the catalog (two index-only counts; for the
+// dashboard's overview, not a hot path).
+func (s *Store) Totals(ctx context.Context) (Totals, error) {
+	var t Totals
+	err := s.db.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM agents),
+		(SELECT count(*) FROM datasets), (SELECT coalesce(sum(total_bytes), 0) FROM datasets)`).
+		Scan(&t.Agents, &t.Datasets, &t.DatasetBytes)
+	if err != nil {
+		return Totals{}, fmt.Errorf("totals: %w", err)
+	}
+	return t, nil
+}
