@@ -1,0 +1,40 @@
+import { useCallback, useEffect, useRef, useState } from 'react'
+import { errorMessage } from './api'
+
+export type FetchState<T> =
+  | { status: 'loading'; value?: T }
+  | { status: 'ready'; value: T }
+  | { status: 'error'; error: string; notFound: boolean; value?: T }
+
+/**
+ * useFetch runs load whenever deps change (aborting the previous call) and
+ * again on reload(); the last value stays visible while it reloads.
+ */
+export function useFetch<T>(load: (signal: AbortSignal) => Promise<T>, deps: readonly unknown[]): FetchState<T> & { reload: () => void } {
+  const [state, setState] = useState<FetchState<T>>({ status: 'loading' })
+  const [tick, setTick] = useState(0)
+  const loadRef = useRef(load)
+  loadRef.current = load
+  const lastTick = useRef(tick)
+  useEffect(() => {
+    const ctl = new AbortController()
+    // A reload keeps what is shown; new deps (another page) do not.
+    const keep = lastTick.current !== tick
+    lastTick.current = tick
+    setState((s) => ({ status: 'loading', value: keep ? s.value : undefined }))
+    loadRef
+      .current(ctl.signal)
+      .then((value) => {
+        if (!ctl.signal.aborted) setState({ status: 'ready', value })
+      })
+      .catch((e: unknown) => {
+        if (ctl.signal.aborted) return
+        const notFound = typeof e === 'object' && e !== null && (e as { status?: number }).status === 404
+        setState((s) => ({ status: 'error', error: errorMessage(e), notFound, value: s.value }))
+      })
+    return () => ctl.abort()
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, [...deps, tick])
+  const reload = useCallback(() => setTick((t) => t + 1), [])
+  return { ...state, reload }
+}
