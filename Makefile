@@ -43,6 +43,10 @@ tools: node_modules/.package-lock.json $(GO_TOOLS) ## install npm tools (Foundry
 up: node_modules/.package-lock.json ## run the local stack (Postgres, anvil with kept state, contracts, services) until Ctrl-C; state in .pbts/
 	bash scripts/up.sh
 
+.PHONY: web
+web: ## build the dashboard into web/dist (the gateway serves it; make up builds it when missing)
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
 .PHONY: demo
 demo: node_modules/.package-lock.json ## the five-act demo against the running stack (starts one for the demo if none runs)
 	bash scripts/demo.sh

@@ -225,7 +225,7 @@ func TestDemo(t *testing.T) {
 	env := append(os.Environ(),
 		"PBTS_UP_DIR="+dir, "PBTS_UP_PORT_BASE=0", "PBTS_UP_DB="+db,
 		fmt.Sprintf("PBTS_UP_INITIAL_CREDIT=%d", demoCredit), "PBTS_UP_PG_ADMIN_URL="+dbtest.ServerURL(),
-		"PBTS_DEMO_SMALL=1")
+		"PBTS_DEMO_SMALL=1", "PBTS_UP_WEB=0")
 	t.Cleanup(func() { dropDemoDatabases(t, db) })
 
 	up := startUp(t, root, env)

@@ -212,9 +212,13 @@ start_services() {
   wait_healthy receipts "$RECEIPTS_GRPC" pbts.v1.ReceiptService &&
     wait_healthy chainwriter "$CHAINWRITER_GRPC" pbts.v1.ChainwriterService &&
     wait_healthy tracker "$TRACKER_GRPC" pbts.v1.AgentService pbts.v1.DatasetService || return 1
+  # The dashboard's build, when there is one (build_web).
+  local static=()
+  [[ -f $ROOT/web/dist/index.html ]] && static=(--static-dir "$ROOT/web/dist")
   start gateway "$BIN/gateway" --tracker-addr "$TRACKER_GRPC" --receipts-addr "$RECEIPTS_GRPC" --chainwriter-addr "$CHAINWRITER_GRPC" \
     --http-addr "$(listen gateway http "$GATEWAY_HTTP")" --grpc-addr "$(listen gateway grpc "$GATEWAY_GRPC")" \
-    --metrics-addr "$(listen gateway metrics "$GATEWAY_METRICS")" --public-rpc-url "$RPC_URL" --addr-file "$ADDRS/gateway.json"
+    --metrics-addr "$(listen gateway metrics "$GATEWAY_METRICS")" --public-rpc-url "$RPC_URL" \
+    "${static[@]}" --addr-file "$ADDRS/gateway.json"
   wait_addrs gateway || return 1
   GATEWAY_HTTP=$(bound gateway http) GATEWAY_GRPC=$(bound gateway grpc) GATEWAY_METRICS=$(bound gateway metrics)
   wait_ready gateway "http://$GATEWAY_HTTP/readyz"
@@ -343,6 +347,7 @@ EOF
   receipts     gRPC $RECEIPTS_GRPC   metrics http://$RECEIPTS_METRICS/metrics
   chainwriter  gRPC $CHAINWRITER_GRPC   metrics http://$CHAINWRITER_METRICS/metrics   signer = anvil dev key 0 (public, local only)
   gateway      REST http://$GATEWAY_HTTP   (API /v1/..., live events /v1/events, OpenAPI /openapi.json)   metrics http://$GATEWAY_METRICS/metrics
+  dashboard    $(if [[ -f $ROOT/web/dist/index.html ]]; then echo "http://$GATEWAY_HTTP/"; else echo "not built (make web; PBTS_UP_WEB=0 skipped it)"; fi)
   database     $PG_SERVER/$db
   logs         $(rel "$LOGS")/{anvil,receipts,chainwriter,tracker,gateway}.log
 
@@ -529,6 +534,13 @@ cmd_up() {
     (cd "$ROOT" && npm ci --no-audit --no-fund --loglevel=error)
   fi
   bash "$ROOT/scripts/ensure-apt.sh" jq=jq curl=curl
+  # The dashboard (web/dist, served by the gateway) is built when missing;
+  # PBTS_UP_WEB=0 skips it (the test suite's stacks).
+  if [[ ! -f $ROOT/web/dist/index.html && ${PBTS_UP_WEB:-1} != 0 ]]; then
+    say "building the dashboard into web/dist (make web)"
+    (cd "$ROOT/web" && npm ci --no-audit --no-fund --loglevel=error && npm run build --silent) ||
+      say "the dashboard did not build; the stack runs without it"
+  fi
   bash "$ROOT/scripts/ensure-postgres.sh"
   say "building the services and the pbts command into $(rel "$BIN")"
   (cd "$ROOT" && go build -o "$BIN/" ./services/tracker/cmd/tracker ./services/receipts/cmd/receipts \
