@@ -30,9 +30,9 @@ $(GO_TOOLS) &: tools/go.mod tools/go.sum
 	  github.com/ethereum/go-ethereum/cmd/abigen
 
 .PHONY: system-deps
-system-deps: ## Postgres at 127.0.0.1:5432 and the Debian packages tests drive (aria2; ffmpeg, espeak-ng, jq for the demo)
+system-deps: ## Postgres at 127.0.0.1:5432 and the Debian packages tests drive (aria2, chromium for the dashboard; ffmpeg, espeak-ng, jq for the demo)
 	bash scripts/ensure-postgres.sh
-	bash scripts/ensure-apt.sh aria2c=aria2 ffmpeg=ffmpeg espeak-ng=espeak-ng jq=jq
+	bash scripts/ensure-apt.sh aria2c=aria2 chromium=chromium ffmpeg=ffmpeg espeak-ng=espeak-ng jq=jq
 
 .PHONY: tools
 tools: node_modules/.package-lock.json $(GO_TOOLS) ## install npm tools (Foundry, solc, buf) and build the pinned Go generators
@@ -94,12 +94,18 @@ test-contracts: tools ## Foundry unit, fuzz, invariant and vector tests (and the
 GO_TEST_FLAGS ?= -race -shuffle=on -count=1 -timeout 30m
 GO_PACKAGES := $(addsuffix /...,$(addprefix ./,$(GO_MODULES)))
 
-.PHONY: test-go
+.PHONY: test-go test-web screenshot
 test-go: ## Go tests with the race detector, shuffled (seeds printed per package)
 	go build -o bin/testsum ./cmd/testsum
 	go test -json $(GO_TEST_FLAGS) $(GO_PACKAGES) 2>&1 | bin/testsum
 
-TEST_STAGES := system-deps tools lint test-contracts test-go build-modules generate-check
+test-web: ## the dashboard: npm ci, Vitest, type check and build (test-go's TestDashboard drives that build in chromium)
+	cd web && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build
+
+screenshot: web ## retake the README's dashboard screenshot (docs/dashboard.png) with TestDashboard
+	PBTS_README_SHOT=$(CURDIR)/docs/dashboard.png go test -count=1 -run '^TestDashboard$$' ./e2e
+
+TEST_STAGES := system-deps tools lint test-contracts test-web test-go build-modules generate-check
 
 .PHONY: test
 test: ## everything CI runs, stage by stage with the seconds of each

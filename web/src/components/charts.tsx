@@ -1,6 +1,6 @@
 // The charts (recharts), loaded lazily so that the first paint does not wait for them.
 import { Area, AreaChart, CartesianGrid, Line, LineChart, ReferenceLine, Tooltip, XAxis, YAxis } from 'recharts'
-import { formatBytes, formatRatio } from '../lib/format'
+import { byteTicks, formatBytes, formatRatio } from '../lib/format'
 import { BUCKET_MS, type Bucket } from '../lib/live'
 import type { RatioPoint } from '../lib/ratioHistory'
 
@@ -9,11 +9,20 @@ const dateTime = (t: number) => new Date(t).toLocaleString([], { month: 'short',
 
 export function ThroughputChart({ series }: { series: Bucket[] }) {
   const data = series.map((b) => ({ t: b.t, bytes: b.bytes, rate: b.bytes / (BUCKET_MS / 1000), receipts: b.receipts }))
+  const ticks = byteTicks(Math.max(0, ...data.map((d) => d.rate)))
   return (
     <AreaChart responsive data={data} style={{ width: '100%', height: 220 }} margin={{ top: 8, right: 8, bottom: 0, left: 8 }}>
       <CartesianGrid strokeDasharray="3 3" stroke="#e2e8f0" />
       <XAxis dataKey="t" type="number" domain={['dataMin', 'dataMax']} scale="time" tickFormatter={time} tick={{ fontSize: 11 }} minTickGap={40} />
-      <YAxis dataKey="rate" tickFormatter={(v: number) => `${formatBytes(Math.round(v))}/s`} tick={{ fontSize: 11 }} width={84} />
+      <YAxis
+        dataKey="rate"
+        ticks={ticks}
+        domain={[0, ticks.at(-1) ?? 0]}
+        interval={0}
+        tickFormatter={(v: number) => `${formatBytes(Math.round(v))}/s`}
+        tick={{ fontSize: 11 }}
+        width={84}
+      />
       <Tooltip
         labelFormatter={(t) => time(Number(t))}
         formatter={(v) => [`${formatBytes(Math.round(Number(v)))}/s`, 'throughput']}

@@ -162,7 +162,7 @@ export function Stat({ label, children, sub, error }: { label: string; children?
 /** Table wraps a table so that it scrolls sideways on a narrow screen. */
 export function Table({ children, label }: { children: ReactNode; label?: string }) {
   return (
-    <div className="-mx-4 overflow-x-auto px-4">
+    <div className="relative -mx-4 overflow-x-auto px-4">
       <table className="w-full min-w-max border-collapse text-left text-sm" aria-label={label}>
         {children}
       </table>

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import {
   computeRatio,
+  byteTicks,
   formatBytes,
   formatDuration,
   formatEth,
@@ -123,5 +124,30 @@ describe('durations, ETH, labels', () => {
   it('labels enums', () => {
     expect(stateLabel('SETTLEMENT_STATE_SETTLED')).toBe('settled')
     expect(stateLabel('BATCH_STATE_SENT')).toBe('sent')
+  })
+})
+
+describe('byteTicks', () => {
+  it.each([
+    [0, [0]],
+    [-5, [0]],
+    [3, [0, 1, 2, 3]],
+    [900, [0, 500, 1000]],
+    [1023, [0, 1024]],
+    [600 * 1024, [0, 200 * 1024, 400 * 1024, 600 * 1024]],
+    [585.94 * 1024, [0, 200 * 1024, 400 * 1024, 600 * 1024]],
+    [1024 * 1024, [0, 1024 * 1024]],
+    [3.5 * 1024 ** 3, [0, 1024 ** 3, 2 * 1024 ** 3, 3 * 1024 ** 3, 4 * 1024 ** 3]],
+  ])('max %s gives %j', (max, want) => {
+    expect(byteTicks(max)).toEqual(want)
+  })
+
+  it('labels are round in the unit: never more than the step\'s digits', () => {
+    for (const max of [1, 7, 100, 1023, 5000, 123456, 9e6, 7.7e9]) {
+      const ticks = byteTicks(max)
+      expect(ticks.at(-1)).toBeGreaterThanOrEqual(max)
+      expect(ticks.length).toBeLessThanOrEqual(5)
+      for (const t of ticks) expect(formatBytes(t)).toMatch(/^\d+ (B|KiB|MiB|GiB)$/)
+    }
   })
 })

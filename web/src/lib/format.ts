@@ -31,6 +31,31 @@ export function formatBytes(v: string | number | bigint | undefined | null): str
   return `${whole}${fracStr} ${UNITS[k]}`
 }
 
+/**
+ * byteTicks gives round axis ticks in binary units from 0 to at least max:
+ * steps of 1, 2 or 5 (times a power of ten) of the unit max is shown in,
+ * at most `most` steps, so that the labels read "256 KiB", not "292.97 KiB".
+ */
+export function byteTicks(max: number, most = 4, atLeast = 1): number[] {
+  if (!(max > 0)) return [0]
+  let unit = atLeast
+  while (unit * 1024 <= max && unit < 1024 ** 6) unit *= 1024
+  const inUnit = max / unit
+  let step = 0
+  for (let p = 1; !step; p *= 10) {
+    for (const m of [1, 2, 5]) {
+      if (inUnit / (m * p) <= most) {
+        step = m * p
+        break
+      }
+    }
+  }
+  const steps = Math.ceil(inUnit / step - 1e-9)
+  // 1000 B, 1500 B would read 1.46 KiB: go up a unit instead.
+  if (steps * step >= 1024 && unit < 1024 ** 6) return byteTicks(max, most, unit * 1024)
+  return Array.from({ length: steps + 1 }, (_, i) => i * step * unit)
+}
+
 /** shortAddr shortens an address or hash to 0x1234…abcd. */
 export function shortAddr(a: string | undefined | null, head = 6, tail = 4): string {
   if (!a) return ''

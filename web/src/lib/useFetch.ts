@@ -38,3 +38,33 @@ export function useFetch<T>(load: (signal: AbortSignal) => Promise<T>, deps: rea
   const reload = useCallback(() => setTick((t) => t + 1), [])
   return { ...state, reload }
 }
+
+/**
+ * useReloadOn calls reload when trigger changes (not on mount), at most once
+ * per `every` ms: the first change at once, later ones folded into one call
+ * at the end of the interval. The agent page re-reads its receipts so when
+ * batches settle (their states change on the server, not in the events).
+ */
+export function useReloadOn(trigger: unknown, reload: () => void, every: number): void {
+  const first = useRef(trigger)
+  const last = useRef(0)
+  const timer = useRef<ReturnType<typeof setTimeout> | undefined>(undefined)
+  useEffect(() => {
+    if (Object.is(first.current, trigger)) return
+    first.current = trigger
+    if (timer.current !== undefined) return // already due
+    const wait = Math.max(0, last.current + every - Date.now())
+    timer.current = setTimeout(() => {
+      timer.current = undefined
+      last.current = Date.now()
+      reload()
+    }, wait)
+  }, [trigger, reload, every])
+  useEffect(
+    () => () => {
+      if (timer.current !== undefined) clearTimeout(timer.current)
+      timer.current = undefined
+    },
+    [],
+  )
+}

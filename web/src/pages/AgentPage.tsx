@@ -12,7 +12,7 @@ import { useLive } from '../lib/LiveProvider'
 import { ratioHistory } from '../lib/ratioHistory'
 import { href } from '../lib/router'
 import type { ReceiptRecord } from '../lib/types'
-import { useFetch } from '../lib/useFetch'
+import { useFetch, useReloadOn } from '../lib/useFetch'
 
 const KEEP = 2000
 const PAGE = 50
@@ -81,7 +81,7 @@ export function AgentPage({ address }: { address: string }) {
             )}
           </dl>
         </Card>
-        <div className="lg:col-span-2">
+        <div className="min-w-0 lg:col-span-2">
           <AgentHistory address={agent.address} />
         </div>
       </div>
@@ -99,6 +99,8 @@ function AgentHistory({ address }: { address: string }) {
   const agent = state.agents[key]
   const hist = useFetch((s) => receiptHistory(key, { keep: KEEP, signal: s }), [key])
   const [shown, setShown] = useState(PAGE)
+  // A batch event (sent, settled) changes receipts' states: read them again.
+  useReloadOn(state.agentsStale, hist.reload, 2000)
 
   // The fetched receipts plus those the live feed brought since (by digest).
   const records = useMemo(() => {

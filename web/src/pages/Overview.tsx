@@ -149,7 +149,7 @@ export function Overview() {
       <PageTitle title="Network overview" sub={total !== undefined ? `${formatBytes(total)} exchanged between agents, every byte backed by a signed receipt` : 'The tracker, its agents and their reputation on chain'} />
       <OverviewStats />
       <div className="mt-4 grid gap-4 lg:grid-cols-3">
-        <div className="lg:col-span-2">
+        <div className="min-w-0 lg:col-span-2">
           <ThroughputCard />
         </div>
         <Card title="Tracker">
