@@ -63,21 +63,7 @@ func TestDashboard(t *testing.T) {
 	announceAs(t, s.Announce, pub.Passkey, ih, "-PB0001-frpub0000000", 0)
 	announceAs(t, s.Announce, fr.Passkey, ih, "-PB0001-frleech00000", 2*credit)
 	rs := signedReceipts(t, s, ih, sums, 256*KiB, pub, fr, 0, len(sums))
-	waitUntil(t, ctx, "the free-rider's receipts accepted", func() bool {
-		r, err := s.ReceiptsC.SubmitReceipts(ctx, &pbtsv1.SubmitReceiptsRequest{Receipts: rs})
-		if err != nil {
-			return false
-		}
-		for _, res := range r.Results {
-			if res.Status == pbtsv1.ReceiptStatus_RECEIPT_STATUS_REFUSED {
-				if res.Reason != pbtsv1.RefusalReason_REFUSAL_REASON_NOT_IN_SWARM {
-					t.Fatalf("free-rider receipt refused: %v", res)
-				}
-				return false
-			}
-		}
-		return true
-	})
+	submitAccepted(t, ctx, s, "the free-rider's receipts", rs)
 	waitUntil(t, ctx, "the tracker to see the free-rider blocked", func() bool {
 		a, err := s.Agents.GetAgent(ctx, &pbtsv1.GetAgentRequest{Address: fr.Address()})
 		return err == nil && !a.Agent.CanLeech

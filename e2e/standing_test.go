@@ -42,6 +42,28 @@ func signedReceipts(t *testing.T, s *stack, ih [20]byte, sums [][32]byte, pieceL
 	return rs
 }
 
+// submitAccepted submits rs until all are accepted: the swarm memberships
+// are written off the announce path, so NOT_IN_SWARM is retried; any other
+// refusal fails the test.
+func submitAccepted(t *testing.T, ctx context.Context, s *stack, what string, rs []*pbtsv1.Receipt) {
+	t.Helper()
+	waitUntil(t, ctx, what+" accepted", func() bool {
+		r, err := s.ReceiptsC.SubmitReceipts(ctx, &pbtsv1.SubmitReceiptsRequest{Receipts: rs})
+		if err != nil {
+			return false
+		}
+		for _, res := range r.Results {
+			if res.Status == pbtsv1.ReceiptStatus_RECEIPT_STATUS_REFUSED {
+				if res.Reason != pbtsv1.RefusalReason_REFUSAL_REASON_NOT_IN_SWARM {
+					t.Fatalf("%s: receipt refused: %v", what, res)
+				}
+				return false
+			}
+		}
+		return true
+	})
+}
+
 // announceAs is announce with a chosen peer id (a fresh one skips the
 // tracker's min-interval fast path, so the gate decides every time).
 func announceAs(t *testing.T, base, passkey string, ih [20]byte, peerID string, left int) map[string]any {
@@ -91,23 +113,7 @@ func TestFiguresNeverDropWhileSettling(t *testing.T) {
 	submit := func(from, to int) {
 		t.Helper()
 		rs := signedReceipts(t, s, ih1, sums1, plen, seeder, leecher, from, to)
-		// The swarm memberships are written off the announce path: retry
-		// while they are not there yet.
-		waitUntil(t, ctx, fmt.Sprintf("receipts %d..%d accepted", from, to), func() bool {
-			r, err := s.ReceiptsC.SubmitReceipts(ctx, &pbtsv1.SubmitReceiptsRequest{Receipts: rs})
-			if err != nil {
-				return false
-			}
-			for _, res := range r.Results {
-				if res.Status == pbtsv1.ReceiptStatus_RECEIPT_STATUS_REFUSED {
-					if res.Reason != pbtsv1.RefusalReason_REFUSAL_REASON_NOT_IN_SWARM {
-						t.Fatalf("receipt refused: %v", res)
-					}
-					return false
-				}
-			}
-			return true
-		})
+		submitAccepted(t, ctx, s, fmt.Sprintf("receipts %d..%d", from, to), rs)
 	}
 	submit(0, 2)
 	waitUntil(t, ctx, "the tracker to see the first upload", func() bool {

@@ -10,7 +10,7 @@ import { useLive } from '../lib/LiveProvider'
 import { href } from '../lib/router'
 import type { Agent, RegisterAgentResponse } from '../lib/types'
 import { injectedProvider } from '../lib/injected'
-import { Addr, Bytes, Code, CopyButton } from './ui'
+import { Addr, Bytes, Button, Code, CopyButton } from './ui'
 
 type Standing = { status: 'idle' } | { status: 'loading' } | { status: 'registered'; agent: Agent } | { status: 'unregistered' } | { status: 'error'; error: string }
 
@@ -188,15 +188,9 @@ export function WalletButton() {
       </button>
     )
   return (
-    <button
-      type="button"
-      data-testid="connect-wallet"
-      onClick={w.connect}
-      disabled={w.connecting}
-      className="rounded-lg bg-indigo-600 px-3 py-1.5 text-sm font-medium whitespace-nowrap text-white hover:bg-indigo-700 disabled:opacity-60"
-    >
+    <Button data-testid="connect-wallet" onClick={w.connect} disabled={w.connecting}>
       {w.connecting ? 'Connecting…' : 'Connect wallet'}
-    </button>
+    </Button>
   )
 }
 
@@ -244,15 +238,9 @@ export function WalletPanel() {
               </a>
             )}
             {w.standing.status === 'unregistered' && (
-              <button
-                type="button"
-                data-testid="register-wallet"
-                onClick={w.register}
-                disabled={w.registering}
-                className="rounded-lg bg-indigo-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-indigo-700 disabled:opacity-60"
-              >
+              <Button data-testid="register-wallet" onClick={w.register} disabled={w.registering}>
                 {w.registering ? 'Sign in your wallet…' : 'Register this wallet'}
-              </button>
+              </Button>
             )}
           </div>
         )}

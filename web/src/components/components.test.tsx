@@ -163,6 +163,17 @@ describe('live updates', () => {
   })
 })
 
+function renderWallet() {
+  render(
+    <LiveProvider events={false}>
+      <WalletProvider>
+        <WalletButton />
+        <WalletPanel />
+      </WalletProvider>
+    </LiveProvider>,
+  )
+}
+
 describe('wallet', () => {
   const KEY = '0x59c6995e998f97a5a0044966f0945389dc9e86dae88c7a8412f4603b6b78690d' // anvil dev key 1 = B
   const account = privateKeyToAccount(KEY)
@@ -190,14 +201,7 @@ describe('wallet', () => {
         return json({ agent: { address: B, settledUploadBytes: '16777216', ratioInfinite: true, canLeech: true }, passkey: 'pk_secret_123', announceUrl: 'http://127.0.0.1:7070/announce/pk_secret_123' })
       },
     })
-    render(
-      <LiveProvider events={false}>
-        <WalletProvider>
-          <WalletButton />
-          <WalletPanel />
-        </WalletProvider>
-      </LiveProvider>,
-    )
+    renderWallet()
     fireEvent.click(screen.getByTestId('connect-wallet'))
     await waitFor(() => expect(screen.getByTestId('wallet-address').textContent).toBe(B))
     await waitFor(() => expect(screen.getByTestId('wallet-standing').textContent).toMatch(/^not registered/))
@@ -216,14 +220,7 @@ describe('wallet', () => {
     const key2 = privateKeyToAccount('0x5de4111afa1a4b94908f83103eb1f1706367c2e68ca870fc3fb9a804cdab365a') // not in the agents list
     window.ethereum = { request: async () => [key2.address], on: () => undefined, removeListener: () => undefined } as unknown as EIP1193Provider
     const { calls } = mockFetch({ ...baseRoutes, 'GET /v1/tracker': { agents: '2', minRatio: 0.5 } })
-    render(
-      <LiveProvider events={false}>
-        <WalletProvider>
-          <WalletButton />
-          <WalletPanel />
-        </WalletProvider>
-      </LiveProvider>,
-    )
+    renderWallet()
     fireEvent.click(screen.getByTestId('connect-wallet'))
     await waitFor(() => expect(screen.getByTestId('wallet-standing').textContent).toMatch(/^not registered/))
     expect(screen.getByTestId('register-wallet')).toBeTruthy()
@@ -232,14 +229,7 @@ describe('wallet', () => {
 
   it('says when there is no wallet', () => {
     mockFetch({ ...baseRoutes })
-    render(
-      <LiveProvider events={false}>
-        <WalletProvider>
-          <WalletButton />
-          <WalletPanel />
-        </WalletProvider>
-      </LiveProvider>,
-    )
+    renderWallet()
     fireEvent.click(screen.getByTestId('connect-wallet'))
     expect(screen.getByRole('alert').textContent).toMatch(/No browser wallet found/)
   })

@@ -1,4 +1,4 @@
-import { useEffect, useRef, useState, type ReactNode } from 'react'
+import { useEffect, useRef, useState, type ButtonHTMLAttributes, type InputHTMLAttributes, type ReactNode } from 'react'
 import { formatBytes, shortAddr, toBig } from '../lib/format'
 import { href } from '../lib/router'
 
@@ -188,5 +188,28 @@ export function Code({ children, copy }: { children: string; copy?: boolean }) {
       <code className="min-w-0 flex-1 font-mono text-xs break-all whitespace-pre-wrap text-slate-100">{children}</code>
       {copy && <CopyButton text={children} />}
     </div>
+  )
+}
+
+/** Button is the primary action (indigo); type defaults to "button". */
+export function Button({ className = '', type = 'button', ...rest }: ButtonHTMLAttributes<HTMLButtonElement>) {
+  return (
+    <button
+      type={type}
+      className={`rounded-md bg-indigo-600 px-3 py-1.5 text-sm font-medium whitespace-nowrap text-white hover:bg-indigo-700 disabled:opacity-50 ${className}`}
+      {...rest}
+    />
+  )
+}
+
+/** TextInput is a text field; with a label, wrapped in it (the label above). */
+export function TextInput({ label, className = '', labelClassName = '', ...rest }: InputHTMLAttributes<HTMLInputElement> & { label?: ReactNode; labelClassName?: string }) {
+  const input = <input className={`min-w-0 rounded-md border border-slate-300 bg-white px-2 py-1.5 text-sm font-normal text-slate-900 ${className}`} {...rest} />
+  if (label === undefined) return input
+  return (
+    <label className={`flex flex-col gap-1 text-xs font-medium text-slate-600 ${labelClassName}`}>
+      {label}
+      {input}
+    </label>
   )
 }

@@ -49,18 +49,8 @@ export function AgentPage({ address }: { address: string }) {
       <div className="grid gap-4 lg:grid-cols-3">
         <Card title="Standing" className="self-start lg:col-span-1">
           <dl className="grid grid-cols-2 gap-3">
-            <Field label="Uploaded">
-              <Bytes value={uploaded(agent)} testid="agent-page-uploaded" className="text-lg font-semibold" />
-              <p className="text-xs text-slate-500">
-                <Bytes value={agent.settledUp} /> settled + <Bytes value={agent.pendingUp} /> pending
-              </p>
-            </Field>
-            <Field label="Downloaded">
-              <Bytes value={downloaded(agent)} testid="agent-page-downloaded" className="text-lg font-semibold" />
-              <p className="text-xs text-slate-500">
-                <Bytes value={agent.settledDown} /> settled + <Bytes value={agent.pendingDown} /> pending
-              </p>
-            </Field>
+            <TotalField label="Uploaded" testid="agent-page-uploaded" total={uploaded(agent)} settled={agent.settledUp} pending={agent.pendingUp} />
+            <TotalField label="Downloaded" testid="agent-page-downloaded" total={downloaded(agent)} settled={agent.settledDown} pending={agent.pendingDown} />
             <Field label="Ratio">
               <span data-testid="agent-page-ratio" className="text-lg font-semibold tabular-nums">
                 {formatRatio(agent.ratio, agent.ratioInfinite)}
@@ -90,6 +80,17 @@ export function AgentPage({ address }: { address: string }) {
       </div>
       <InvitationsCard address={agent.address} />
     </>
+  )
+}
+
+function TotalField({ label, testid, total, settled, pending }: { label: string; testid: string; total: bigint; settled: bigint; pending: bigint }) {
+  return (
+    <Field label={label}>
+      <Bytes value={total} testid={testid} className="text-lg font-semibold" />
+      <p className="text-xs text-slate-500">
+        <Bytes value={settled} /> settled + <Bytes value={pending} /> pending
+      </p>
+    </Field>
   )
 }
 

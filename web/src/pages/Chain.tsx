@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react'
 import { BatchesTable } from '../components/Batches'
-import { Addr, Badge, Card, Empty, ErrorState, Field, Loading, PageTitle } from '../components/ui'
+import { Addr, Badge, Button, Card, Empty, ErrorState, Field, Loading, PageTitle, TextInput } from '../components/ui'
 import { useVerifier, VerifyRun } from '../components/Verify'
 import { formatBytes, formatDuration, formatEth, formatInt, formatTime, stateLabel } from '../lib/format'
 import { useLive } from '../lib/LiveProvider'
@@ -128,16 +128,10 @@ function VerifyByDigest() {
             Recomputes the receipt's digest and its Merkle root here, then reads batchRoot(batchId) and calls verifyReceipt on the contract through the chain's RPC.
           </p>
           <form onSubmit={submit} className="flex flex-wrap gap-2">
-            <input
-              value={input}
-              onChange={(e) => setInput(e.target.value)}
-              placeholder="receipt digest, 0x + 64 hex"
-              aria-label="receipt digest"
-              className="min-w-0 flex-1 rounded-md border border-slate-300 px-2 py-1.5 font-mono text-sm"
-            />
-            <button type="submit" disabled={!valid} className="rounded-md bg-indigo-600 px-4 py-1.5 text-sm font-medium text-white hover:bg-indigo-700 disabled:opacity-50">
+            <TextInput value={input} onChange={(e) => setInput(e.target.value)} placeholder="receipt digest, 0x + 64 hex" aria-label="receipt digest" className="flex-1 font-mono" />
+            <Button type="submit" disabled={!valid}>
               Verify
-            </button>
+            </Button>
           </form>
           {digest && (
             <div className="mt-3">

@@ -1,5 +1,5 @@
 import { useState, type FormEvent } from 'react'
-import { Addr, Badge, Bytes, Card, Code, Empty, ErrorState, Field, Loading, PageTitle } from '../components/ui'
+import { Addr, Badge, Bytes, Button, Card, Code, Empty, ErrorState, Field, Loading, PageTitle, TextInput } from '../components/ui'
 import { errorMessage, getDataset, getSwarm, getTorrent, torrentPath } from '../lib/api'
 import { formatBytes, formatInt, formatTime, modalityLabel } from '../lib/format'
 import { href } from '../lib/router'
@@ -114,20 +114,19 @@ function TorrentCard({ infoHash, name }: { infoHash: string; name: string }) {
       <p className="mt-3 mb-2 text-sm text-slate-600">or fetches the .torrent, personalised with its announce URL, from the gateway:</p>
       <Code copy>{`curl -s -XPOST ${origin}${torrentPath(infoHash)} -d '{"passkey":"<your passkey>"}' -o ${file}`}</Code>
       <form onSubmit={download} className="mt-4 flex flex-wrap items-end gap-2">
-        <label className="flex min-w-0 flex-1 flex-col gap-1 text-xs font-medium text-slate-600">
-          Or paste your passkey to download here (sent only to this gateway, never stored)
-          <input
-            type="password"
-            autoComplete="off"
-            value={passkey}
-            onChange={(e) => setPasskey(e.target.value)}
-            placeholder="passkey"
-            className="rounded-md border border-slate-300 px-2 py-1.5 font-mono text-sm font-normal text-slate-900"
-          />
-        </label>
-        <button type="submit" disabled={!passkey.trim() || busy} className="rounded-md bg-indigo-600 px-4 py-1.5 text-sm font-medium text-white hover:bg-indigo-700 disabled:opacity-50">
+        <TextInput
+          label="Or paste your passkey to download here (sent only to this gateway, never stored)"
+          labelClassName="min-w-0 flex-1"
+          className="font-mono"
+          type="password"
+          autoComplete="off"
+          value={passkey}
+          onChange={(e) => setPasskey(e.target.value)}
+          placeholder="passkey"
+        />
+        <Button type="submit" disabled={!passkey.trim() || busy}>
           {busy ? 'Fetching…' : 'Download .torrent'}
-        </button>
+        </Button>
       </form>
       {msg && (
         <p role={msg.ok ? 'status' : 'alert'} className={`mt-2 text-sm break-words ${msg.ok ? 'text-emerald-700' : 'text-red-700'}`}>

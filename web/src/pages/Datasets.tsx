@@ -1,6 +1,6 @@
 import { useEffect, useState, type FormEvent } from 'react'
 import { DatasetsTable } from '../components/DatasetsTable'
-import { Card, ErrorState, Loading, PageTitle } from '../components/ui'
+import { Button, Card, ErrorState, Loading, PageTitle, TextInput } from '../components/ui'
 import { errorMessage, searchDatasets, type DatasetQuery } from '../lib/api'
 import type { Dataset } from '../lib/types'
 
@@ -55,16 +55,7 @@ export function Datasets() {
       <PageTitle title="Datasets" sub="The tracker's catalog of private torrents: search by text, modality and tags." />
       <Card>
         <form onSubmit={submit} className="mb-4 grid gap-3 sm:grid-cols-[1fr_auto_1fr_auto]" role="search">
-          <label className="flex flex-col gap-1 text-xs font-medium text-slate-600">
-            Text
-            <input
-              type="search"
-              value={text}
-              onChange={(e) => setText(e.target.value)}
-              placeholder="name, description, tags"
-              className="rounded-md border border-slate-300 px-2 py-1.5 text-sm font-normal text-slate-900"
-            />
-          </label>
+          <TextInput label="Text" type="search" value={text} onChange={(e) => setText(e.target.value)} placeholder="name, description, tags" />
           <label className="flex flex-col gap-1 text-xs font-medium text-slate-600">
             Modality
             <select value={modality} onChange={(e) => setModality(e.target.value)} className="rounded-md border border-slate-300 bg-white px-2 py-1.5 text-sm font-normal text-slate-900">
@@ -73,19 +64,11 @@ export function Datasets() {
               <option value="MODALITY_AUDIO">audio</option>
             </select>
           </label>
-          <label className="flex flex-col gap-1 text-xs font-medium text-slate-600">
-            Tags (all must match)
-            <input
-              value={tags}
-              onChange={(e) => setTags(e.target.value)}
-              placeholder="asr, en"
-              className="rounded-md border border-slate-300 px-2 py-1.5 text-sm font-normal text-slate-900"
-            />
-          </label>
+          <TextInput label="Tags (all must match)" value={tags} onChange={(e) => setTags(e.target.value)} placeholder="asr, en" />
           <div className="flex items-end">
-            <button type="submit" className="w-full rounded-md bg-indigo-600 px-4 py-1.5 text-sm font-medium text-white hover:bg-indigo-700">
+            <Button type="submit" className="w-full">
               Search
-            </button>
+            </Button>
           </div>
         </form>
         {res.status === 'loading' && <Loading label="Searching…" />}
