@@ -7,7 +7,7 @@ NODE_BIN := $(CURDIR)/node_modules/.bin
 BUF      := $(NODE_BIN)/buf
 FORGE    := $(NODE_BIN)/forge
 GO_TOOLS := bin/protoc-gen-go bin/protoc-gen-go-grpc bin/protoc-gen-grpc-gateway bin/protoc-gen-openapiv2 bin/abigen
-GO_MODULES := . services/tracker services/receipts services/chainwriter services/gateway
+GO_MODULES := . services/tracker services/receipts services/chainwriter services/gateway deploy
 GENERATED := gen contracts/bindings
 CONTRACTS := ReputationTracker RepFactory
 

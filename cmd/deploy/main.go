@@ -43,6 +43,7 @@ func realMain(ctx context.Context, args []string) error {
 	referrer := fs.String("referrer", "", "existing ReputationTracker the new one delegates to")
 	factory := fs.String("factory", "", "existing RepFactory to deploy through")
 	timeout := fs.Duration("timeout", 3*time.Minute, "overall deadline")
+	expect := fs.String("expect-tracker", "", "the ReputationTracker address this deployment must give (a fresh chain and key make it predictable): when code is already there, deploy nothing and say so; when the deployment lands elsewhere, fail (a Job that may run twice)")
 	if err := server.ParseFlags(fs, args); err != nil {
 		return err
 	}
@@ -71,9 +72,38 @@ func realMain(ctx context.Context, args []string) error {
 		return fmt.Errorf("dial %s: %w", *rpcURL, err)
 	}
 	defer client.Close()
+	if *expect != "" {
+		if !common.IsHexAddress(*expect) {
+			return fmt.Errorf("invalid --expect-tracker %q: want a 0x address", *expect)
+		}
+		code, err := client.CodeAt(ctx, common.HexToAddress(*expect), nil)
+		if err != nil {
+			return fmt.Errorf("read the code at %s: %w", *expect, err)
+		}
+		if len(code) > 0 {
+			fmt.Fprintf(os.Stderr, "deploy: a contract is already at %s; nothing deployed\n", common.HexToAddress(*expect).Hex())
+			return json.NewEncoder(os.Stdout).Encode(map[string]any{"tracker": common.HexToAddress(*expect).Hex(), "alreadyDeployed": true})
+		}
+		if p.Factory == (common.Address{}) {
+			// A new factory lands at CREATE(deployer, nonce) and deploys the
+			// tracker as its first creation (contract nonces start at 1):
+			// refuse before spending gas on a deployment that lands elsewhere.
+			from := crypto.PubkeyToAddress(key.PublicKey)
+			nonce, err := client.PendingNonceAt(ctx, from)
+			if err != nil {
+				return fmt.Errorf("read the deployer's nonce: %w", err)
+			}
+			if at := crypto.CreateAddress(crypto.CreateAddress(from, nonce), 1); at != common.HexToAddress(*expect) {
+				return fmt.Errorf("the tracker would land at %s, not at --expect-tracker %s (deployer %s at nonce %d); nothing deployed", at.Hex(), *expect, from.Hex(), nonce)
+			}
+		}
+	}
 	d, err := chain.Deploy(ctx, client, key, p)
 	if err != nil {
 		return err
+	}
+	if *expect != "" && d.Tracker != common.HexToAddress(*expect) {
+		return fmt.Errorf("the tracker landed at %s, not at --expect-tracker %s (the key's nonce was not 0?)", d.Tracker.Hex(), *expect)
 	}
 	enc := json.NewEncoder(os.Stdout)
 	enc.SetIndent("", "  ")
