@@ -16,6 +16,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/pbts/pbts/agent/atomicfile"
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/receipt"
 	"github.com/pbts/pbts/torrentfile"
@@ -389,7 +390,7 @@ func (a *app) publish(ctx context.Context, args []string) error {
 	}
 	ihHex := "0x" + hex.EncodeToString(ih[:])
 	torrentPath := filepath.Join(o.home, "torrents", hex.EncodeToString(ih[:])+".torrent")
-	if err := writeFileAtomic(torrentPath, buf.Bytes(), 0o600); err != nil {
+	if err := atomicfile.Write(torrentPath, buf.Bytes(), 0o600); err != nil {
 		return err
 	}
 	if err := recordPublished(&o, publishedEntry{InfoHash: ihHex, Path: path, TorrentFile: torrentPath, Tracker: o.tracker, PublishedAt: time.Now().UTC()}); err != nil {
@@ -572,7 +573,7 @@ func (a *app) status(ctx context.Context, args []string) error {
 	var addr common.Address
 	switch len(pos) {
 	case 0:
-		if addr, err = keyFileAddress(o.keyFile); err != nil {
+		if addr, err = o.keyAddress(); err != nil {
 			var ce *cliError
 			if errors.As(err, &ce) && ce.kind == "no_key" {
 				return &cliError{kind: "no_key", msg: ce.msg + ", or name an agent: pbts status 0x…"}

@@ -24,6 +24,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/pbts/pbts/agent/atomicfile"
+	"github.com/pbts/pbts/agent/wire"
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/receipt"
 )
@@ -203,7 +205,7 @@ func (a *app) get(ctx context.Context, args []string) error {
 		return fmt.Errorf("the tracker's piece hashes (%d bytes) do not match the torrent's %d pieces", len(sums), info.NumPieces())
 	}
 	torrentPath := filepath.Join(o.home, "torrents", hex.EncodeToString(ih[:])+".torrent")
-	if err := writeFileAtomic(torrentPath, body.GetData(), 0o600); err != nil {
+	if err := atomicfile.Write(torrentPath, body.GetData(), 0o600); err != nil {
 		return err
 	}
 
@@ -586,19 +588,19 @@ func (at *attributor) piece(ctx context.Context, idx int) {
 			continue
 		}
 		remaining -= nb
-		sr := signedReceipt{r: receipt.Receipt{InfoHash: receipt.InfoHashFromV1(at.ih), Sender: sender, Receiver: at.me,
+		sr := wire.SignedReceipt{Receipt: receipt.Receipt{InfoHash: receipt.InfoHashFromV1(at.ih), Sender: sender, Receiver: at.me,
 			PieceHash: ph, PieceIndex: uint32(idx), PieceSize: uint32(nb), Timestamp: ts}}
 		var err error
-		if sr.sig, err = receipt.Sign(at.d, sr.r, at.key); err != nil {
+		if sr.Signature, err = receipt.Sign(at.d, sr.Receipt, at.key); err != nil {
 			fmt.Fprintf(at.a.stderr, "pbts: sign receipt for piece %d: %v\n", idx, err)
 			continue
 		}
-		at.sub.add(sr.proto())
-		wire := encodeWire([]signedReceipt{sr})
+		at.sub.add(sr.Proto())
+		msg := wire.EncodeReceipts([]wire.SignedReceipt{sr})
 		// A sender that does not speak the extension gets its receipts
 		// through the receipts service only.
 		for _, pc := range at.handTo(conns[sender]) {
-			_ = pc.WriteExtendedMessage(receiptsExtension, wire)
+			_ = pc.WriteExtendedMessage(wire.ReceiptsExtension, msg)
 		}
 		at.lastHanded.Store(time.Now().UnixNano())
 	}
@@ -1008,7 +1010,7 @@ func (s *submitter) resendJournals(ctx context.Context) int {
 		if len(still) == 0 {
 			os.Remove(p)
 		} else {
-			writeFileAtomic(p, []byte(sb.String()), 0o600)
+			atomicfile.Write(p, []byte(sb.String()), 0o600)
 		}
 	}
 	if total > 0 {

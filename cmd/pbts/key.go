@@ -1,24 +1,18 @@
 package main
 
 import (
-	"bytes"
 	"crypto/ecdsa"
-	"crypto/rand"
-	"encoding/hex"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"path/filepath"
-	"strings"
 	"time"
 
-	"github.com/ethereum/go-ethereum/accounts/keystore"
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/pbts/pbts/agent/keystore"
 	"github.com/pbts/pbts/receipt"
 )
 
@@ -74,10 +68,10 @@ func (a *app) keyImport(args []string) error {
 	if err != nil {
 		return fmt.Errorf("read private key: %w", err)
 	}
-	priv, err := parsePrivateKey(raw)
+	priv, err := keystore.ParsePrivateKey(raw)
 	clear(raw)
 	if err != nil {
-		return err
+		return usageErrorf("%v", err)
 	}
 	pw, err := o.password(a.getenv)
 	if err != nil {
@@ -86,52 +80,16 @@ func (a *app) keyImport(args []string) error {
 	return a.storeKey(&o, priv, pw, *light, *force)
 }
 
-// parsePrivateKey reads a 32-byte secp256k1 key as hex (optional 0x, white
-// space around it ignored).
-func parsePrivateKey(raw []byte) (*ecdsa.PrivateKey, error) {
-	s := strings.TrimSpace(string(raw))
-	s = strings.TrimPrefix(strings.TrimPrefix(s, "0x"), "0X")
-	if len(s) != 64 {
-		return nil, usageErrorf("the private key must be 64 hex digits (32 bytes), optionally prefixed by 0x; got %d characters", len(s))
-	}
-	b, err := hex.DecodeString(s)
-	if err != nil {
-		return nil, usageErrorf("the private key is not hex")
-	}
-	defer clear(b)
-	k, err := crypto.ToECDSA(b)
-	if err != nil {
-		return nil, usageErrorf("not a valid secp256k1 private key: %v", err)
-	}
-	return k, nil
-}
-
 func (a *app) storeKey(o *opts, priv *ecdsa.PrivateKey, pw string, light, force bool) error {
-	if !force {
-		if _, err := os.Stat(o.keyFile); err == nil {
-			addr, _ := keyFileAddress(o.keyFile)
-			return &cliError{kind: "key_exists", msg: fmt.Sprintf("%s already holds the key of %s; pass --force to replace it (the old key is lost unless backed up)", o.keyFile, addr.Hex())}
-		}
+	addr, err := keystore.Save(o.keyFile, priv, pw, keystore.SaveOptions{Light: light, Overwrite: force})
+	var exists *keystore.ExistsError
+	if errors.As(err, &exists) {
+		return &cliError{kind: "key_exists", msg: exists.Error() + "; pass --force to replace it (the old key is lost unless backed up)", err: err}
 	}
-	n, p := keystore.StandardScryptN, keystore.StandardScryptP
-	if light {
-		n, p = keystore.LightScryptN, keystore.LightScryptP
-	}
-	k := &keystore.Key{Address: crypto.PubkeyToAddress(priv.PublicKey), PrivateKey: priv}
-	// A random (version 4) UUID without importing a UUID module.
-	if _, err := rand.Read(k.Id[:]); err != nil {
-		return err
-	}
-	k.Id[6] = k.Id[6]&0x0f | 0x40
-	k.Id[8] = k.Id[8]&0x3f | 0x80
-	blob, err := keystore.EncryptKey(k, pw, n, p)
 	if err != nil {
-		return fmt.Errorf("encrypt key: %w", err)
-	}
-	if err := writeFileAtomic(o.keyFile, blob, 0o600); err != nil {
 		return err
 	}
-	out := keyOutput{Address: k.Address.Hex(), KeyFile: o.keyFile, Created: true}
+	out := keyOutput{Address: addr.Hex(), KeyFile: o.keyFile, Created: true}
 	if o.json {
 		return writeJSON(a.stdout, out)
 	}
@@ -160,7 +118,7 @@ func (a *app) keyShow(args []string) error {
 			return err
 		}
 		addr = crypto.PubkeyToAddress(k.PublicKey)
-	} else if addr, err = keyFileAddress(o.keyFile); err != nil {
+	} else if addr, err = o.keyAddress(); err != nil {
 		return err
 	}
 	if o.json {
@@ -171,80 +129,36 @@ func (a *app) keyShow(args []string) error {
 }
 
 // errNoKey explains how to get a key.
-func errNoKey(path string) error {
-	return &cliError{kind: "no_key", msg: fmt.Sprintf("no agent key at %s: create one with `pbts key new` or `pbts key import`", path)}
+func errNoKey(path string, err error) error {
+	return &cliError{kind: "no_key", msg: fmt.Sprintf("no agent key at %s: create one with `pbts key new` or `pbts key import`", path), err: err}
 }
 
-// keyFileAddress reads the address of a keystore file without decrypting it.
-func keyFileAddress(path string) (common.Address, error) {
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return common.Address{}, errNoKey(path)
+// keyAddress reads the address of the keystore file without decrypting it.
+func (o *opts) keyAddress() (common.Address, error) {
+	addr, err := keystore.Address(o.keyFile)
+	if errors.Is(err, keystore.ErrNoKey) {
+		return addr, errNoKey(o.keyFile, err)
 	}
-	if err != nil {
-		return common.Address{}, err
-	}
-	var v struct {
-		Address string `json:"address"`
-	}
-	if err := json.Unmarshal(b, &v); err != nil || !common.IsHexAddress(v.Address) {
-		return common.Address{}, fmt.Errorf("%s is not a keystore file", path)
-	}
-	return common.HexToAddress(v.Address), nil
+	return addr, err
 }
 
 // loadKey decrypts the keystore file.
 func (o *opts) loadKey(getenv func(string) string) (*ecdsa.PrivateKey, error) {
-	b, err := os.ReadFile(o.keyFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, errNoKey(o.keyFile)
-	}
-	if err != nil {
-		return nil, err
+	if _, err := os.Stat(o.keyFile); errors.Is(err, fs.ErrNotExist) {
+		return nil, errNoKey(o.keyFile, err)
 	}
 	pw, err := o.password(getenv)
 	if err != nil {
 		return nil, err
 	}
-	k, err := keystore.DecryptKey(b, pw)
-	if errors.Is(err, keystore.ErrDecrypt) {
+	k, err := keystore.Load(o.keyFile, pw)
+	switch {
+	case errors.Is(err, keystore.ErrNoKey):
+		return nil, errNoKey(o.keyFile, err)
+	case errors.Is(err, keystore.ErrBadPassword):
 		return nil, &cliError{kind: "bad_password", msg: fmt.Sprintf("wrong password for %s", o.keyFile), err: err}
 	}
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", o.keyFile, err)
-	}
-	return k.PrivateKey, nil
-}
-
-// writeFileAtomic writes data to path through a temporary file in the same
-// directory (created 0700 if missing), so a crash never leaves half a file.
-func writeFileAtomic(path string, data []byte, perm os.FileMode) error {
-	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o700); err != nil {
-		return err
-	}
-	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".tmp*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	defer os.Remove(tmp)
-	if err := f.Chmod(perm); err != nil {
-		f.Close()
-		return err
-	}
-	if _, err := io.Copy(f, bytes.NewReader(data)); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return err
-	}
-	if err := f.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp, path)
+	return k, err
 }
 
 // signedRegistration is what `pbts key sign-registration` prints: the body

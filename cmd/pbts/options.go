@@ -13,6 +13,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/pbts/pbts/agent/keystore"
 	"github.com/pbts/pbts/receipt"
 )
 
@@ -165,27 +166,14 @@ func (o *opts) domain() (receipt.Domain, error) {
 // password reads the keystore password from --password-file or
 // PBTS_KEY_PASSWORD. One trailing newline of a file is dropped.
 func (o *opts) password(getenv func(string) string) (string, error) {
-	if o.passwordFile != "" {
-		var b []byte
-		var err error
-		if o.passwordFile == "-" {
-			return "", usageErrorf("--password-file - is not supported; give a file path")
-		}
-		b, err = os.ReadFile(o.passwordFile)
-		if err != nil {
-			return "", fmt.Errorf("read password file: %w", err)
-		}
-		return strings.TrimSuffix(strings.TrimSuffix(string(b), "\n"), "\r"), nil
+	if o.passwordFile == "-" {
+		return "", usageErrorf("--password-file - is not supported; give a file path")
 	}
-	if p, ok := lookupEnv(getenv, "PBTS_KEY_PASSWORD"); ok {
-		return p, nil
+	p, err := keystore.Password(o.passwordFile, getenv)
+	if errors.Is(err, keystore.ErrNoPassword) {
+		return "", &cliError{kind: "no_password", msg: "the keystore password is needed: give --password-file FILE or set PBTS_KEY_PASSWORD", err: err}
 	}
-	return "", &cliError{kind: "no_password", msg: "the keystore password is needed: give --password-file FILE or set PBTS_KEY_PASSWORD"}
-}
-
-func lookupEnv(getenv func(string) string, k string) (string, bool) {
-	v := getenv(k)
-	return v, v != ""
+	return p, err
 }
 
 // noPositional rejects unexpected arguments.

@@ -14,6 +14,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
+
+	"github.com/pbts/pbts/agent/atomicfile"
 )
 
 // dial opens a client connection to the tracker. grpc.NewClient connects
@@ -103,7 +105,7 @@ func saveState(o *opts, s *agentState) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(statePath(o), append(b, '\n'), 0o600)
+	return atomicfile.Write(statePath(o), append(b, '\n'), 0o600)
 }
 
 // maskSecret shows the first 4 characters of a secret only.

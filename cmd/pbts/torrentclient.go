@@ -28,6 +28,8 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/pbts/pbts/agent/atomicfile"
+	"github.com/pbts/pbts/agent/wire"
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/receipt"
 )
@@ -147,7 +149,7 @@ func upsertJSONList[T any](p string, e T, same func(T) bool) error {
 	if err != nil {
 		return err
 	}
-	return writeFileAtomic(p, append(b, '\n'), 0o600)
+	return atomicfile.Write(p, append(b, '\n'), 0o600)
 }
 
 // readJSONFile leaves v untouched when the file does not exist.
@@ -177,7 +179,7 @@ type agentClient struct {
 
 func (a *app) newAgentClient(ctx context.Context, listen string, cbs torrent.Callbacks, d receipt.Domain, key *ecdsa.PrivateKey, window int64, handed *submitter) (*agentClient, error) {
 	gate := newUploadGate(d, key, window)
-	gate.forward = func(sr signedReceipt) { handed.add(sr.proto()) }
+	gate.forward = func(sr wire.SignedReceipt) { handed.add(sr.Proto()) }
 	cl, err := newTorrentClient(listen, a.stderr, cbs, gate)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/pbts/pbts/agent/wire"
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/receipt"
 	"github.com/pbts/pbts/server"
@@ -217,7 +218,7 @@ type uploadGate struct {
 	key    *ecdsa.PrivateKey // answers the challenges of the peers we download from
 	me     common.Address
 	// forward receives every receipt the gate credited (for the receipts service).
-	forward func(signedReceipt)
+	forward func(wire.SignedReceipt)
 	now     func() time.Time
 	peerID  [20]byte // our client's
 
@@ -245,9 +246,17 @@ type uploadGate struct {
 type inboundReceipts struct {
 	remote string
 	ih     [20]byte
-	recs   []signedReceipt
+	recs   []wire.SignedReceipt
 	// auth, instead of receipts: a peer's answer to our challenge.
 	auth *authAnswer
+}
+
+// authAnswer is a peer's answer to our challenge, with what it answered on.
+type authAnswer struct {
+	nonce  [16]byte
+	sig    receipt.Signature
+	peerID [20]byte // the answering peer's
+	ih     [20]byte
 }
 
 func newUploadGate(d receipt.Domain, key *ecdsa.PrivateKey, window int64) *uploadGate {
@@ -370,8 +379,8 @@ func (g *uploadGate) onPeerConnAdded(pc *torrent.PeerConn) {
 	if g.ltep == nil {
 		m := *pc.LocalLtepProtocolMap
 		m.Index = append([]pp.ExtensionName(nil), m.Index...)
-		m.AddUserProtocol(receiptsExtension)
-		m.AddUserProtocol(authExtension)
+		m.AddUserProtocol(wire.ReceiptsExtension)
+		m.AddUserProtocol(wire.AuthExtension)
 		g.ltep = &m
 	}
 	pc.LocalLtepProtocolMap = g.ltep
@@ -385,7 +394,7 @@ func (g *uploadGate) onExtendedHandshake(pc *torrent.PeerConn, m *pp.ExtendedHan
 	if g.ctx == nil || pc.RemoteAddr == nil || m == nil {
 		return
 	}
-	if _, ok := m.M[authExtension]; !ok {
+	if _, ok := m.M[wire.AuthExtension]; !ok {
 		return // a stock client: it stays on its client's anonymous account
 	}
 	key := pc.RemoteAddr.String()
@@ -400,12 +409,12 @@ func (g *uploadGate) onExtendedHandshake(pc *torrent.PeerConn, m *pp.ExtendedHan
 		g.mu.Unlock()
 		return
 	}
-	msg := encodeChallenge(c.nonce)
+	msg := wire.EncodeChallenge(c.nonce)
 	g.mu.Unlock()
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
-		_ = pc.WriteExtendedMessage(authExtension, msg)
+		_ = pc.WriteExtendedMessage(wire.AuthExtension, msg)
 	}()
 }
 
@@ -415,11 +424,11 @@ func (g *uploadGate) answer(pc *torrent.PeerConn, ih [20]byte, nonce [16]byte) {
 	if err != nil {
 		return
 	}
-	msg := encodeAnswer(nonce, sig)
+	msg := wire.EncodeAnswer(nonce, sig)
 	g.wg.Add(1)
 	go func() {
 		defer g.wg.Done()
-		_ = pc.WriteExtendedMessage(authExtension, msg)
+		_ = pc.WriteExtendedMessage(wire.AuthExtension, msg)
 	}()
 }
 
@@ -464,13 +473,13 @@ func (g *uploadGate) onExtension(ev torrent.PeerConnReadExtensionMessageEvent) {
 		return
 	}
 	t := ev.PeerConn.Torrent()
-	if name == authExtension {
+	if name == wire.AuthExtension {
 		if t == nil {
 			return
 		}
-		switch kind, nonce, sig, err := decodeAuth(ev.Payload); {
+		switch kind, nonce, sig, err := wire.DecodeAuth(ev.Payload); {
 		case err != nil:
-		case kind == authChallenge:
+		case kind == wire.AuthChallenge:
 			g.answer(ev.PeerConn, [20]byte(t.InfoHash()), nonce)
 		default:
 			select {
@@ -480,10 +489,10 @@ func (g *uploadGate) onExtension(ev torrent.PeerConnReadExtensionMessageEvent) {
 		}
 		return
 	}
-	if name != receiptsExtension {
+	if name != wire.ReceiptsExtension {
 		return
 	}
-	recs, err := decodeWire(ev.Payload)
+	recs, err := wire.DecodeReceipts(ev.Payload)
 	if err != nil || t == nil {
 		g.mu.Lock()
 		g.refused++
@@ -520,7 +529,7 @@ func (g *uploadGate) intake() {
 // intakeReceipts checks and credits receipts handed over remote's
 // connection: only receipts whose receiver is the agent authenticated on it
 // count. Before the connection has authenticated, they wait (bounded).
-func (g *uploadGate) intakeReceipts(remote string, ih [20]byte, recs []signedReceipt) {
+func (g *uploadGate) intakeReceipts(remote string, ih [20]byte, recs []wire.SignedReceipt) {
 	g.mu.Lock()
 	c := g.conns[remote]
 	if c == nil {
@@ -541,9 +550,9 @@ func (g *uploadGate) intakeReceipts(remote string, ih [20]byte, recs []signedRec
 	g.mu.Unlock()
 	for i := range recs {
 		sr := &recs[i]
-		ok := sr.r.Receiver == agent && g.check(ih, sr)
+		ok := sr.Receipt.Receiver == agent && g.check(ih, sr)
 		if ok && g.needSignatureCheck(agent) {
-			if ok = receipt.Verify(g.d, sr.r, sr.sig[:]) == nil; ok {
+			if ok = receipt.Verify(g.d, sr.Receipt, sr.Signature[:]) == nil; ok {
 				g.mu.Lock()
 				g.agentLocked(agent).verified = true
 				g.mu.Unlock()
@@ -592,8 +601,8 @@ func (g *uploadGate) ban(agent common.Address) {
 
 // check verifies what a handed receipt says against what we serve (not
 // its signature: see needSignatureCheck).
-func (g *uploadGate) check(ih [20]byte, sr *signedReceipt) bool {
-	r := &sr.r
+func (g *uploadGate) check(ih [20]byte, sr *wire.SignedReceipt) bool {
+	r := &sr.Receipt
 	if r.Sender != g.me || r.InfoHash != receipt.InfoHashFromV1(ih) {
 		return false
 	}
@@ -615,12 +624,12 @@ func (g *uploadGate) check(ih [20]byte, sr *signedReceipt) bool {
 // A receipt for a piece already paid covers what we re-sent of it only if
 // it is new to us and signed after we re-sent (an old one replayed covers
 // nothing).
-func (g *uploadGate) credit(agent common.Address, sr *signedReceipt) {
+func (g *uploadGate) credit(agent common.Address, sr *wire.SignedReceipt) {
 	g.mu.Lock()
-	k := sr.r.Key()
-	digest := receipt.Digest(g.d, sr.r)
+	k := sr.Receipt.Key()
+	digest := receipt.Digest(g.d, sr.Receipt)
 	acct := g.agentLocked(agent)
-	ref := pieceRef{[20]byte(sr.r.InfoHash[:20]), sr.r.PieceIndex}
+	ref := pieceRef{[20]byte(sr.Receipt.InfoHash[:20]), sr.Receipt.PieceIndex}
 	again := g.credited[k]
 	g.credited[k] = true
 	if !again {
@@ -630,13 +639,13 @@ func (g *uploadGate) credit(agent common.Address, sr *signedReceipt) {
 	g.seen[digest] = true
 	acct.paid[ref] = true
 	if sent, ok := acct.settle(ref); ok {
-		acct.shortfall += max(0, sent-int64(sr.r.PieceSize))
+		acct.shortfall += max(0, sent-int64(sr.Receipt.PieceSize))
 	} else if r, ok := acct.resent[ref]; ok && newDigest &&
-		time.Unix(int64(sr.r.Timestamp), 0).Add(resendSkew).After(r.since) {
+		time.Unix(int64(sr.Receipt.Timestamp), 0).Add(resendSkew).After(r.since) {
 		// The agent downloaded the piece again and signed for it after we
 		// re-sent it: the service will not count it twice, and the gate
 		// forgives the re-send.
-		acct.shortfall = max(0, acct.shortfall-min(r.bytes, int64(sr.r.PieceSize)))
+		acct.shortfall = max(0, acct.shortfall-min(r.bytes, int64(sr.Receipt.PieceSize)))
 		delete(acct.resent, ref)
 	}
 	g.reopenLocked(acct)
@@ -780,7 +789,7 @@ type gatedConn struct {
 	closed     bool
 	challenged bool     // we sent it a nonce
 	nonce      [16]byte // the nonce it must sign
-	early      []signedReceipt
+	early      []wire.SignedReceipt
 
 	// wmu serialises writes: the client's, and the unchokes the gate adds.
 	// The stream is always at a message boundary between writes.

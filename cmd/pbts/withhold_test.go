@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
@@ -20,6 +19,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/pbts/pbts/agent/wire"
 	"github.com/pbts/pbts/receipt"
 	"github.com/pbts/pbts/torrentfile"
 )
@@ -347,9 +347,9 @@ func (l *lateClient) waitStalled(t *testing.T) {
 }
 
 // receipts are l's signed receipts for the pieces it holds.
-func (l *lateClient) receipts(f *gateFixture) []signedReceipt {
+func (l *lateClient) receipts(f *gateFixture) []wire.SignedReceipt {
 	ih := [20]byte(f.mi.HashInfoBytes())
-	var recs []signedReceipt
+	var recs []wire.SignedReceipt
 	for i := 0; i < f.info.NumPieces(); i++ {
 		if !l.t.PieceState(i).Complete {
 			continue
@@ -358,7 +358,7 @@ func (l *lateClient) receipts(f *gateFixture) []signedReceipt {
 			PieceIndex: uint32(i), PieceSize: uint32(f.info.Piece(i).Length()), Timestamp: uint64(time.Now().Unix())}
 		copy(r.PieceHash[:], f.sums[32*i:])
 		sig, _ := receipt.Sign(f.d, r, l.key)
-		recs = append(recs, signedReceipt{r, sig})
+		recs = append(recs, wire.SignedReceipt{Receipt: r, Signature: sig})
 	}
 	return recs
 }
@@ -371,8 +371,8 @@ func (l *lateClient) pay(t *testing.T, f *gateFixture) {
 		t.Fatal("the late payer completed no piece")
 	}
 	for _, pc := range l.t.PeerConns() {
-		for lo := 0; lo < len(recs); lo += wireMaxReceipts {
-			if err := pc.WriteExtendedMessage(receiptsExtension, encodeWire(recs[lo:min(lo+wireMaxReceipts, len(recs))])); err != nil {
+		for lo := 0; lo < len(recs); lo += wire.MaxReceipts {
+			if err := pc.WriteExtendedMessage(wire.ReceiptsExtension, wire.EncodeReceipts(recs[lo:min(lo+wire.MaxReceipts, len(recs))])); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -396,13 +396,13 @@ func TestReplayedAndForgedReceiptsOfOthersCountForNothing(t *testing.T) {
 	honestKey, _ := crypto.GenerateKey()
 	honest := crypto.PubkeyToAddress(honestKey.PublicKey)
 	ih := [20]byte(f.mi.HashInfoBytes())
-	var honestRecs []signedReceipt
+	var honestRecs []wire.SignedReceipt
 	for i := range 12 {
 		r := receipt.Receipt{InfoHash: receipt.InfoHashFromV1(ih), Sender: f.seeder, Receiver: honest,
 			PieceIndex: uint32(i), PieceSize: pieceLen, Timestamp: uint64(time.Now().Unix())}
 		copy(r.PieceHash[:], f.sums[32*i:])
 		sig, _ := receipt.Sign(f.d, r, honestKey)
-		honestRecs = append(honestRecs, signedReceipt{r, sig})
+		honestRecs = append(honestRecs, wire.SignedReceipt{Receipt: r, Signature: sig})
 	}
 	// The free-rider: a pbts client (it authenticates as itself) that keeps
 	// its own receipts and hands over the honest agent's.
@@ -410,12 +410,12 @@ func TestReplayedAndForgedReceiptsOfOthersCountForNothing(t *testing.T) {
 	rider.waitStalled(t)
 	stalledAt := usefulBytes(rider.t)
 	forged := honestRecs[11]
-	forged.r.PieceIndex = 11
+	forged.Receipt.PieceIndex = 11
 	other, _ := crypto.GenerateKey()
-	forged.sig, _ = receipt.Sign(f.d, forged.r, other) // claims to be the honest agent's
+	forged.Signature, _ = receipt.Sign(f.d, forged.Receipt, other) // claims to be the honest agent's
 	_, refusedBefore := f.gate.stats()
 	for _, pc := range rider.t.PeerConns() {
-		if err := pc.WriteExtendedMessage(receiptsExtension, encodeWire(append(honestRecs[:11:11], forged))); err != nil {
+		if err := pc.WriteExtendedMessage(wire.ReceiptsExtension, wire.EncodeReceipts(append(honestRecs[:11:11], forged))); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -462,7 +462,7 @@ func TestOwnForgedReceiptClosesTheAccount(t *testing.T) {
 	g.mu.Unlock()
 	r := receipt.Receipt{InfoHash: receipt.InfoHashFromV1(ih), Sender: g.me, Receiver: agent, PieceSize: 16384, Timestamp: uint64(time.Now().Unix())}
 	sig, _ := receipt.Sign(g.d, r, other)
-	g.intakeReceipts(c.key, ih, []signedReceipt{{r, sig}})
+	g.intakeReceipts(c.key, ih, []wire.SignedReceipt{{Receipt: r, Signature: sig}})
 	if !g.agents[agent].banned {
 		t.Fatal("a forged receipt of the agent's own left its account open")
 	}
@@ -482,10 +482,10 @@ func TestOldReceiptsEraseNoShortfall(t *testing.T) {
 	agent := crypto.PubkeyToAddress(agentKey.PublicKey)
 	acct := g.agentLocked(agent)
 	ref := pieceRef{ih, 3}
-	mk := func(ts time.Time) *signedReceipt {
+	mk := func(ts time.Time) *wire.SignedReceipt {
 		r := receipt.Receipt{InfoHash: receipt.InfoHashFromV1(ih), Sender: g.me, Receiver: agent, PieceIndex: 3, PieceSize: 16384, Timestamp: uint64(ts.Unix())}
 		sig, _ := receipt.Sign(g.d, r, agentKey)
-		return &signedReceipt{r, sig}
+		return &wire.SignedReceipt{Receipt: r, Signature: sig}
 	}
 	acct.add(ref, 16384, now)
 	first := mk(now)
@@ -516,33 +516,6 @@ func mustKey(t *testing.T) *ecdsa.PrivateKey {
 		t.Fatal(err)
 	}
 	return k
-}
-
-func TestWireReceiptsRoundTripAndBounds(t *testing.T) {
-	key, _ := crypto.GenerateKey()
-	d := receipt.Domain{ChainID: 1, Tracker: common.Address{9}}
-	var rs []signedReceipt
-	for i := 0; i < 3; i++ {
-		r := receipt.Receipt{InfoHash: [32]byte{1}, Sender: common.Address{2}, Receiver: crypto.PubkeyToAddress(key.PublicKey),
-			PieceHash: [32]byte{3}, PieceIndex: uint32(i), PieceSize: 1 << 18, Timestamp: 1700000000 + uint64(i)}
-		sig, _ := receipt.Sign(d, r, key)
-		rs = append(rs, signedReceipt{r, sig})
-	}
-	b := encodeWire(rs)
-	back, err := decodeWire(b)
-	if err != nil || len(back) != 3 {
-		t.Fatalf("decode: %v %d", err, len(back))
-	}
-	for i := range rs {
-		if back[i] != rs[i] || receipt.Verify(d, back[i].r, back[i].sig[:]) != nil {
-			t.Fatalf("record %d changed in transit", i)
-		}
-	}
-	for _, bad := range [][]byte{nil, b[:len(b)-1], bytes.Repeat(b[:wireReceiptLen], wireMaxReceipts+1)} {
-		if _, err := decodeWire(bad); err == nil {
-			t.Fatalf("decodeWire accepted %d bytes", len(bad))
-		}
-	}
 }
 
 func usefulBytes(t *torrent.Torrent) int64 {
