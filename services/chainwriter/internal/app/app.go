@@ -25,6 +25,7 @@ import (
 
 	"github.com/pbts/pbts/database"
 	"github.com/pbts/pbts/server"
+	"github.com/pbts/pbts/services/chainwriter/internal/leader"
 	"github.com/pbts/pbts/services/chainwriter/internal/service"
 	"github.com/pbts/pbts/services/chainwriter/internal/store"
 	"github.com/pbts/pbts/services/chainwriter/internal/writer"
@@ -56,6 +57,7 @@ type Config struct {
 	FeeBumpPercent   float64
 	MaxFeePerGas     string
 	MinTip           string
+	LeaderRetry      time.Duration
 }
 
 // flagOf maps writer.Config fields to the flags that set them.
@@ -88,6 +90,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.FeeBumpPercent, "fee-bump-percent", d.FeeBumpPercent, "fee increase of a replacement, percent (at least 10)")
 	fs.StringVar(&c.MaxFeePerGas, "max-fee-per-gas", "500gwei", "cap on the fee per gas a transaction may offer (wei, or with a gwei/ether suffix)")
 	fs.StringVar(&c.MinTip, "min-tip", "1wei", "least priority fee per gas offered (wei, or with a gwei/ether suffix)")
+	fs.DurationVar(&c.LeaderRetry, "leader-retry", time.Second, "one chainwriter per contract and chain writes, elected by a Postgres advisory lock: "+
+		"a standby tries to take the lock this often, the leader checks it as often (a standby reports NOT_SERVING, its read-only RPCs still answer)")
 }
 
 // LogValue shows the settings without secrets.
@@ -101,6 +105,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("rpc_timeout", c.RPCTimeout), slog.Int("max_in_flight", c.MaxInFlight),
 		slog.Duration("resubmit_timeout", c.ResubmitTimeout), slog.Float64("fee_bump_percent", c.FeeBumpPercent),
 		slog.String("max_fee_per_gas", c.MaxFeePerGas), slog.String("min_tip", c.MinTip),
+		slog.Duration("leader_retry", c.LeaderRetry),
 	)
 }
 
@@ -162,6 +167,9 @@ func (c *Config) writerConfig() (writer.Config, error) {
 	}
 	if _, err := pgxpool.ParseConfig(c.DatabaseURL); err != nil {
 		return w, bad("database-url", errors.New("not a valid connection string (not shown)"))
+	}
+	if c.LeaderRetry < 10*time.Millisecond || c.LeaderRetry > time.Minute {
+		return w, bad("leader-retry", fmt.Errorf("want 10ms to 1m, got %v", c.LeaderRetry))
 	}
 	maxFee, err := ParseWei(c.MaxFeePerGas)
 	if err != nil {
@@ -229,8 +237,12 @@ func LoadKey(file string) (*ecdsa.PrivateKey, []string, error) {
 
 // Setup validates the configuration, builds the writer and its gRPC service
 // on srv, and returns the background work: migrations (retried while the
-// database is down), then the writer loop. The service reports NOT_SERVING
-// under its name until the writer settles, and whenever it cannot.
+// database is down), then the leader election (internal/leader), which runs
+// the writer loop while this process holds the writer lock. The service
+// reports NOT_SERVING under its name until the writer settles, and whenever
+// it cannot, including while another chainwriter leads. The read-only RPCs
+// (GetChainStatus, ListBatches) answer on a standby too: from the database,
+// with the chain figures of its last term and the standby as the problem.
 func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger) (func(context.Context) error, error) {
 	wcfg, err := c.writerConfig()
 	if err != nil {
@@ -279,6 +291,62 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 		if ctx.Err() != nil {
 			return nil
 		}
-		return w.Run(ctx)
+		key, ok := c.lockKey(ctx, wcfg.Contract, eth, w, log)
+		if !ok {
+			return nil
+		}
+		log.Info("leader: campaigning", "lock_key", fmt.Sprintf("%#016x", uint64(key)), "retry", c.LeaderRetry)
+		leader.Run(ctx, leader.Config{
+			Retry: c.LeaderRetry, Timeout: wcfg.RPCTimeout, Log: log,
+			Acquire: func(ctx context.Context) (leader.Lease, error) {
+				l, err := st.TryLock(ctx, key)
+				if errors.Is(err, store.ErrLocked) {
+					return nil, fmt.Errorf("%w: %w", leader.ErrHeld, err)
+				}
+				if err != nil {
+					return nil, err
+				}
+				log.Debug("writer lock taken", "lock_key", fmt.Sprintf("%#016x", uint64(key)), "session_pid", l.PID())
+				return l, nil
+			},
+			Lead: func(ctx context.Context, l leader.Lease) {
+				if err := w.Run(ctx, l); err != nil {
+					log.Warn("writer stopped", "err", err)
+				}
+			},
+			Follow: w.Standby,
+		})
+		return nil
 	}, nil
+}
+
+// lockKey is the writer lock's key, store.LockKey(chain id, contract). The
+// chain id is --chain-id, or when that is 0 the endpoint's, asked for (every
+// --leader-retry) until it answers: replicas configured with and without
+// --chain-id must take the same lock. ok is false when ctx ended first.
+func (c *Config) lockKey(ctx context.Context, contract common.Address, eth *ethclient.Client, w *writer.Writer, log *slog.Logger) (key int64, ok bool) {
+	id := c.ChainID
+	for logged := false; id == 0; {
+		cctx, cancel := context.WithTimeout(ctx, c.RPCTimeout)
+		got, err := eth.ChainID(cctx)
+		cancel()
+		if err == nil && got.IsUint64() && got.Uint64() != 0 {
+			id = got.Uint64()
+			break
+		}
+		if ctx.Err() != nil {
+			return 0, false
+		}
+		if !logged {
+			log.Warn("leader: waiting for the chain endpoint (its chain id names the writer lock; set --chain-id to skip)", "err", err)
+			logged = true
+		}
+		w.Standby(writer.ProblemUnreachable)
+		select {
+		case <-ctx.Done():
+			return 0, false
+		case <-time.After(c.LeaderRetry):
+		}
+	}
+	return store.LockKey(id, contract), true
 }

@@ -94,6 +94,8 @@ func TestValidationNamesTheSetting(t *testing.T) {
 		{[]string{contract, "-max-fee-per-gas=cheap"}, "PBTS_MAX_FEE_PER_GAS"},
 		{[]string{contract, "-min-tip=1000gwei"}, "PBTS_MIN_TIP"},
 		{[]string{contract, "-poll-interval=1ms"}, "PBTS_POLL_INTERVAL"},
+		{[]string{contract, "-leader-retry=0s"}, "PBTS_LEADER_RETRY"},
+		{[]string{contract, "-leader-retry=1h"}, "PBTS_LEADER_RETRY"},
 	} {
 		_, err := config(t, tc.args...).writerConfig()
 		if err == nil || !strings.Contains(err.Error(), tc.want) {

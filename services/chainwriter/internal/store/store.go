@@ -4,8 +4,8 @@
 // signed versions in chainwriter_tx_attempts). Schema:
 // database/migrations/00004_chainwriter.sql on top of 00002 and 00003.
 //
-// The store assumes one writer (the chainwriter holds Lock); readers (the
-// gRPC API) may run beside it.
+// The store assumes one writer (the chainwriter holding the writer Lock, see
+// TryLock and internal/leader); readers (the gRPC API) may run beside it.
 package store
 
 import (
@@ -22,12 +22,6 @@ import (
 	"github.com/pbts/pbts/database"
 )
 
-// lockKey is the Postgres advisory lock that makes one chainwriter the writer.
-const lockKey = 0x70627473_63770001 // "pbts" "cw" 1
-
-// ErrLocked means another chainwriter holds the writer lock.
-var ErrLocked = errors.New("another chainwriter holds the writer lock")
-
 // Store runs the chainwriter's queries.
 type Store struct {
 	db *database.DB
@@ -35,50 +29,6 @@ type Store struct {
 
 // New returns a store on db.
 func New(db *database.DB) *Store { return &Store{db: db} }
-
-// Lock is the writer lock: a Postgres session advisory lock held on a
-// connection taken out of the pool. Postgres releases it when the process
-// dies (its connection closes).
-type Lock struct {
-	conn *pgx.Conn
-}
-
-// Lock takes the writer lock, or returns ErrLocked.
-func (s *Store) Lock(ctx context.Context) (*Lock, error) {
-	c, err := s.db.Pool.Acquire(ctx)
-	if err != nil {
-		return nil, fmt.Errorf("writer lock: %w", err)
-	}
-	conn := c.Hijack()
-	var ok bool
-	if err := conn.QueryRow(ctx, `SELECT pg_try_advisory_lock($1)`, int64(lockKey)).Scan(&ok); err != nil {
-		conn.Close(context.Background())
-		return nil, fmt.Errorf("writer lock: %w", err)
-	}
-	if !ok {
-		conn.Close(context.Background())
-		return nil, ErrLocked
-	}
-	return &Lock{conn: conn}, nil
-}
-
-// Check tells whether the lock's session is still alive (the lock is lost
-// with it).
-func (l *Lock) Check(ctx context.Context) error {
-	_, err := l.conn.Exec(ctx, `SELECT 1`)
-	return err
-}
-
-// Release drops the lock: unlocked explicitly first, because the server
-// ends a closed session (and frees its locks) only some time after the client
-// has gone, and a writer taking over at once would find the lock still held.
-// Closing the session frees it in any case.
-func (l *Lock) Release() {
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	_, _ = l.conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, int64(lockKey))
-	l.conn.Close(ctx)
-}
 
 // Binding ties the database to one chain, contract and signer.
 type Binding struct {

@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/ecdsa"
 	"database/sql"
-	"errors"
 	"math/big"
 	"testing"
 
@@ -151,33 +150,5 @@ func TestBatchesAndJournal(t *testing.T) {
 	unsettled, err := st.UnsettledBatches(ctx)
 	if err != nil || len(unsettled) != 2 || !unsettled[0].Live || unsettled[1].Live {
 		t.Errorf("unsettled %+v, %v; want 11 live, 12 not", unsettled, err)
-	}
-}
-
-// A released writer lock can be taken at once by another writer (a
-// takeover or a test's next writer), not only once the server has noticed
-// the closed session.
-func TestLockReleaseIsImmediate(t *testing.T) {
-	ctx := context.Background()
-	db := dbtest.New(t)
-	a, b := store.New(db), store.New(db)
-	for i := range 50 {
-		first, second := a, b
-		if i%2 == 1 {
-			first, second = b, a
-		}
-		l, err := first.Lock(ctx)
-		if err != nil {
-			t.Fatalf("round %d: %v", i, err)
-		}
-		if _, err := second.Lock(ctx); !errors.Is(err, store.ErrLocked) {
-			t.Fatalf("round %d: a second lock while held: %v, want ErrLocked", i, err)
-		}
-		l.Release()
-		l2, err := second.Lock(ctx)
-		if err != nil {
-			t.Fatalf("round %d: lock right after release: %v", i, err)
-		}
-		l2.Release()
 	}
 }

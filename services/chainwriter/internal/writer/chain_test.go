@@ -2,9 +2,11 @@ package writer_test
 
 import (
 	"context"
+	"errors"
 	"math/big"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -322,12 +324,12 @@ func TestRefusesForeignSetup(t *testing.T) {
 	if err := notAuthority.Step(ctx); err == nil || !strings.Contains(err.Error(), "not the contract's tracker authority") {
 		t.Errorf("Step with another key = %v, want refused", err)
 	}
-	notAuthority.Close()
+	notAuthority.End()
 	w := e.writer(e.config())
 	if err := w.Step(ctx); err != nil {
 		t.Fatal(err)
 	}
-	w.Close()
+	w.End()
 	other, err := chain.Deploy(ctx, e.chain.Client, e.key, chain.DeployParams{Factory: e.dep.Factory})
 	if err != nil {
 		t.Fatal(err)
@@ -338,7 +340,7 @@ func TestRefusesForeignSetup(t *testing.T) {
 	if err := w2.Step(ctx); err == nil || !strings.Contains(err.Error(), "belongs to another chain, contract or signer") {
 		t.Errorf("Step with another contract = %v, want refused", err)
 	}
-	w2.Close()
+	w2.End()
 	c = e.config()
 	c.ChainID = 1
 	if err := e.writer(c).Step(ctx); err == nil || !strings.Contains(err.Error(), "wrong chain") {
@@ -355,7 +357,7 @@ func TestInsufficientFunds(t *testing.T) {
 	w := e.writer(e.config())
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- w.Run(ctx) }()
+	go func() { done <- w.Run(ctx, held{}) }()
 	defer func() { cancel(); <-done }()
 	waitStatus(t, w, func(s string) bool { return s == "insufficient funds" })
 	if n := e.count(`SELECT count(*) FROM chainwriter_txs WHERE state = 'pending'`); n != 1 {
@@ -387,7 +389,11 @@ func waitStatus(t *testing.T, w *writer.Writer, ok func(string) bool) {
 }
 
 func newWriterWithKey(e *env, c writer.Config, i int) (*writer.Writer, error) {
-	return writer.New(c, e.st, e.chain.Client, anviltest.Key(i), nil, e.log, nil)
+	w, err := writer.New(c, e.st, e.chain.Client, anviltest.Key(i), nil, e.log, nil)
+	if err == nil {
+		w.Begin(held{})
+	}
+	return w, err
 }
 
 // TestWindowKeepsNonceOrder: full batches go out without waiting for
@@ -437,22 +443,90 @@ func TestWindowKeepsNonceOrder(t *testing.T) {
 	e.checkTotals()
 }
 
-// TestOneWriterAtATime: a second writer on the same database stands by.
-func TestOneWriterAtATime(t *testing.T) {
+// TestLeaseCheckedBeforeEverySend: the writer checks its lease at every
+// poll and right before every broadcast. A lease lost between the two (the
+// lock's session ended while the writer prepared a transaction) stops the
+// writer before the node sees anything: the transaction stays stored, unsent,
+// and the next term sends that very version.
+func TestLeaseCheckedBeforeEverySend(t *testing.T) {
 	e := newEnv(t)
+	e.agents(1)
 	ctx := context.Background()
-	first := e.writer(e.config())
-	if err := first.Step(ctx); err != nil {
+	w := e.writer(e.config())
+	w.End()
+	if err := w.Step(ctx); err == nil || !strings.Contains(err.Error(), "standby") {
+		t.Fatalf("Step() without a term = %v, want standby", err)
+	}
+	before, err := e.chain.Client.PendingNonceAt(ctx, addr(e.key))
+	if err != nil {
 		t.Fatal(err)
 	}
-	second := e.writer(e.config())
-	if err := second.Step(ctx); err == nil || !strings.Contains(err.Error(), "standby") {
-		t.Fatalf("second writer Step() = %v, want standby", err)
+	// The poll's check passes, the one before the broadcast fails.
+	l := &countedLease{ok: 1}
+	w.Begin(l)
+	err = w.Step(ctx)
+	if !errors.Is(err, writer.ErrLeaseLost) {
+		t.Fatalf("Step() with the lease lost before the send = %v, want ErrLeaseLost", err)
 	}
-	first.Close()
-	if err := second.Step(ctx); err != nil {
-		t.Fatalf("second writer after the first left: %v", err)
+	if n := e.count(`SELECT count(*) FROM chainwriter_tx_attempts WHERE sent_at IS NULL`); n != 1 {
+		t.Fatalf("%d stored unsent versions, want the registerBatch signed but not sent", n)
 	}
+	nonce, nerr := e.chain.Client.PendingNonceAt(ctx, addr(e.key))
+	if nerr != nil || nonce != before {
+		t.Fatalf("signer's pending nonce %d (%v) after the lost send; want %d: nothing may reach the node", nonce, nerr, before)
+	}
+	// The lease stays lost: no further check, no further send.
+	if err := w.Step(ctx); err == nil || !strings.Contains(err.Error(), "standby") {
+		t.Fatalf("Step() after the lease was lost = %v, want standby", err)
+	}
+	if l.calls != 2 {
+		t.Errorf("lease checked %d times, want 2 (the poll, the broadcast)", l.calls)
+	}
+	w.Begin(held{})
+	e.stepUntil(w, "registration confirmed", 20*time.Second, func() bool {
+		return e.count(`SELECT count(*) FROM agents WHERE chain_state = 'confirmed'`) == 1
+	})
+	if n := e.count(`SELECT count(*) FROM chainwriter_tx_attempts`); n != 1 {
+		t.Errorf("%d versions signed, want 1 (the stored one sent by the next term)", n)
+	}
+}
+
+// TestRunEndsWhenTheLeaseFails: Run returns ErrLeaseLost as soon as a check
+// fails, reporting the writer not settling.
+func TestRunEndsWhenTheLeaseFails(t *testing.T) {
+	e := newEnv(t)
+	w := e.writer(e.config())
+	w.End()
+	l := &countedLease{ok: 20}
+	done := make(chan error, 1)
+	go func() { done <- w.Run(context.Background(), l) }()
+	select {
+	case err := <-done:
+		if !errors.Is(err, writer.ErrLeaseLost) {
+			t.Fatalf("Run() = %v, want ErrLeaseLost", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Run still running 20 s after its lease failed")
+	}
+	if p := w.Status().Problem; p != writer.ProblemLeaseLost {
+		t.Errorf("problem %q, want %q", p, writer.ProblemLeaseLost)
+	}
+}
+
+// countedLease passes its first ok checks and fails every one after.
+type countedLease struct {
+	mu        sync.Mutex
+	ok, calls int
+}
+
+func (l *countedLease) Check(context.Context) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.calls++
+	if l.calls > l.ok {
+		return errors.New("lock session gone")
+	}
+	return nil
 }
 
 // TestStatusNamesLineage: a tracker two generations after the first one
@@ -467,7 +541,7 @@ func TestStatusNamesLineage(t *testing.T) {
 	if st := first.Status(); len(st.Referrers) != 0 || st.InitialCredit != credit || st.Factory != (common.Address{}) {
 		t.Errorf("first tracker: referrers %v, credit %d, factory %s", st.Referrers, st.InitialCredit, st.Factory)
 	}
-	first.Close()
+	first.End()
 
 	second, err := chain.Deploy(ctx, e.chain.Client, e.key, chain.DeployParams{Referrer: e.dep.Tracker, Factory: e.dep.Factory})
 	if err != nil {
@@ -483,7 +557,8 @@ func TestStatusNamesLineage(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(w.Close)
+	w.Begin(held{})
+	t.Cleanup(w.End)
 	e.stepUntil(w, "bound", 30*time.Second, func() bool { return w.Status().ChainID != 0 })
 	st := w.Status()
 	if want := []common.Address{second.Tracker, e.dep.Tracker}; !slices.Equal(st.Referrers, want) {

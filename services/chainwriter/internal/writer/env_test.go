@@ -109,9 +109,16 @@ func (e *env) writer(c writer.Config) *writer.Writer {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	e.t.Cleanup(w.Close)
+	w.Begin(held{})
+	e.t.Cleanup(w.End)
 	return w
 }
+
+// held is a lease that is always held (the writer tests run one writer at a
+// time; the election is internal/leader's, with real locks).
+type held struct{}
+
+func (held) Check(context.Context) error { return nil }
 
 // stepUntil runs the writer's loop by hand until cond holds.
 func (e *env) stepUntil(w *writer.Writer, what string, timeout time.Duration, cond func() bool) {

@@ -4,7 +4,8 @@ import "github.com/prometheus/client_golang/prometheus"
 
 // Metrics are the writer's Prometheus collectors.
 type Metrics struct {
-	up, balance, head, lastBatchOnChain prometheus.Gauge
+	up, leader, balance, head           prometheus.Gauge
+	lastBatchOnChain                    prometheus.Gauge
 	inFlight, nonceLag, batchable       prometheus.Gauge
 	pendingReceipts, oldestPending      prometheus.Gauge
 	pendingRegistrations                prometheus.Gauge
@@ -27,7 +28,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		return prometheus.NewCounterVec(prometheus.CounterOpts{Name: "pbts_chainwriter_" + name, Help: help}, []string{label})
 	}
 	m := &Metrics{
-		up:                   g("settling", "1 while the writer is settling, 0 while it cannot (chain or database down, misconfigured, no funds)."),
+		up:                   g("settling", "1 while the writer is settling, 0 while it cannot (chain or database down, misconfigured, no funds, not the leader)."),
+		leader:               g("leader", "1 while this process holds the writer lock (the one active chainwriter of its deployment), 0 while it stands by."),
 		balance:              g("signer_balance_ether", "Balance of the signer, in ether."),
 		head:                 g("head_block", "Latest block number seen."),
 		lastBatchOnChain:     g("last_batch_id_on_chain", "lastBatchId() of the contract."),
@@ -50,7 +52,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		txErrors:             cv("tx_errors_total", "Transaction errors by class (send answers, simulations, used nonces).", "class"),
 	}
 	if reg != nil {
-		reg.MustRegister(m.up, m.balance, m.head, m.lastBatchOnChain, m.inFlight, m.nonceLag, m.batchable,
+		reg.MustRegister(m.up, m.leader, m.balance, m.head, m.lastBatchOnChain, m.inFlight, m.nonceLag, m.batchable,
 			m.pendingReceipts, m.oldestPending, m.pendingRegistrations, m.batchesCreated, m.batchesSent,
 			m.batchesSettled, m.feeBumps, m.reorgs, m.feeCapReached, m.txSent, m.confirmed, m.reverts, m.gasUsed, m.txErrors)
 	}

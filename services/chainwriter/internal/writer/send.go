@@ -82,6 +82,13 @@ func (w *Writer) broadcast(ctx context.Context, t *store.Tx, a *store.Attempt) e
 	if err := tx.UnmarshalBinary(a.Raw); err != nil {
 		return problem("internal error", fmt.Errorf("stored tx %s: %w", a.Hash, err))
 	}
+	// Right before the send: still the leader? This bounds what a writer
+	// whose lock session ended under it can still send after a follower
+	// took over to the one broadcast already past this check (see
+	// internal/leader).
+	if err := w.checkLease(ctx); err != nil {
+		return err
+	}
 	cctx, cancel := context.WithTimeout(ctx, w.cfg.RPCTimeout)
 	err := w.be.SendTransaction(cctx, &tx)
 	cancel()

@@ -57,6 +57,16 @@ type Backend interface {
 	FilterLogs(ctx context.Context, q ethereum.FilterQuery) ([]types.Log, error)
 }
 
+// Lease is the writer lock this process holds for the current term (a
+// *store.Lock taken by internal/leader). The writer checks it at the start
+// of every poll and right before every broadcast, and stops when it fails.
+type Lease interface {
+	Check(ctx context.Context) error
+}
+
+// ErrLeaseLost is what Run returns when a check of its lease failed.
+var ErrLeaseLost = errors.New("writer lock lost")
+
 // Status is the writer's last view of the chain, for GetChainStatus.
 type Status struct {
 	ChainID          uint64
@@ -92,8 +102,9 @@ type Writer struct {
 	health func(serving bool)
 	abi    *bindings.ReputationTracker
 
-	// Loop state, touched by the loop goroutine only.
-	lock           *store.Lock
+	// Loop state, touched by the loop goroutine only (Begin, Run, Step, End
+	// and Standby are not called concurrently).
+	lease          Lease
 	binding        *store.Binding
 	chainID        *big.Int
 	txSigner       types.Signer
@@ -151,13 +162,34 @@ func New(cfg Config, st *store.Store, be Backend, key *ecdsa.PrivateKey, m *Metr
 	return w, nil
 }
 
-// Close releases the writer lock if this writer holds it (Run does when it
-// returns; tests driving Step call it).
-func (w *Writer) Close() {
-	if w.lock != nil {
-		w.lock.Release()
-		w.lock, w.binding = nil, nil
-	}
+// Begin starts a term under lease (Run does; tests driving Step call it).
+// Everything learnt in an earlier term is forgotten: another writer may have
+// acted since, so the writer binds again and rebroadcasts every live
+// transaction.
+func (w *Writer) Begin(lease Lease) {
+	w.lease, w.binding = lease, nil
+	w.sent = map[common.Hash]time.Time{}
+	w.consumed = map[int64]time.Time{}
+	w.forceBump = map[int64]bool{}
+	w.noBumpUntil = map[int64]time.Time{}
+	w.hold = map[uint64]time.Time{}
+	w.fundsLow, w.dirty, w.healthy, w.lastProblem = false, true, nil, "starting" // log the first "settling"
+	w.m.leader.Set(1)
+}
+
+// End ends the term: the writer forgets its lease (whose holder releases
+// it) and does nothing until the next Begin.
+func (w *Writer) End() {
+	w.lease, w.binding = nil, nil
+	w.m.leader.Set(0)
+}
+
+// Standby reports, while the writer has no term, why it is not settling
+// (another process holds the lock, the database or chain is unreachable):
+// the status's problem, and NOT_SERVING.
+func (w *Writer) Standby(p string) {
+	w.End()
+	w.report(p, nil, false)
 }
 
 // Signer is the address that signs every transaction.
@@ -195,8 +227,12 @@ func problem(p string, err error) error {
 	return &problemError{problem: p, err: err}
 }
 
-// problemUnreachable is the problem reported while the endpoint does not answer.
-const problemUnreachable = "chain endpoint unreachable"
+// ProblemUnreachable is the problem reported while the endpoint does not answer.
+const ProblemUnreachable = "chain endpoint unreachable"
+
+// ProblemLeaseLost is the problem reported when a term ends because its
+// lease failed a check.
+const ProblemLeaseLost = "standby: writer lock lost"
 
 // chainErr tags an error of a chain call.
 func chainErr(op string, err error) error {
@@ -204,7 +240,7 @@ func chainErr(op string, err error) error {
 		return nil
 	}
 	if unavailable(err) {
-		return problem(problemUnreachable, fmt.Errorf("%s: %w", op, err))
+		return problem(ProblemUnreachable, fmt.Errorf("%s: %w", op, err))
 	}
 	return problem("chain error", fmt.Errorf("%s: %w", op, err))
 }
@@ -212,15 +248,22 @@ func chainErr(op string, err error) error {
 // dbErr tags an error of the database.
 func dbErr(err error) error { return problem("database unavailable", err) }
 
-// Run polls until ctx ends. Failures are retried with backoff; the writer
-// reports itself not serving while it cannot settle and keeps its state.
-func (w *Writer) Run(ctx context.Context) error {
-	defer w.Close()
+// Run is one term under lease: it polls until ctx ends (nil) or a check of
+// the lease fails (ErrLeaseLost). Other failures are retried with backoff;
+// the writer reports itself not serving while it cannot settle and keeps its
+// state.
+func (w *Writer) Run(ctx context.Context, lease Lease) error {
+	w.Begin(lease)
+	defer w.End()
 	delay := w.cfg.PollInterval
 	for {
 		err := w.Step(ctx)
 		if ctx.Err() != nil {
 			return nil
+		}
+		if errors.Is(err, ErrLeaseLost) {
+			w.report(ProblemLeaseLost, err, true)
+			return err
 		}
 		p := ""
 		if err != nil {
@@ -234,7 +277,7 @@ func (w *Writer) Run(ctx context.Context) error {
 		} else {
 			delay = w.cfg.PollInterval
 		}
-		w.report(p, err)
+		w.report(p, err, true)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -243,12 +286,12 @@ func (w *Writer) Run(ctx context.Context) error {
 	}
 }
 
-// report updates the health and logs a problem when it changes (and once a
-// minute while it lasts).
-func (w *Writer) report(p string, err error) {
+// report updates the health and, when logIt, logs a problem when it changes
+// (and once a minute while it lasts).
+func (w *Writer) report(p string, err error, logIt bool) {
 	w.mu.Lock()
 	w.status.Problem = p
-	if p == problemUnreachable {
+	if p == ProblemUnreachable {
 		w.status.Reachable = false
 	}
 	w.mu.Unlock()
@@ -258,6 +301,10 @@ func (w *Writer) report(p string, err error) {
 		w.health(ok)
 	}
 	w.m.up.Set(boolGauge(p == ""))
+	if !logIt {
+		w.lastProblem = p
+		return
+	}
 	if p != w.lastProblem || (p != "" && time.Since(w.lastProblemLog) > time.Minute) {
 		switch {
 		case p == "":
@@ -280,7 +327,7 @@ func boolGauge(b bool) float64 {
 
 // Step runs one poll (exported for tests).
 func (w *Writer) Step(ctx context.Context) error {
-	if err := w.ensureLock(ctx); err != nil {
+	if err := w.checkLease(ctx); err != nil {
 		return err
 	}
 	if w.binding == nil {
@@ -318,30 +365,22 @@ func (w *Writer) Step(ctx context.Context) error {
 	return nil
 }
 
-func (w *Writer) ensureLock(ctx context.Context) error {
-	if w.lock != nil {
-		cctx, cancel := context.WithTimeout(ctx, w.cfg.RPCTimeout)
-		err := w.lock.Check(cctx)
-		cancel()
-		if err == nil {
-			return nil
-		}
-		// The session (and the lock with it) is gone: another writer may
-		// have taken over. Forget everything and start again.
-		w.log.Warn("writer lock lost", "err", err)
-		w.lock.Release()
-		w.lock, w.binding = nil, nil
+// checkLease makes sure this process still holds the writer lock: a round
+// trip on the lock's own session. A failure is final for the term.
+func (w *Writer) checkLease(ctx context.Context) error {
+	if w.lease == nil {
+		return problem("standby: not the leader", errors.New("no writer lock held"))
 	}
-	l, err := w.st.Lock(ctx)
-	if errors.Is(err, store.ErrLocked) {
-		return problem("standby: another chainwriter holds the writer lock", err)
-	}
+	cctx, cancel := context.WithTimeout(ctx, w.cfg.RPCTimeout)
+	err := w.lease.Check(cctx)
+	cancel()
 	if err != nil {
-		return dbErr(err)
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		w.lease = nil
+		return problem(ProblemLeaseLost, fmt.Errorf("%w: %w", ErrLeaseLost, err))
 	}
-	w.lock = l
-	// A new term: rebroadcast everything live.
-	w.sent = map[common.Hash]time.Time{}
 	return nil
 }
 
