@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -16,6 +17,7 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
+	"github.com/pbts/pbts/agent"
 	"github.com/pbts/pbts/agent/atomicfile"
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/receipt"
@@ -54,45 +56,19 @@ func (a *app) register(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	addr := crypto.PubkeyToAddress(key.PublicKey)
-	ts := uint64(time.Now().Unix())
-	sig, err := receipt.SignRegistration(d, ts, key)
+	ag, err := openAgent(ctx, &o, key, d)
 	if err != nil {
 		return err
 	}
-	cc, err := dial(&o)
-	if err != nil {
-		return err
-	}
-	defer cc.Close()
-	cctx, cancel := rpcContext(ctx, &o)
-	defer cancel()
-	resp, err := pbtsv1.NewAgentServiceClient(cc).RegisterAgent(cctx, &pbtsv1.RegisterAgentRequest{
-		Address: addr.Hex(), Timestamp: ts, Signature: sig.Hex(),
-	})
+	defer ag.Close()
+	reg, err := ag.Register(ctx)
 	if err != nil {
 		return rpcError(&o, err)
 	}
-	prev, err := loadState(&o)
-	if err != nil {
-		return err
-	}
-	st := &agentState{Address: addr.Hex(), Tracker: o.tracker, TrackerContract: d.Tracker.Hex(), ChainID: d.ChainID, RegisteredAt: time.Now().UTC()}
-	if ra := resp.GetAgent().GetRegisteredAt(); ra != nil {
-		st.RegisteredAt = ra.AsTime()
-	}
-	if resp.GetPasskey() != "" {
-		st.Passkey, st.AnnounceURL = resp.GetPasskey(), resp.GetAnnounceUrl()
-	} else if prev != nil && strings.EqualFold(prev.Address, st.Address) && prev.Tracker == st.Tracker {
-		st.Passkey, st.AnnounceURL = prev.Passkey, prev.AnnounceURL
-	}
-	if err := saveState(&o, st); err != nil {
-		return err
-	}
+	st := &reg.State
 	out := registerOutput{
-		Address: st.Address, Tracker: o.tracker, AlreadyRegistered: resp.GetAlreadyRegistered(),
-		PasskeyStored: st.Passkey != "", StateFile: statePath(&o),
-		ChainRegistration: chainRegName(resp.GetAgent().GetChainRegistration()),
+		Address: st.Address, Tracker: o.tracker, AlreadyRegistered: reg.AlreadyRegistered,
+		PasskeyStored: st.Passkey != "", StateFile: reg.StateFile, ChainRegistration: reg.ChainRegistration,
 	}
 	if *show {
 		out.Passkey, out.AnnounceURL = st.Passkey, st.AnnounceURL
@@ -104,7 +80,7 @@ func (a *app) register(ctx context.Context, args []string) error {
 	if out.AlreadyRegistered {
 		fmt.Fprintf(w, "%s is already registered at %s (since %s)\n", st.Address, o.tracker, st.RegisteredAt.Format(time.RFC3339))
 		if st.Passkey == "" {
-			fmt.Fprintf(w, "the passkey was issued at the first registration and is not stored in %s; passkey rotation is coming in a later slice\n", statePath(&o))
+			fmt.Fprintf(w, "the passkey was issued at the first registration and is not stored in %s; passkey rotation is coming in a later slice\n", reg.StateFile)
 		}
 	} else {
 		fmt.Fprintf(w, "registered %s at %s\n", st.Address, o.tracker)
@@ -119,7 +95,7 @@ func (a *app) register(ctx context.Context, args []string) error {
 	if out.ChainRegistration != "" {
 		fmt.Fprintf(w, "on chain     %s\n", out.ChainRegistration)
 	}
-	fmt.Fprintf(w, "state saved to %s\n", statePath(&o))
+	fmt.Fprintf(w, "state saved to %s\n", reg.StateFile)
 	return nil
 }
 
@@ -138,10 +114,10 @@ type inviteOutput struct {
 	Invitations     []invitationOutput `json:"invitations,omitempty"`
 }
 
-func invitationOut(p *pbtsv1.Invitation) invitationOutput {
-	o := invitationOutput{Inviter: p.GetInviter(), Invitee: p.GetInvitee(), Created: p.GetCreatedAt().AsTime().UTC().Format(time.RFC3339)}
-	if p.GetUsedAt() != nil {
-		o.Used = p.GetUsedAt().AsTime().UTC().Format(time.RFC3339)
+func invitationOut(i *agent.Invitation) invitationOutput {
+	o := invitationOutput{Inviter: i.Inviter, Invitee: i.Invitee, Created: i.CreatedAt.Format(time.RFC3339)}
+	if !i.UsedAt.IsZero() {
+		o.Used = i.UsedAt.Format(time.RFC3339)
 	}
 	return o
 }
@@ -156,35 +132,29 @@ func (a *app) invite(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	cc, err := dial(&o)
-	if err != nil {
-		return err
-	}
-	defer cc.Close()
-	agents := pbtsv1.NewAgentServiceClient(cc)
-	cctx, cancel := rpcContext(ctx, &o)
-	defer cancel()
 	if *list {
 		if len(pos) > 1 {
 			return usageErrorf("pbts invite --list takes at most one ADDRESS")
 		}
 		who := ""
+		var key *ecdsa.PrivateKey
 		if len(pos) == 1 {
 			who = pos[0]
-		} else {
-			key, err := o.loadKey(a.getenv)
-			if err != nil {
-				return err
-			}
-			who = crypto.PubkeyToAddress(key.PublicKey).Hex()
+		} else if key, err = o.loadKey(a.getenv); err != nil {
+			return err
 		}
-		resp, err := agents.ListInvitations(cctx, &pbtsv1.ListInvitationsRequest{Inviter: who})
+		ag, err := openAgent(ctx, &o, key, receipt.Domain{})
+		if err != nil {
+			return err
+		}
+		defer ag.Close()
+		invs, err := ag.Invitations(ctx, who)
 		if err != nil {
 			return rpcError(&o, err)
 		}
 		out := inviteOutput{Invitations: []invitationOutput{}}
-		for _, p := range resp.GetInvitations() {
-			out.Invitations = append(out.Invitations, invitationOut(p))
+		for i := range invs {
+			out.Invitations = append(out.Invitations, invitationOut(&invs[i]))
 		}
 		if o.json {
 			return writeJSON(a.stdout, out)
@@ -213,34 +183,21 @@ func (a *app) invite(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	ts := uint64(time.Now().Unix())
-	sig, err := receipt.SignInvitation(d, invitee, ts, key)
+	ag, err := openAgent(ctx, &o, key, d)
 	if err != nil {
 		return err
 	}
-	resp, err := agents.CreateInvitation(cctx, &pbtsv1.CreateInvitationRequest{
-		Inviter: crypto.PubkeyToAddress(key.PublicKey).Hex(), Invitee: invitee.Hex(), Timestamp: ts, Signature: sig.Hex(),
-	})
+	defer ag.Close()
+	created, left, err := ag.Invite(ctx, invitee)
 	if err != nil {
 		return rpcError(&o, err)
 	}
-	inv := invitationOut(resp.GetInvitation())
-	left := resp.GetInvitationsLeft()
+	inv := invitationOut(created)
 	if o.json {
 		return writeJSON(a.stdout, inviteOutput{Invitation: &inv, InvitationsLeft: &left})
 	}
 	fmt.Fprintf(a.stdout, "invited %s (it can now run pbts register); %d invitations left\n", inv.Invitee, left)
 	return nil
-}
-
-func chainRegName(c pbtsv1.ChainRegistration) string {
-	switch c {
-	case pbtsv1.ChainRegistration_CHAIN_REGISTRATION_PENDING:
-		return "pending"
-	case pbtsv1.ChainRegistration_CHAIN_REGISTRATION_CONFIRMED:
-		return "confirmed"
-	}
-	return ""
 }
 
 // ---- publish ----
@@ -267,16 +224,13 @@ type publishedEntry struct {
 	PublishedAt time.Time `json:"published_at"`
 }
 
+// parseModality reads --modality.
 func parseModality(s string) (pbtsv1.Modality, string, error) {
-	switch strings.ToLower(strings.TrimSpace(s)) {
-	case "video":
-		return pbtsv1.Modality_MODALITY_VIDEO, "video", nil
-	case "audio":
-		return pbtsv1.Modality_MODALITY_AUDIO, "audio", nil
-	case "":
-		return 0, "", nil
+	m, name, err := agent.ParseModality(s)
+	if err != nil {
+		return 0, "", usageErrorf("--modality %q: want video or audio", s)
 	}
-	return 0, "", usageErrorf("--modality %q: want video or audio", s)
+	return m, name, nil
 }
 
 func splitTags(s string) []string {
@@ -374,7 +328,7 @@ func (a *app) publish(ctx context.Context, args []string) error {
 		return rpcError(&o, err)
 	}
 	// The local .torrent carries our personal announce URL, so it is private (0600).
-	st, err := loadState(&o)
+	st, err := agent.LoadState(o.home)
 	if err != nil {
 		return err
 	}
@@ -459,60 +413,35 @@ type datasetOutput struct {
 	PublishedAt string   `json:"published_at,omitempty"`
 }
 
-func modalityName(m pbtsv1.Modality) string {
-	switch m {
-	case pbtsv1.Modality_MODALITY_VIDEO:
-		return "video"
-	case pbtsv1.Modality_MODALITY_AUDIO:
-		return "audio"
-	}
-	return "unspecified"
-}
-
 func (a *app) search(ctx context.Context, args []string) error {
 	var o opts
 	fs := a.newFlagSet("search", &o)
 	modality := fs.String("modality", "", "video or audio")
 	tags := fs.String("tags", "", "comma-separated tags; every one must match")
 	publisher := fs.String("publisher", "", "only datasets of this agent address")
-	limit := fs.Int("limit", 50, "at most this many results")
+	limit := fs.Int("limit", agent.DefaultSearchLimit, "at most this many results")
 	pos, err := a.parse(fs, &o, args)
 	if err != nil {
 		return err
 	}
-	mod, _, err := parseModality(*modality)
-	if err != nil {
+	if _, _, err := parseModality(*modality); err != nil {
 		return err
 	}
 	if *limit <= 0 {
 		return usageErrorf("--limit must be positive")
 	}
-	req := &pbtsv1.SearchDatasetsRequest{Query: strings.Join(pos, " "), Modality: mod, Tags: splitTags(*tags), Publisher: *publisher}
-	cc, err := dial(&o)
+	ag, err := openAgent(ctx, &o, nil, receipt.Domain{})
 	if err != nil {
 		return err
 	}
-	defer cc.Close()
-	client := pbtsv1.NewDatasetServiceClient(cc)
-	results := []datasetOutput{}
-	for len(results) < *limit {
-		req.PageSize = int32(min(*limit-len(results), 100))
-		cctx, cancel := rpcContext(ctx, &o)
-		resp, err := client.SearchDatasets(cctx, req)
-		cancel()
-		if err != nil {
-			return rpcError(&o, err)
-		}
-		for _, d := range resp.GetDatasets() {
-			results = append(results, datasetOut(d))
-		}
-		if resp.GetNextPageToken() == "" || len(resp.GetDatasets()) == 0 {
-			break
-		}
-		req.PageToken = resp.GetNextPageToken()
+	defer ag.Close()
+	found, err := ag.Search(ctx, agent.SearchQuery{Text: strings.Join(pos, " "), Modality: *modality, Tags: splitTags(*tags), Publisher: *publisher, Limit: *limit})
+	if err != nil {
+		return rpcError(&o, err)
 	}
-	if len(results) > *limit {
-		results = results[:*limit]
+	results := make([]datasetOutput, 0, len(found))
+	for i := range found {
+		results = append(results, datasetOut(&found[i]))
 	}
 	if o.json {
 		return writeJSON(a.stdout, map[string]any{"datasets": results})
@@ -529,18 +458,14 @@ func (a *app) search(ctx context.Context, args []string) error {
 	return tw.Flush()
 }
 
-func datasetOut(d *pbtsv1.Dataset) datasetOutput {
+func datasetOut(d *agent.Dataset) datasetOutput {
 	out := datasetOutput{
-		InfoHash: d.GetInfoHash(), Name: d.GetName(), Description: d.GetDescription(),
-		Modality: modalityName(d.GetModality()), Tags: d.GetTags(), License: d.GetLicense(),
-		Publisher: d.GetPublisher(), TotalBytes: d.GetTotalBytes(), PieceLength: d.GetPieceLength(),
-		PieceCount: d.GetPieceCount(), Seeders: d.GetSeeders(), Leechers: d.GetLeechers(), Completed: d.GetCompleted(),
+		InfoHash: d.InfoHash, Name: d.Name, Description: d.Description, Modality: d.Modality, Tags: d.Tags, License: d.License,
+		Publisher: d.Publisher, TotalBytes: d.TotalBytes, PieceLength: d.PieceLength,
+		PieceCount: d.PieceCount, Seeders: d.Seeders, Leechers: d.Leechers, Completed: d.Completed,
 	}
-	if out.Tags == nil {
-		out.Tags = []string{}
-	}
-	if t := d.GetPublishedAt(); t != nil {
-		out.PublishedAt = t.AsTime().UTC().Format(time.RFC3339)
+	if !d.PublishedAt.IsZero() {
+		out.PublishedAt = d.PublishedAt.Format(time.RFC3339)
 	}
 	return out
 }
@@ -587,37 +512,30 @@ func (a *app) status(ctx context.Context, args []string) error {
 	default:
 		return usageErrorf("pbts status takes at most one ADDRESS")
 	}
-	cc, err := dial(&o)
+	ag, err := openAgent(ctx, &o, nil, receipt.Domain{})
 	if err != nil {
 		return err
 	}
-	defer cc.Close()
-	cctx, cancel := rpcContext(ctx, &o)
-	defer cancel()
-	resp, err := pbtsv1.NewAgentServiceClient(cc).GetAgent(cctx, &pbtsv1.GetAgentRequest{Address: addr.Hex()})
+	defer ag.Close()
+	sd, err := ag.Status(ctx, addr)
 	if err != nil {
 		if s, ok := status.FromError(err); ok && s.Code() == codes.NotFound {
 			return &cliError{kind: "unregistered", msg: fmt.Sprintf("%s is not registered at %s (run `pbts register` with its key)", addr.Hex(), o.tracker), err: err}
 		}
 		return rpcError(&o, err)
 	}
-	ag := resp.GetAgent()
 	out := statusOutput{
-		Address: ag.GetAddress(), Tracker: o.tracker, ChainRegistration: chainRegName(ag.GetChainRegistration()),
-		SettledUploadBytes: ag.GetSettledUploadBytes(), SettledDownloadBytes: ag.GetSettledDownloadBytes(),
-		PendingUploadBytes: ag.GetPendingUploadBytes(), PendingDownloadBytes: ag.GetPendingDownloadBytes(),
-		RatioInfinite: ag.GetRatioInfinite(), CanLeech: ag.GetCanLeech(), LeechRefusal: ag.GetLeechRefusal(),
-		PublishedCount: ag.GetPublishedCount(),
-	}
-	if out.Address == "" {
-		out.Address = addr.Hex()
+		Address: sd.Address.Hex(), Tracker: o.tracker, ChainRegistration: sd.ChainRegistration,
+		SettledUploadBytes: sd.SettledUploadBytes, SettledDownloadBytes: sd.SettledDownloadBytes,
+		PendingUploadBytes: sd.PendingUploadBytes, PendingDownloadBytes: sd.PendingDownloadBytes,
+		RatioInfinite: sd.RatioInfinite, CanLeech: sd.CanLeech, LeechRefusal: sd.LeechRefusal,
+		PublishedCount: sd.PublishedCount,
 	}
 	if !out.RatioInfinite {
-		r := ag.GetRatio()
-		out.Ratio = &r
+		out.Ratio = &sd.Ratio
 	}
-	if t := ag.GetRegisteredAt(); t != nil {
-		out.RegisteredAt = t.AsTime().UTC().Format(time.RFC3339)
+	if !sd.RegisteredAt.IsZero() {
+		out.RegisteredAt = sd.RegisteredAt.Format(time.RFC3339)
 	}
 	if o.json {
 		return writeJSON(a.stdout, out)

@@ -17,6 +17,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 
+	"github.com/pbts/pbts/agent"
 	"github.com/pbts/pbts/receipt"
 	"github.com/pbts/pbts/testkit"
 )
@@ -24,7 +25,7 @@ import (
 func (h *harness) registered(tracker string) {
 	h.t.Helper()
 	h.mustRun(testPrivHex+"\n", "key", "import", "--light")
-	st := agentState{Address: testAddr, Tracker: tracker, Passkey: "0123456789abcdef0123456789abcdef", AnnounceURL: "http://x/announce/0123456789abcdef0123456789abcdef"}
+	st := agent.State{Address: testAddr, Tracker: tracker, Passkey: "0123456789abcdef0123456789abcdef", AnnounceURL: "http://x/announce/0123456789abcdef0123456789abcdef"}
 	b, _ := json.Marshal(st)
 	if err := os.WriteFile(filepath.Join(h.home, ".pbts", "agent.json"), b, 0o600); err != nil {
 		h.t.Fatal(err)

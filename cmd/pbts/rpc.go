@@ -2,20 +2,17 @@ package main
 
 import (
 	"context"
-	"encoding/json"
+	"crypto/ecdsa"
 	"errors"
 	"fmt"
-	"io/fs"
-	"os"
-	"path/filepath"
-	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
-	"github.com/pbts/pbts/agent/atomicfile"
+	"github.com/pbts/pbts/agent"
+	"github.com/pbts/pbts/receipt"
 )
 
 // dial opens a client connection to the tracker. grpc.NewClient connects
@@ -70,42 +67,15 @@ func rpcError(o *opts, err error) error {
 	return &cliError{kind: "tracker_error", msg: fmt.Sprintf("tracker at %s: %s: %s", o.tracker, st.Code(), st.Message()), err: err}
 }
 
-// agentState is ~/.pbts/agent.json: what the tracker told us at registration.
-// It holds the passkey, so it is written 0600.
-type agentState struct {
-	Address         string    `json:"address"`
-	Tracker         string    `json:"tracker"`
-	TrackerContract string    `json:"tracker_contract"`
-	ChainID         uint64    `json:"chain_id"`
-	Passkey         string    `json:"passkey,omitempty"`
-	AnnounceURL     string    `json:"announce_url,omitempty"`
-	RegisteredAt    time.Time `json:"registered_at"`
-}
-
-func statePath(o *opts) string { return filepath.Join(o.home, "agent.json") }
-
-// loadState returns nil, nil when there is no state file.
-func loadState(o *opts) (*agentState, error) {
-	b, err := os.ReadFile(statePath(o))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
+// openAgent opens the agent library over the options; key and d may be
+// zero for what signs nothing.
+func openAgent(ctx context.Context, o *opts, key *ecdsa.PrivateKey, d receipt.Domain) (*agent.Agent, error) {
+	ag, err := agent.Open(ctx, agent.Config{Home: o.home, Key: key, Tracker: o.tracker, Domain: d, Timeout: o.timeout})
+	var ae *agent.AddressError
+	if errors.As(err, &ae) {
+		return nil, usageErrorf("--tracker %q: %v", ae.Addr, ae.Err)
 	}
-	if err != nil {
-		return nil, err
-	}
-	var s agentState
-	if err := json.Unmarshal(b, &s); err != nil {
-		return nil, fmt.Errorf("%s: %w", statePath(o), err)
-	}
-	return &s, nil
-}
-
-func saveState(o *opts, s *agentState) error {
-	b, err := json.MarshalIndent(s, "", "  ")
-	if err != nil {
-		return err
-	}
-	return atomicfile.Write(statePath(o), append(b, '\n'), 0o600)
+	return ag, err
 }
 
 // maskSecret shows the first 4 characters of a secret only.

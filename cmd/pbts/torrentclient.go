@@ -28,6 +28,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/pbts/pbts/agent"
 	"github.com/pbts/pbts/agent/atomicfile"
 	"github.com/pbts/pbts/agent/wire"
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
@@ -286,7 +287,7 @@ type agentIdentity struct {
 	domain  receipt.Domain
 	key     *ecdsa.PrivateKey
 	address common.Address
-	state   *agentState
+	state   *agent.State
 }
 
 // registeredAgent loads the signing domain, the key and the stored
@@ -302,7 +303,7 @@ func (a *app) registeredAgent(o *opts) (*agentIdentity, error) {
 		return nil, err
 	}
 	me := crypto.PubkeyToAddress(key.PublicKey)
-	st, err := loadState(o)
+	st, err := agent.LoadState(o.home)
 	if err != nil {
 		return nil, err
 	}
