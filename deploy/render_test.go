@@ -191,6 +191,13 @@ func TestOverlaysRender(t *testing.T) {
 			if len(want) != 0 {
 				t.Errorf("no Deployment for %v", keys(want))
 			}
+			for _, d := range o.Deployments {
+				// Only the lock holder is Ready: a rolling update would wait
+				// for a new Ready pod that cannot come while the old leader lives.
+				if d.Name == "chainwriter" && d.Spec.Strategy.Type != appsv1.RecreateDeploymentStrategyType {
+					t.Errorf("the chainwriter rolls out by %q; want Recreate", d.Spec.Strategy.Type)
+				}
+			}
 			for _, w := range o.workloads() {
 				p := w.Pod.Spec
 				if p.SecurityContext == nil || p.SecurityContext.RunAsNonRoot == nil || !*p.SecurityContext.RunAsNonRoot {
