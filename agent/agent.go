@@ -1,15 +1,19 @@
 // Package agent is the PBTS agent as a library, for Go programs that take
 // part in a PBTS swarm without the pbts command: Open an Agent with its
-// key and the tracker it belongs to, then Register it, Search the catalog,
-// read any agent's Status (its standing: settled and pending bytes, ratio,
-// and whether the tracker lets it download), and Invite others where the
-// tracker registers invited agents only.
+// key and the tracker it belongs to, then Register it, Publish datasets,
+// Search the catalog, Get a dataset (signing and submitting a receipt per
+// sender of every verified piece), Seed what it has behind the
+// withholding gate, read any agent's Status (its standing: settled and
+// pending bytes, ratio, and whether the tracker lets it download), and
+// Invite others where the tracker registers invited agents only.
 //
-// Methods return plain values and print nothing; errors from the tracker
-// are gRPC status errors (google.golang.org/grpc/status), as it sent them.
-// The agent's key lives in a keystore file (package keystore); what the
-// tracker said at registration, the passkey among it, is kept in the state
-// directory Config.Home.
+// Methods return plain values and print nothing: Get and Seed report
+// progress as events to a callback, warnings go to Config.Warn. Errors
+// from the services are gRPC status errors (google.golang.org/grpc/status),
+// as they sent them. The agent's key lives in a keystore file (package
+// keystore); what the tracker said at registration, the passkey among it,
+// what the agent published and downloaded, and the journal of receipts not
+// acknowledged yet are kept in the state directory Config.Home.
 package agent
 
 import (
@@ -17,6 +21,10 @@ import (
 	"crypto/ecdsa"
 	"errors"
 	"fmt"
+	"io"
+	"net"
+	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -28,8 +36,12 @@ import (
 	"github.com/pbts/pbts/receipt"
 )
 
-// DefaultTimeout bounds each call to a service when Config.Timeout is zero.
-const DefaultTimeout = 30 * time.Second
+// Defaults for Config's zero values.
+const (
+	DefaultTimeout  = 30 * time.Second
+	DefaultReceipts = "127.0.0.1:7002"
+	DefaultListen   = "0.0.0.0:0"
+)
 
 // Config says who the agent is and where its tracker is.
 type Config struct {
@@ -46,11 +58,26 @@ type Config struct {
 	Domain receipt.Domain
 	// Timeout bounds each call to a service (DefaultTimeout if zero).
 	Timeout time.Duration
+	// Receipts is the receipts service's gRPC address (DefaultReceipts if
+	// empty): Get submits receipts there, Seed the ones handed to it.
+	Receipts string
+	// Listen is the BitTorrent client's listen address, host:port
+	// (DefaultListen if empty).
+	Listen string
+	// Window is how many pieces a peer may have unpaid before the
+	// withholding gate refuses its requests for new pieces (0: 8 MiB
+	// worth, 4 to 32 pieces).
+	Window int64
+	// Warn, if set, receives the agent's warnings, one line each (a receipt
+	// refused, a peer nobody can name, the receipts service unreachable).
+	Warn func(string)
+	// Log, if set, receives the BitTorrent client's error log.
+	Log io.Writer
 }
 
 // AddressError is a service address Open cannot use.
 type AddressError struct {
-	Service string // "tracker"
+	Service string // "tracker", "receipts" or "listen"
 	Addr    string
 	Err     error
 }
@@ -63,9 +90,12 @@ func (e *AddressError) Unwrap() error { return e.Err }
 // Agent is an open agent. Its methods may be called concurrently.
 type Agent struct {
 	cfg      Config
+	log      logger
 	cc       *grpc.ClientConn
 	agents   pbtsv1.AgentServiceClient
 	datasets pbtsv1.DatasetServiceClient
+	rcc      *grpc.ClientConn
+	receipts pbtsv1.ReceiptServiceClient
 }
 
 // Open prepares an agent. It connects lazily: an unreachable tracker shows
@@ -80,15 +110,68 @@ func Open(ctx context.Context, cfg Config) (*Agent, error) {
 	if cfg.Timeout <= 0 {
 		cfg.Timeout = DefaultTimeout
 	}
+	if cfg.Receipts == "" {
+		cfg.Receipts = DefaultReceipts
+	}
+	if cfg.Listen == "" {
+		cfg.Listen = DefaultListen
+	}
+	if cfg.Log == nil {
+		cfg.Log = io.Discard
+	}
+	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
+		return nil, &AddressError{Service: "listen", Addr: cfg.Listen, Err: errors.New("want host:port (e.g. 0.0.0.0:0)")}
+	}
 	cc, err := grpc.NewClient(cfg.Tracker, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return nil, &AddressError{Service: "tracker", Addr: cfg.Tracker, Err: err}
 	}
-	return &Agent{cfg: cfg, cc: cc, agents: pbtsv1.NewAgentServiceClient(cc), datasets: pbtsv1.NewDatasetServiceClient(cc)}, nil
+	rcc, err := grpc.NewClient(cfg.Receipts, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		cc.Close()
+		return nil, &AddressError{Service: "receipts", Addr: cfg.Receipts, Err: err}
+	}
+	return &Agent{cfg: cfg, log: logger{cfg.Warn}, cc: cc, agents: pbtsv1.NewAgentServiceClient(cc), datasets: pbtsv1.NewDatasetServiceClient(cc),
+		rcc: rcc, receipts: pbtsv1.NewReceiptServiceClient(rcc)}, nil
 }
 
 // Close closes the connections to the services.
-func (a *Agent) Close() error { return a.cc.Close() }
+func (a *Agent) Close() error { return errors.Join(a.cc.Close(), a.rcc.Close()) }
+
+// ErrNotRegistered is the error of what needs the passkey (Get, Seed)
+// when the state directory holds none of this agent's for this tracker:
+// Register first.
+var ErrNotRegistered = errors.New("agent: no passkey for this tracker (Register first)")
+
+// registered is the registration of this agent at this tracker, with a
+// passkey, or ErrNotRegistered.
+func (a *Agent) registered() (*State, error) {
+	if _, err := a.signer("this"); err != nil {
+		return nil, err
+	}
+	st, err := LoadState(a.cfg.Home)
+	if err != nil {
+		return nil, err
+	}
+	if st == nil || st.Passkey == "" || !strings.EqualFold(st.Address, a.Address().Hex()) || st.Tracker != a.cfg.Tracker {
+		return nil, ErrNotRegistered
+	}
+	return st, nil
+}
+
+// newSubmitter is a submitter to the receipts service journaling in HOME/journal.
+func (a *Agent) newSubmitter() *submitter {
+	return &submitter{log: a.log, timeout: a.cfg.Timeout, addr: a.cfg.Receipts, c: a.receipts, journalDir: filepath.Join(a.cfg.Home, "journal")}
+}
+
+// logger hands warnings to Config.Warn (none if nil).
+type logger struct{ warn func(string) }
+
+func (l logger) printf(format string, args ...any) {
+	if l.warn != nil {
+		l.warn(fmt.Sprintf(format, args...))
+	}
+}
 
 // Address is the agent's address (zero without a Config.Key).
 func (a *Agent) Address() common.Address {

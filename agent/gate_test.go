@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"context"
@@ -190,9 +190,8 @@ func TestWithholdingDownloaderStallsHonestOneCompletes(t *testing.T) {
 	// The honest downloader, wired as `pbts get` wires it.
 	key, _ := crypto.GenerateKey()
 	me := crypto.PubkeyToAddress(key.PublicKey)
-	a := &app{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
 	tl := &tally{pieces: make(map[int]map[peerKey]peerBytes)}
-	sub := &submitter{a: a, pw: io.Discard}
+	sub := &submitter{}
 	honestGate := newUploadGate(f.d, key, window)
 	honestCl, err := newTorrentClient("127.0.0.1:0", io.Discard, tl.callbacks(), honestGate)
 	if err != nil {
@@ -203,7 +202,7 @@ func TestWithholdingDownloaderStallsHonestOneCompletes(t *testing.T) {
 	honest, honestDir := f.leech(t, honestCl)
 	subs := honest.SubscribePieceStateChanges()
 	defer subs.Close()
-	at := &attributor{a: a, t: honest, res: fixedNamer{f.seeder}, ih: ih, d: f.d, key: key, me: me, info: &f.info, sums: f.sums,
+	at := &attributor{t: honest, res: fixedNamer{f.seeder}, ih: ih, d: f.d, key: key, me: me, info: &f.info, sums: f.sums,
 		tl: tl, sub: sub, done: make(map[int]bool), hashing: make(map[int]bool)}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()

@@ -1,8 +1,7 @@
-package main
+package agent
 
 import (
 	"context"
-	"io"
 	"net"
 	"os"
 	"path/filepath"
@@ -80,8 +79,7 @@ func startFlaky(t *testing.T, refusals int) (*flakyReceipts, pbtsv1.ReceiptServi
 func TestTemporaryRefusalsAreRetried(t *testing.T) {
 	f, c := startFlaky(t, 2)
 	now := time.Unix(1_800_000_000, 0)
-	a := &app{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
-	s := &submitter{a: a, pw: io.Discard, o: &opts{timeout: 5 * time.Second}, c: c, journalDir: t.TempDir(), now: func() time.Time { return now }}
+	s := &submitter{timeout: 5 * time.Second, c: c, journalDir: t.TempDir(), now: func() time.Time { return now }}
 	s.open("test")
 	s.add(&pbtsv1.Receipt{Signature: "0x01", PieceIndex: 1})
 	s.add(&pbtsv1.Receipt{Signature: "0xbad1", PieceIndex: 2})
@@ -110,7 +108,7 @@ func TestTemporaryRefusalsAreRetried(t *testing.T) {
 
 	// Refused for longer than retryFor: given up, left unacknowledged.
 	f2, c2 := startFlaky(t, 1<<30)
-	s2 := &submitter{a: a, pw: io.Discard, o: &opts{timeout: 5 * time.Second}, c: c2, journalDir: t.TempDir(), now: func() time.Time { return now }}
+	s2 := &submitter{timeout: 5 * time.Second, c: c2, journalDir: t.TempDir(), now: func() time.Time { return now }}
 	s2.open("test")
 	s2.add(&pbtsv1.Receipt{Signature: "0x02"})
 	for i := 0; s2.pendingCount() > 0 && i < int(retryFor/retryEvery)+5; i++ {
@@ -123,7 +121,7 @@ func TestTemporaryRefusalsAreRetried(t *testing.T) {
 	}
 	// A receipt kept when the run ends stays in the journal for the next.
 	f3, c3 := startFlaky(t, 1<<30)
-	s3 := &submitter{a: a, pw: io.Discard, o: &opts{timeout: 5 * time.Second}, c: c3, journalDir: t.TempDir(), now: func() time.Time { return now }}
+	s3 := &submitter{timeout: 5 * time.Second, c: c3, journalDir: t.TempDir(), now: func() time.Time { return now }}
 	s3.open("test")
 	s3.add(&pbtsv1.Receipt{Signature: "0x03"})
 	s3.sendOne(ctx)

@@ -1,4 +1,4 @@
-package main
+package agent
 
 import (
 	"context"
@@ -87,9 +87,8 @@ func timeDownload(t testing.TB, f *gateFixture, receipts bool) time.Duration {
 	}
 	key, _ := crypto.GenerateKey()
 	me := crypto.PubkeyToAddress(key.PublicKey)
-	a := &app{stdout: io.Discard, stderr: io.Discard, getenv: func(string) string { return "" }}
 	tl := &tally{pieces: make(map[int]map[peerKey]peerBytes)}
-	sub := &submitter{a: a, pw: io.Discard, journalDir: filepath.Join(t.TempDir(), "journal")}
+	sub := &submitter{journalDir: filepath.Join(t.TempDir(), "journal")}
 	sub.open("bench")
 	defer sub.close()
 	g := newUploadGate(f.d, key, 0)
@@ -103,7 +102,7 @@ func timeDownload(t testing.TB, f *gateFixture, receipts bool) time.Duration {
 	defer os.RemoveAll(out)
 	subs := tt.SubscribePieceStateChanges()
 	defer subs.Close()
-	at := &attributor{a: a, t: tt, res: fixedNamer{f.seeder}, ih: [20]byte(f.mi.HashInfoBytes()), d: f.d, key: key, me: me,
+	at := &attributor{t: tt, res: fixedNamer{f.seeder}, ih: [20]byte(f.mi.HashInfoBytes()), d: f.d, key: key, me: me,
 		info: &f.info, sums: f.sums, tl: tl, sub: sub, done: make(map[int]bool), hashing: make(map[int]bool)}
 	at.slide = &slider{t: tt, n: f.info.NumPieces(), ahead: receiptWindow(f.info.PieceLength) / 2}
 	at.slide.advance(0)

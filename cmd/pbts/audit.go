@@ -59,6 +59,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
+	"github.com/pbts/pbts/agent"
 	"github.com/pbts/pbts/contracts/bindings"
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/receipt"
@@ -887,7 +888,7 @@ func (a *app) audit(ctx context.Context, args []string) error {
 	fs := a.newFlagSet("audit", &o)
 	agentFlag := fs.String("agent", "", "audit only this agent's totals and the batches that name it")
 	rpcURL := fs.String("rpc-url", "", "Ethereum JSON-RPC endpoint (env PBTS_RPC_URL, default "+defaultRPCURL+")")
-	recAddr := fs.String("receipts", "", "receipts service gRPC address (env PBTS_RECEIPTS, default "+defaultReceipts+")")
+	recAddr := fs.String("receipts", "", "receipts service gRPC address (env PBTS_RECEIPTS, default "+agent.DefaultReceipts+")")
 	fromBlock := fs.Int64("from-block", -1, "first block to read the contract's events from (default: its deployment block, else 0)")
 	pos, err := a.parse(fs, &o, args)
 	if err != nil {
@@ -921,7 +922,7 @@ func (a *app) audit(ctx context.Context, args []string) error {
 		au.recAddr = a.getenv("PBTS_RECEIPTS")
 	}
 	if au.recAddr == "" {
-		au.recAddr = defaultReceipts
+		au.recAddr = agent.DefaultReceipts
 	}
 	cctx, cancel := rpcContext(ctx, &o)
 	eth, err := ethclient.DialContext(cctx, au.rpcURL)

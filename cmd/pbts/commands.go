@@ -1,27 +1,21 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/ecdsa"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"path/filepath"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
-	"github.com/ethereum/go-ethereum/crypto"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
 	"github.com/pbts/pbts/agent"
-	"github.com/pbts/pbts/agent/atomicfile"
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/receipt"
-	"github.com/pbts/pbts/torrentfile"
 )
 
 // ---- register ----
@@ -48,15 +42,7 @@ func (a *app) register(ctx context.Context, args []string) error {
 	if err := noPositional("register", pos); err != nil {
 		return err
 	}
-	d, err := o.domain()
-	if err != nil {
-		return err
-	}
-	key, err := o.loadKey(a.getenv)
-	if err != nil {
-		return err
-	}
-	ag, err := openAgent(ctx, &o, key, d)
+	ag, err := a.openSigner(ctx, &o, nil)
 	if err != nil {
 		return err
 	}
@@ -143,7 +129,7 @@ func (a *app) invite(ctx context.Context, args []string) error {
 		} else if key, err = o.loadKey(a.getenv); err != nil {
 			return err
 		}
-		ag, err := openAgent(ctx, &o, key, receipt.Domain{})
+		ag, err := a.openAgent(ctx, &o, key, receipt.Domain{}, nil)
 		if err != nil {
 			return err
 		}
@@ -175,15 +161,7 @@ func (a *app) invite(ctx context.Context, args []string) error {
 	if err != nil {
 		return usageErrorf("ADDRESS %q: %v", pos[0], err)
 	}
-	d, err := o.domain()
-	if err != nil {
-		return err
-	}
-	key, err := o.loadKey(a.getenv)
-	if err != nil {
-		return err
-	}
-	ag, err := openAgent(ctx, &o, key, d)
+	ag, err := a.openSigner(ctx, &o, nil)
 	if err != nil {
 		return err
 	}
@@ -215,16 +193,6 @@ type publishOutput struct {
 	Seeding          bool     `json:"seeding"`
 }
 
-// publishedEntry is one line of HOME/published.json, for `pbts seed`.
-type publishedEntry struct {
-	InfoHash    string    `json:"info_hash"`
-	Path        string    `json:"path"`
-	TorrentFile string    `json:"torrent_file"`
-	Tracker     string    `json:"tracker"`
-	PublishedAt time.Time `json:"published_at"`
-}
-
-// parseModality reads --modality.
 func parseModality(s string) (pbtsv1.Modality, string, error) {
 	m, name, err := agent.ParseModality(s)
 	if err != nil {
@@ -264,106 +232,37 @@ func (a *app) publish(ctx context.Context, args []string) error {
 	if *name == "" {
 		return usageErrorf("--name is required")
 	}
-	mod, modName, err := parseModality(*modality)
+	_, modName, err := parseModality(*modality)
 	if err != nil {
 		return err
 	}
 	if modName == "" {
 		return usageErrorf("--modality is required: video or audio")
 	}
-	tagList := splitTags(*tags)
-	d, err := o.domain()
+	ag, err := a.openSigner(ctx, &o, sf)
 	if err != nil {
 		return err
 	}
-	key, err := o.loadKey(a.getenv)
-	if err != nil {
-		return err
-	}
-	addr := crypto.PubkeyToAddress(key.PublicKey)
-	path, err := filepath.Abs(pos[0])
-	if err != nil {
-		return err
-	}
-	mi, sums, err := torrentfile.Build(path, *pieceLen)
-	if err != nil {
-		return fmt.Errorf("build torrent: %w", err)
-	}
-	info, err := mi.UnmarshalInfo()
-	if err != nil {
-		return err
-	}
-	ih := [20]byte(mi.HashInfoBytes())
-	pieces := make([]byte, 0, 32*len(sums))
-	for _, s := range sums {
-		pieces = append(pieces, s[:]...)
-	}
-	ts := uint64(time.Now().Unix())
-	sig, err := receipt.SignPublication(d, ih, receipt.PiecesDigest(pieces),
-		receipt.MetadataDigest(*name, *desc, modName, tagList, *license), ts, key)
-	if err != nil {
-		return err
-	}
-	// The catalog gets the bare torrent (no announce URL: that carries our passkey).
-	var bare bytes.Buffer
-	if err := mi.Write(&bare); err != nil {
-		return err
-	}
-	cc, err := dial(&o)
-	if err != nil {
-		return err
-	}
-	defer cc.Close()
-	cctx, cancel := rpcContext(ctx, &o)
-	defer cancel()
-	resp, err := pbtsv1.NewDatasetServiceClient(cc).PublishDataset(cctx, &pbtsv1.PublishDatasetRequest{
-		Publisher: addr.Hex(), Torrent: bare.Bytes(), PieceSha256: pieces,
-		Name: *name, Description: *desc, Modality: mod, Tags: tagList, License: *license,
-		Timestamp: ts, Signature: sig.Hex(),
-	})
+	defer ag.Close()
+	pub, err := ag.Publish(ctx, agent.PublishRequest{Path: pos[0], Name: *name, Modality: modName, Tags: splitTags(*tags),
+		Description: *desc, License: *license, PieceLength: *pieceLen})
 	if err != nil {
 		if s, ok := status.FromError(err); ok && s.Code() == codes.FailedPrecondition && strings.Contains(s.Message(), "not registered") {
-			return &cliError{kind: "unregistered", msg: fmt.Sprintf("%s is not registered at %s: run `pbts register` first", addr.Hex(), o.tracker), err: err}
+			return &cliError{kind: "unregistered", msg: fmt.Sprintf("%s is not registered at %s: run `pbts register` first", ag.Address().Hex(), o.tracker), err: err}
 		}
 		return rpcError(&o, err)
 	}
-	// The local .torrent carries our personal announce URL, so it is private (0600).
-	st, err := agent.LoadState(o.home)
-	if err != nil {
-		return err
-	}
-	local := *mi
-	local.CreatedBy = "pbts"
-	local.CreationDate = time.Now().Unix()
-	if st != nil && strings.EqualFold(st.Address, addr.Hex()) && st.AnnounceURL != "" {
-		local.Announce = st.AnnounceURL
-	}
-	var buf bytes.Buffer
-	if err := local.Write(&buf); err != nil {
-		return err
-	}
-	ihHex := "0x" + hex.EncodeToString(ih[:])
-	torrentPath := filepath.Join(o.home, "torrents", hex.EncodeToString(ih[:])+".torrent")
-	if err := atomicfile.Write(torrentPath, buf.Bytes(), 0o600); err != nil {
-		return err
-	}
-	if err := recordPublished(&o, publishedEntry{InfoHash: ihHex, Path: path, TorrentFile: torrentPath, Tracker: o.tracker, PublishedAt: time.Now().UTC()}); err != nil {
-		return err
-	}
 	out := publishOutput{
-		InfoHash: ihHex, Name: *name, Modality: modName, Tags: tagList,
-		TotalBytes: info.TotalLength(), PieceLength: info.PieceLength, PieceCount: info.NumPieces(),
-		TorrentFile: torrentPath, AlreadyPublished: resp.GetAlreadyPublished(), Seeding: !*noSeed,
-	}
-	if out.Tags == nil {
-		out.Tags = []string{}
+		InfoHash: pub.InfoHash, Name: pub.Name, Modality: pub.Modality, Tags: pub.Tags,
+		TotalBytes: pub.TotalBytes, PieceLength: pub.PieceLength, PieceCount: pub.PieceCount,
+		TorrentFile: pub.TorrentFile, AlreadyPublished: pub.AlreadyPublished, Seeding: !*noSeed,
 	}
 	if o.json {
 		if err := writeJSON(a.stdout, out); err != nil {
 			return err
 		}
 	} else {
-		a.printPublished(&out, local.Announce == "")
+		a.printPublished(&out, !pub.Announced)
 	}
 	if *noSeed {
 		if !o.json {
@@ -371,7 +270,7 @@ func (a *app) publish(ctx context.Context, args []string) error {
 		}
 		return nil
 	}
-	return a.runSeeder(ctx, &o, sf, []seedItem{{infoHash: ihHex, torrent: torrentPath, baseDir: filepath.Dir(path), source: "published"}})
+	return a.runSeeder(ctx, &o, ag, []agent.SeedItem{pub.Seed})
 }
 
 func (a *app) printPublished(out *publishOutput, noAnnounce bool) {
@@ -385,13 +284,6 @@ func (a *app) printPublished(out *publishOutput, noAnnounce bool) {
 	if noAnnounce {
 		fmt.Fprintln(w, "note: no announce URL stored (run `pbts register`); the .torrent has no tracker URL")
 	}
-}
-
-// recordPublished adds or replaces e in HOME/published.json.
-func recordPublished(o *opts, e publishedEntry) error {
-	return upsertJSONList(filepath.Join(o.home, "published.json"), e, func(x publishedEntry) bool {
-		return x.InfoHash == e.InfoHash && x.Tracker == e.Tracker
-	})
 }
 
 // ---- search ----
@@ -430,7 +322,7 @@ func (a *app) search(ctx context.Context, args []string) error {
 	if *limit <= 0 {
 		return usageErrorf("--limit must be positive")
 	}
-	ag, err := openAgent(ctx, &o, nil, receipt.Domain{})
+	ag, err := a.openAgent(ctx, &o, nil, receipt.Domain{}, nil)
 	if err != nil {
 		return err
 	}
@@ -512,7 +404,7 @@ func (a *app) status(ctx context.Context, args []string) error {
 	default:
 		return usageErrorf("pbts status takes at most one ADDRESS")
 	}
-	ag, err := openAgent(ctx, &o, nil, receipt.Domain{})
+	ag, err := a.openAgent(ctx, &o, nil, receipt.Domain{}, nil)
 	if err != nil {
 		return err
 	}

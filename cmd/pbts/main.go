@@ -1,8 +1,10 @@
 // Command pbts is the PBTS agent CLI: it keeps the agent's Ethereum key,
 // registers the agent with a tracker, publishes datasets to the catalog,
 // searches it, seeds and downloads with anacrolix/torrent (signing one
-// receipt per sender of every verified piece) and shows an agent's
-// reputation. Auditing and the uploader-side withholding rule come next.
+// receipt per sender of every verified piece), shows an agent's
+// reputation and audits the chain. The agent's logic is the library
+// github.com/pbts/pbts/agent (with agent/keystore and agent/wire); this
+// command is its flags, output and progress bars.
 package main
 
 import (

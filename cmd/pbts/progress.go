@@ -7,32 +7,21 @@ import (
 	"time"
 
 	"github.com/schollz/progressbar/v3"
-)
 
-// progressState is one progress report of a download.
-type progressState struct {
-	Pieces           int     `json:"pieces"`
-	TotalPieces      int     `json:"total_pieces"`
-	Bytes            int64   `json:"bytes"`
-	TotalBytes       int64   `json:"total_bytes"`
-	BytesPerSecond   float64 `json:"bytes_per_second"`
-	Peers            int     `json:"peers"`
-	ReceiptsAccepted int     `json:"receipts_accepted"`
-}
+	"github.com/pbts/pbts/agent"
+)
 
 // progress shows a download: a live bar on a terminal, one plain line per
 // second otherwise, or one JSON object per second (under "progress") for
 // programs.
 type progress struct {
-	w         io.Writer
-	json      bool
-	bar       *progressbar.ProgressBar
-	lastBytes int64
-	lastAt    time.Time
+	w    io.Writer
+	json bool
+	bar  *progressbar.ProgressBar
 }
 
 func newProgress(w io.Writer, asJSON, terminal bool, total int64) *progress {
-	p := &progress{w: w, json: asJSON, lastAt: time.Now()}
+	p := &progress{w: w, json: asJSON}
 	if terminal && !asJSON {
 		p.bar = progressbar.NewOptions64(total,
 			progressbar.OptionSetWriter(w),
@@ -49,26 +38,14 @@ func newProgress(w io.Writer, asJSON, terminal bool, total int64) *progress {
 	return p
 }
 
-func (p *progress) every() time.Duration {
-	if p.bar != nil {
-		return 200 * time.Millisecond
-	}
-	return time.Second
-}
-
-func (p *progress) update(s progressState) {
-	now := time.Now()
-	if dt := now.Sub(p.lastAt).Seconds(); dt > 0 {
-		s.BytesPerSecond = float64(max(s.Bytes-p.lastBytes, 0)) / dt
-	}
-	p.lastBytes, p.lastAt = s.Bytes, now
+func (p *progress) update(s agent.Progress) {
 	switch {
 	case p.bar != nil:
 		p.bar.Describe(fmt.Sprintf("pieces %d/%d  peers %d  receipts %d", s.Pieces, s.TotalPieces, s.Peers, s.ReceiptsAccepted))
 		_ = p.bar.Set64(s.Bytes)
 	case p.json:
 		b, _ := json.Marshal(struct {
-			Progress progressState `json:"progress"`
+			Progress agent.Progress `json:"progress"`
 		}{s})
 		fmt.Fprintln(p.w, string(b))
 	default:

@@ -6,24 +6,12 @@ import (
 	"errors"
 	"fmt"
 
-	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 
 	"github.com/pbts/pbts/agent"
 	"github.com/pbts/pbts/receipt"
 )
-
-// dial opens a client connection to the tracker. grpc.NewClient connects
-// lazily, so an unreachable tracker shows up as Unavailable on the first call.
-func dial(o *opts) (*grpc.ClientConn, error) {
-	cc, err := grpc.NewClient(o.tracker, grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return nil, usageErrorf("--tracker %q: %v", o.tracker, err)
-	}
-	return cc, nil
-}
 
 // rpcContext bounds one call by --timeout.
 func rpcContext(ctx context.Context, o *opts) (context.Context, context.CancelFunc) {
@@ -68,14 +56,33 @@ func rpcError(o *opts, err error) error {
 }
 
 // openAgent opens the agent library over the options; key and d may be
-// zero for what signs nothing.
-func openAgent(ctx context.Context, o *opts, key *ecdsa.PrivateKey, d receipt.Domain) (*agent.Agent, error) {
-	ag, err := agent.Open(ctx, agent.Config{Home: o.home, Key: key, Tracker: o.tracker, Domain: d, Timeout: o.timeout})
+// zero for what signs nothing, sf nil for what neither seeds nor downloads.
+// Its warnings go to stderr.
+func (a *app) openAgent(ctx context.Context, o *opts, key *ecdsa.PrivateKey, d receipt.Domain, sf *seedFlags) (*agent.Agent, error) {
+	cfg := agent.Config{Home: o.home, Key: key, Tracker: o.tracker, Domain: d, Timeout: o.timeout,
+		Warn: func(s string) { fmt.Fprintln(a.stderr, "pbts: "+s) }, Log: a.stderr}
+	if sf != nil {
+		cfg.Receipts, cfg.Listen, cfg.Window = a.receiptsAddr(*sf.receipts), *sf.listen, *sf.window
+	}
+	ag, err := agent.Open(ctx, cfg)
 	var ae *agent.AddressError
 	if errors.As(err, &ae) {
-		return nil, usageErrorf("--tracker %q: %v", ae.Addr, ae.Err)
+		return nil, usageErrorf("--%s %q: %v", ae.Service, ae.Addr, ae.Err)
 	}
 	return ag, err
+}
+
+// openSigner opens the agent with its key and signing domain, for what signs.
+func (a *app) openSigner(ctx context.Context, o *opts, sf *seedFlags) (*agent.Agent, error) {
+	d, err := o.domain()
+	if err != nil {
+		return nil, err
+	}
+	key, err := o.loadKey(a.getenv)
+	if err != nil {
+		return nil, err
+	}
+	return a.openAgent(ctx, o, key, d, sf)
 }
 
 // maskSecret shows the first 4 characters of a secret only.

@@ -1,0 +1,144 @@
+package agent
+
+import (
+	"bytes"
+	"encoding/binary"
+	"net"
+	"sync"
+	"testing"
+	"time"
+
+	pp "github.com/anacrolix/torrent/peer_protocol"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+
+	"github.com/pbts/pbts/agent/wire"
+	"github.com/pbts/pbts/receipt"
+)
+
+// memConn is a net.Conn that keeps what is written to it.
+type memConn struct {
+	net.Conn // nil: only Write, RemoteAddr and Close are used
+	mu       sync.Mutex
+	out      bytes.Buffer
+}
+
+func (m *memConn) Write(b []byte) (int, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.out.Write(b)
+}
+
+func (m *memConn) RemoteAddr() net.Addr { return &net.TCPAddr{IP: net.IPv4(192, 0, 2, 1), Port: 6881} }
+func (m *memConn) Close() error         { return nil }
+
+// messages splits what was written after the handshake into the ids of
+// the messages that name a piece, with the piece index.
+func (m *memConn) messages(t *testing.T) (kinds []pp.MessageType, pieces []uint32) {
+	t.Helper()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	b := m.out.Bytes()[handshakeLen:]
+	for len(b) > 0 {
+		n := int(binary.BigEndian.Uint32(b))
+		msg := b[4 : 4+n]
+		b = b[4+n:]
+		if n < 5 {
+			continue // choke, unchoke: the gate's invitations to ask again
+		}
+		kinds = append(kinds, pp.MessageType(msg[0]))
+		pieces = append(pieces, binary.BigEndian.Uint32(msg[1:5]))
+	}
+	return kinds, pieces
+}
+
+func pieceMsg(idx uint32, block int) []byte {
+	b := binary.BigEndian.AppendUint32(nil, uint32(9+block))
+	b = append(b, byte(pp.Piece))
+	b = binary.BigEndian.AppendUint32(b, idx)
+	b = binary.BigEndian.AppendUint32(b, 0)
+	return append(b, make([]byte, block)...)
+}
+
+// The window's accounting, without sockets: what the client writes passes
+// through the gated connection; pieces beyond the window turn into
+// rejects, blocks of started pieces still go, and the agent's receipt
+// (handed over its authenticated connection) makes room again.
+func TestWindowTurnsNewPiecesIntoRejectsUntilPaid(t *testing.T) {
+	const (
+		pieceLen = 16384
+		window   = 2
+	)
+	g := newUploadGate(receipt.Domain{ChainID: 1, Tracker: common.Address{9}}, mustKey(t), window)
+	now := time.Unix(1_800_000_000, 0)
+	g.now = func() time.Time { return now }
+	ih := [20]byte{7}
+	sums := make([]byte, 32*10)
+	for i := range sums {
+		sums[i] = byte(i)
+	}
+	g.torrents[ih] = &gateTorrent{pieceLen: pieceLen, total: 10 * pieceLen, sums: sums}
+	mc := &memConn{}
+	c := g.track(mc).(*gatedConn)
+	defer c.Close()
+	agentKey := mustKey(t)
+	agent := crypto.PubkeyToAddress(agentKey.PublicKey)
+	g.mu.Lock()
+	g.bindLocked(c, agent) // as pbts_auth would
+	g.mu.Unlock()
+
+	hs := make([]byte, handshakeLen)
+	copy(hs[28:48], ih[:])
+	half := pieceLen / 2
+	var stream []byte
+	stream = append(stream, hs...)
+	stream = append(stream, pieceMsg(0, half)...)
+	stream = append(stream, pieceMsg(1, half)...)
+	stream = append(stream, pieceMsg(2, half)...) // a third piece: over the window
+	stream = append(stream, pieceMsg(0, half)...) // the rest of a started piece
+	// Written in two parts split inside a message, as a client may.
+	if _, err := c.Write(stream[:len(stream)-100]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write(stream[len(stream)-100:]); err != nil {
+		t.Fatal(err)
+	}
+	kinds, pieces := mc.messages(t)
+	want := []pp.MessageType{pp.Piece, pp.Piece, pp.Reject, pp.Piece}
+	if len(kinds) != len(want) {
+		t.Fatalf("messages %v, want %v", kinds, want)
+	}
+	for i := range want {
+		if kinds[i] != want[i] {
+			t.Fatalf("message %d: %v of piece %d, want %v", i, kinds[i], pieces[i], want[i])
+		}
+	}
+	g.mu.Lock()
+	acct := g.agents[agent]
+	sent, owed, open, stalls := acct.sent, acct.owed, len(acct.open), g.stalls
+	g.mu.Unlock()
+	if sent != 3*int64(half) || owed != sent || open != 2 || stalls != 1 {
+		t.Fatalf("account: sent %d owed %d open %d, stalls %d", sent, owed, open, stalls)
+	}
+
+	// The agent pays for piece 0 (a whole piece): piece 2 goes now.
+	r := receipt.Receipt{InfoHash: receipt.InfoHashFromV1(ih), Sender: g.me, Receiver: agent, PieceIndex: 0, PieceSize: pieceLen, Timestamp: uint64(now.Unix())}
+	copy(r.PieceHash[:], sums[0:32])
+	sig, _ := receipt.Sign(g.d, r, agentKey)
+	g.intakeReceipts(c.key, ih, []wire.SignedReceipt{{Receipt: r, Signature: sig}})
+	g.mu.Lock()
+	owed, open = acct.owed, len(acct.open)
+	handed := g.handed
+	g.mu.Unlock()
+	if owed != int64(half) || open != 1 || handed != 1 {
+		t.Fatalf("after the receipt: owed %d open %d handed %d", owed, open, handed)
+	}
+	if _, err := c.Write(pieceMsg(2, half)); err != nil {
+		t.Fatal(err)
+	}
+	kinds, pieces = mc.messages(t)
+	last := len(kinds) - 1
+	if kinds[last] != pp.Piece || pieces[last] != 2 {
+		t.Fatalf("after paying, the new piece went as %v of piece %d", kinds[last], pieces[last])
+	}
+}
