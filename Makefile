@@ -30,8 +30,9 @@ $(GO_TOOLS) &: tools/go.mod tools/go.sum
 	  github.com/ethereum/go-ethereum/cmd/abigen
 
 .PHONY: system-deps
-system-deps: ## Postgres at 127.0.0.1:5432 and the Debian packages tests drive (aria2, chromium for the dashboard; ffmpeg, espeak-ng, jq for the demo)
+system-deps: ## Postgres at 127.0.0.1:5432, Redis at 127.0.0.1:6379 and the Debian packages tests drive (aria2, chromium for the dashboard; ffmpeg, espeak-ng, jq for the demo)
 	bash scripts/ensure-postgres.sh
+	bash scripts/ensure-redis.sh
 	bash scripts/ensure-apt.sh aria2c=aria2 chromium=chromium ffmpeg=ffmpeg espeak-ng=espeak-ng jq=jq
 
 .PHONY: tools

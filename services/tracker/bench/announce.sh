@@ -3,11 +3,15 @@
 # opentracker, with the same keep-alive load generator and settings, and the
 # tracker's heap cost per peer. Prints:
 #   figure announce_rps <int> req/s
+#   figure announce_rps_redis <int> req/s   (the same with --swarm-store=redis)
 #   figure opentracker_rps <int> req/s
 #   figure announce_vs_opentracker <ratio> x
 #   figure tracker_bytes_per_peer <int> B
 # It installs nothing: without opentracker it says so on stderr and skips the
-# opentracker figures. The load alternates between the two trackers in
+# opentracker figures; without a Redis at REDIS_URL (default
+# redis://127.0.0.1:6379/0; make system-deps starts one) it skips
+# announce_rps_redis. The Redis tracker's keys get a fresh prefix and are
+# deleted when it exits. The load alternates between the trackers in
 # ROUNDS rounds of ROUND each (5 x 2s: 10s per tracker), after a WARMUP of
 # unmeasured load before each round, over WORKERS keep-alive connections.
 set -euo pipefail
@@ -17,6 +21,7 @@ ROUNDS="${ROUNDS:-5}"
 ROUND="${ROUND:-2s}"
 WARMUP="${WARMUP:-500ms}"
 WORKERS="${WORKERS:-64}"
+REDIS_URL="${REDIS_URL:-redis://127.0.0.1:6379/0}"
 
 tmp="$(mktemp -d)"
 chmod 755 "$tmp" # opentracker chroots here and drops to nobody
@@ -61,18 +66,37 @@ bound_port() { # bound_port PID: the TCP port the process listens on (it bound p
 # Memory: heap in use per peer for 100,000 peers over 10,000 torrents.
 bytes_line="$("$bench" mem)"
 
+serve() { # serve NAME FLAGS...: start announce-bench serve, set serve_pid and serve_url
+	local name=$1
+	shift
+	"$bench" serve -addr 127.0.0.1:0 -addr-file "$tmp/$name.addr" "$@" 2>"$tmp/$name.log" &
+	serve_pid=$!
+	pids+=("$serve_pid")
+	for _ in $(seq 300); do
+		[[ -s "$tmp/$name.addr" ]] && break
+		kill -0 "$serve_pid" 2>/dev/null || { cat "$tmp/$name.log" >&2; exit 1; }
+		sleep 0.1
+	done
+	serve_url="http://$(cat "$tmp/$name.addr")/announce/{passkey}"
+	echo "pbts tracker ($name) at $serve_url" >&2
+}
+
 # PBTS: the real frontend (bt.Server), logic and store with the in-memory
 # directory (10,000 torrents, 100,000 passkeys) and the ratio gate.
-"$bench" serve -addr 127.0.0.1:0 -addr-file "$tmp/addr" 2>"$tmp/serve.log" &
-pbts_pid=$!
-pids+=("$pbts_pid")
-for _ in $(seq 300); do
-	[[ -s "$tmp/addr" ]] && break
-	kill -0 "${pids[-1]}" 2>/dev/null || { cat "$tmp/serve.log" >&2; exit 1; }
-	sleep 0.1
-done
-pbts_url="http://$(cat "$tmp/addr")/announce/{passkey}"
-echo "pbts tracker at $pbts_url" >&2
+serve pbts
+pbts_pid=$serve_pid pbts_url=$serve_url
+
+# The same with the Redis swarm store (what tracker replicas share).
+redis_url=""
+redis_hostport="${REDIS_URL#*://}"
+redis_hostport="${redis_hostport#*@}"
+redis_hostport="${redis_hostport%%/*}"
+if (exec 3<>"/dev/tcp/${redis_hostport%:*}/${redis_hostport##*:}") 2>/dev/null; then
+	serve redis -swarm-store redis -redis-url "$REDIS_URL"
+	redis_pid=$serve_pid redis_url=$serve_url
+else
+	echo "no Redis answers at $redis_hostport: skipping figure announce_rps_redis" >&2
+fi
 
 ot_url=""
 if command -v opentracker >/dev/null 2>&1; then
@@ -101,12 +125,16 @@ fi
 # Alternate short rounds between the two so that load from elsewhere on
 # the machine weighs on both alike; report each one's median round.
 pbts_runs=()
+redis_runs=()
 ot_runs=()
 for round in $(seq "$ROUNDS"); do
 	echo "round $round/$ROUNDS" >&2
 	# a new seed each round (the same for both): new peers, so every
 	# announce takes the full path through the directory and the gate
 	pbts_runs+=("$(load "$pbts_url" "$round")")
+	if [[ -n "$redis_url" ]]; then
+		redis_runs+=("$(load "$redis_url" "$round")")
+	fi
 	if [[ -n "$ot_url" ]]; then
 		ot_runs+=("$(load "$ot_url" "$round")")
 	fi
@@ -114,10 +142,18 @@ done
 
 kill "$pbts_pid"
 wait "$pbts_pid" 2>/dev/null || true
-cat "$tmp/serve.log" >&2
+cat "$tmp/pbts.log" >&2
+if [[ -n "$redis_url" ]]; then
+	kill "$redis_pid"
+	wait "$redis_pid" 2>/dev/null || true # deletes its Redis keys
+	cat "$tmp/redis.log" >&2
+fi
 
 announce_rps="$(median "${pbts_runs[@]}")"
 echo "figure announce_rps $announce_rps req/s"
+if [[ -n "$redis_url" ]]; then
+	echo "figure announce_rps_redis $(median "${redis_runs[@]}") req/s"
+fi
 if [[ -n "$ot_url" ]]; then
 	opentracker_rps="$(median "${ot_runs[@]}")"
 	echo "figure opentracker_rps $opentracker_rps req/s"

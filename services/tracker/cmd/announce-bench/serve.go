@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"flag"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/redis/go-redis/v9"
 	"golang.org/x/sync/errgroup"
 
 	"github.com/pbts/pbts/services/tracker/internal/announce"
@@ -29,11 +32,20 @@ import (
 type stack struct {
 	dir     *announcetest.Directory
 	gate    *announcetest.Gate
-	store   *swarm.Memory
+	store   swarm.PeerStore
 	tracker *announce.Tracker
 }
 
+// newStack is the stack on the in-memory store.
 func newStack(torrents, agents int) (*stack, error) {
+	store, err := swarm.NewMemory(0)
+	if err != nil {
+		return nil, err
+	}
+	return newStackOn(store, torrents, agents)
+}
+
+func newStackOn(store swarm.PeerStore, torrents, agents int) (*stack, error) {
 	dir := announcetest.NewDirectory()
 	dir.RecordJoins = false
 	dir.CreditEverything = true // seeders hold what they seed
@@ -45,10 +57,6 @@ func newStack(torrents, agents int) (*stack, error) {
 		dir.AddAgent(passkey(j), agent(j))
 		up, down := figures(j)
 		gate.Set(agent(j), up, down)
-	}
-	store, err := swarm.NewMemory(0)
-	if err != nil {
-		return nil, err
 	}
 	tracker, err := announce.New(announce.DefaultConfig(), store, dir, gate, nil)
 	if err != nil {
@@ -65,6 +73,8 @@ func serveMain(ctx context.Context, args []string) error {
 	agents := fs.Int("agents", defaultPeers, "registered agents (passkeys)")
 	pprofAddr := fs.String("pprof-addr", "", "serve /debug/pprof/ on this (loopback) address")
 	nethttp := fs.Bool("nethttp", false, "serve the handler with net/http instead of the lean bt.Server")
+	storeKind := fs.String("swarm-store", "memory", "memory, or redis (the tracker's Redis store under a fresh key prefix, deleted on exit)")
+	redisURL := fs.String("redis-url", "redis://127.0.0.1:6379/0", "Redis for -swarm-store=redis")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -72,7 +82,23 @@ func serveMain(ctx context.Context, args []string) error {
 	if err != nil || !ap.Addr().IsLoopback() {
 		return fmt.Errorf("-addr %q: want a loopback ip:port", *addr)
 	}
-	st, err := newStack(*torrents, *agents)
+	var store swarm.PeerStore
+	switch *storeKind {
+	case "memory":
+		if store, err = swarm.NewMemory(0); err != nil {
+			return err
+		}
+	case "redis":
+		rs, cleanup, err := benchRedis(ctx, *redisURL)
+		if err != nil {
+			return err
+		}
+		defer cleanup()
+		store = rs
+	default:
+		return fmt.Errorf("-swarm-store %q: want memory or redis", *storeKind)
+	}
+	st, err := newStackOn(store, *torrents, *agents)
 	if err != nil {
 		return err
 	}
@@ -101,7 +127,7 @@ func serveMain(ctx context.Context, args []string) error {
 			return err
 		}
 	}
-	fmt.Fprintf(os.Stderr, "serving %d torrents, %d agents on %s (GOMAXPROCS %d)\n", *torrents, *agents, ln.Addr(), runtime.GOMAXPROCS(0))
+	fmt.Fprintf(os.Stderr, "serving %d torrents, %d agents on %s (GOMAXPROCS %d, %s swarm store)\n", *torrents, *agents, ln.Addr(), runtime.GOMAXPROCS(0), *storeKind)
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return bt.Serve(gctx, ln, handler, 5*time.Second) })
 	g.Go(func() error { return st.tracker.Run(gctx) })
@@ -182,4 +208,52 @@ func heap() runtime.MemStats {
 	var m runtime.MemStats
 	runtime.ReadMemStats(&m)
 	return m
+}
+
+// benchRedis is the Redis swarm store under a fresh key prefix; cleanup
+// deletes its keys and closes the client.
+func benchRedis(ctx context.Context, url string) (*swarm.Redis, func(), error) {
+	b := make([]byte, 6)
+	rand.Read(b)
+	cfg := swarm.RedisConfig{Prefix: "pbtsbench:" + hex.EncodeToString(b) + ":"}
+	o, err := swarm.RedisOptions(url, cfg)
+	if err != nil {
+		return nil, nil, err
+	}
+	c := redis.NewClient(o)
+	pctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := c.Ping(pctx).Err(); err != nil {
+		c.Close()
+		return nil, nil, fmt.Errorf("redis at %s: %w", o.Addr, err)
+	}
+	rs, err := swarm.NewRedis(c, cfg)
+	if err != nil {
+		c.Close()
+		return nil, nil, err
+	}
+	cleanup := func() {
+		defer c.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+		defer cancel()
+		iter := c.Scan(ctx, 0, cfg.Prefix+"*", 1000).Iterator()
+		var keys []string
+		n := 0
+		for iter.Next(ctx) {
+			if keys = append(keys, iter.Val()); len(keys) == 1000 {
+				n += len(keys)
+				c.Unlink(ctx, keys...)
+				keys = keys[:0]
+			}
+		}
+		if len(keys) > 0 {
+			n += len(keys)
+			c.Unlink(ctx, keys...)
+		}
+		if err := iter.Err(); err != nil {
+			fmt.Fprintf(os.Stderr, "deleting the bench's redis keys: %v\n", err)
+		}
+		fmt.Fprintf(os.Stderr, "deleted %d redis keys under %s\n", n, cfg.Prefix)
+	}
+	return rs, cleanup, nil
 }

@@ -10,9 +10,9 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"time"
-
+	"net/url"
 	"strings"
+	"time"
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
@@ -49,6 +49,11 @@ type Config struct {
 	Announce     announce.Config
 	BT           bt.Config
 
+	// Swarm store: memory (one process) or redis (replicas sharing one Redis).
+	SwarmStore  string
+	RedisURL    string `json:"-"` // may hold a password: never logged
+	RedisPrefix string
+
 	// Registration policy (issue 13, cheap identities).
 	Registration    string
 	BootstrapAgents string
@@ -76,6 +81,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Announce.NumWantDefault, "numwant-default", c.Announce.NumWantDefault, "peers returned when the client does not say")
 	fs.IntVar(&c.Announce.NumWantMax, "numwant-max", c.Announce.NumWantMax, "most peers returned")
 	fs.DurationVar(&c.Announce.PeerExpiry, "peer-expiry", c.Announce.PeerExpiry, "peers silent this long leave the swarm")
+	fs.StringVar(&c.SwarmStore, "swarm-store", "memory", "where swarms live: memory (this process only) or redis (shared by every tracker replica on the same Redis and key prefix)")
+	fs.StringVar(&c.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis for -swarm-store=redis: redis://[user:password@]host:port/db, rediss:// or unix:// (secret)")
+	fs.StringVar(&c.RedisPrefix, "redis-key-prefix", swarm.DefaultRedisPrefix, "prefix of the swarm store's Redis keys (replicas sharing swarms use the same one)")
 	fs.IntVar(&c.BT.MaxQueryLength, "max-query-length", c.BT.MaxQueryLength, "longest announce query accepted, bytes")
 	fs.StringVar(&c.Registration, "registration", "open", "who may register: open (rate-limited per client) or invite (addresses a registered agent in good standing invited, and the bootstrap agents)")
 	fs.StringVar(&c.BootstrapAgents, "bootstrap-agents", "", "comma-separated addresses that may register without an invitation under -registration=invite")
@@ -133,7 +141,38 @@ func (c Config) LogValue() slog.Value {
 		slog.String("registration", c.Registration), slog.String("bootstrap_agents", c.BootstrapAgents),
 		slog.String("invite_min_ratio", c.InviteMinRatio), slog.Uint64("invite_min_upload", c.InviteMinUpload),
 		slog.Int("invites_per_agent", c.InvitesPerAgent),
+		slog.String("swarm_store", c.SwarmStore), slog.String("redis_url", redactURL(c.RedisURL)),
+		slog.String("redis_key_prefix", c.RedisPrefix),
 	)
+}
+
+// redactURL is u with its password replaced (and nothing of it when it
+// does not parse).
+func redactURL(u string) string {
+	p, err := url.Parse(u)
+	if err != nil {
+		return "(invalid, not shown)"
+	}
+	return p.Redacted()
+}
+
+// Swarm stores.
+const (
+	storeMemory = "memory"
+	storeRedis  = "redis"
+)
+
+// SwarmHealthName is the health service that reports the swarm store
+// (announce, scrape and the swarm queries need it): with the Redis store it
+// is NOT_SERVING while Redis does not answer (a readiness probe's name). The
+// whole server ("") stays SERVING meanwhile, so that a liveness probe does
+// not restart every replica for an outage of Redis.
+const SwarmHealthName = "pbts.tracker.SwarmStore"
+
+// redisConfig is the Redis store's configuration: keys outlive the peer
+// expiry many times over.
+func (c *Config) redisConfig() swarm.RedisConfig {
+	return swarm.RedisConfig{Prefix: c.RedisPrefix, TTL: max(swarm.DefaultRedisTTL, 4*c.Announce.PeerExpiry)}
 }
 
 func (c *Config) validate() (num, den uint64, contract common.Address, err error) {
@@ -158,6 +197,18 @@ func (c *Config) validate() (num, den uint64, contract common.Address, err error
 	}
 	if _, err := pgxpool.ParseConfig(c.DatabaseURL); err != nil {
 		return 0, 0, contract, bad("database-url", errors.New("not a valid connection string (not shown)"))
+	}
+	switch c.SwarmStore {
+	case storeMemory:
+	case storeRedis:
+		if _, err := swarm.RedisOptions(c.RedisURL, c.redisConfig()); err != nil {
+			if errors.Is(err, swarm.ErrRedisURL) {
+				return 0, 0, contract, bad("redis-url", err)
+			}
+			return 0, 0, contract, bad("redis-key-prefix", err)
+		}
+	default:
+		return 0, 0, contract, bad("swarm-store", fmt.Errorf("want memory or redis, got %q", c.SwarmStore))
 	}
 	return num, den, common.HexToAddress(c.Contract), nil
 }
@@ -187,20 +238,39 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 	}
 	rep := reputation.New(reputation.Config{Tracker: contract}, eth, st, log)
 
-	peers, err := swarm.NewMemory(0)
-	if err != nil {
-		return nil, err
+	var peers swarm.PeerStore
+	var rds *swarm.Redis
+	if c.SwarmStore == storeRedis {
+		// The client connects lazily: a down Redis does not stop the start.
+		if rds, err = swarm.DialRedis(c.RedisURL, c.redisConfig()); err != nil {
+			return nil, fmt.Errorf("invalid %s: %w", server.EnvName("redis-url"), err)
+		}
+		peers = rds
+		srv.Health().SetServingStatus(SwarmHealthName, healthpb.HealthCheckResponse_NOT_SERVING)
+	} else {
+		if peers, err = swarm.NewMemory(0); err != nil {
+			return nil, err
+		}
+		srv.Health().SetServingStatus(SwarmHealthName, healthpb.HealthCheckResponse_SERVING)
+	}
+	closeStore := func() {
+		if rds != nil {
+			rds.Close()
+		}
 	}
 	trk, err := announce.New(c.Announce, peers, newDirectory(st, log), gate{rep: rep, num: num, den: den}, log)
 	if err != nil {
+		closeStore()
 		return nil, err
 	}
 	handler, err := bt.NewHandler(trk, c.BT, log)
 	if err != nil {
+		closeStore()
 		return nil, err
 	}
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
+		closeStore()
 		return nil, fmt.Errorf("listen %s %s: %w", server.EnvName("http-addr"), c.HTTPAddr, err)
 	}
 	base := c.AnnounceBase
@@ -213,11 +283,13 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 	}
 	if err := c.registryPolicy(&rc); err != nil {
 		ln.Close()
+		closeStore()
 		return nil, err
 	}
 	reg, err := registry.New(rc, st, rep, swarms{trk})
 	if err != nil {
 		ln.Close()
+		closeStore()
 		return nil, err
 	}
 	reg.Register(srv.GRPC())
@@ -232,8 +304,12 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 	return func(ctx context.Context) error {
 		defer pool.Close()
 		defer eth.Close()
+		defer closeStore()
 		g, ctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return bt.Serve(ctx, ln, handler, 5*time.Second) })
+		if rds != nil {
+			g.Go(func() error { watchRedis(ctx, rds, srv, log); return nil })
+		}
 		g.Go(func() error { return trk.Run(ctx) })
 		g.Go(func() error { return rep.Run(ctx) })
 		g.Go(func() error {
@@ -247,4 +323,38 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 		})
 		return g.Wait()
 	}, nil
+}
+
+// redisHealthEvery is how often the tracker checks that Redis answers.
+const redisHealthEvery = 2 * time.Second
+
+// watchRedis pings Redis every redisHealthEvery until ctx ends and reports
+// the answer as the health of SwarmHealthName.
+func watchRedis(ctx context.Context, r *swarm.Redis, srv *server.Server, log *slog.Logger) {
+	tick := time.NewTicker(redisHealthEvery)
+	defer tick.Stop()
+	up := true // as the server starts: the first failure is logged
+	for {
+		err := r.Ping(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		st := healthpb.HealthCheckResponse_SERVING
+		if err != nil {
+			st = healthpb.HealthCheckResponse_NOT_SERVING
+		}
+		srv.Health().SetServingStatus(SwarmHealthName, st)
+		switch {
+		case err != nil && up:
+			log.Error("swarm store unreachable: announces fail and health is NOT_SERVING until it answers", "err", err)
+		case err == nil && !up:
+			log.Info("swarm store answers again")
+		}
+		up = err == nil
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
 }
