@@ -4,8 +4,9 @@
 // Search the catalog, Get a dataset (signing and submitting a receipt per
 // sender of every verified piece), Seed what it has behind the
 // withholding gate, read any agent's Status (its standing: settled and
-// pending bytes, ratio, and whether the tracker lets it download), and
-// Invite others where the tracker registers invited agents only.
+// pending bytes, ratio, and whether the tracker lets it download), Invite
+// others where the tracker registers invited agents only, and Audit the
+// chain's settled batches and figures against the receipts.
 //
 // Methods return plain values and print nothing: Get and Seed report
 // progress as events to a callback, warnings go to Config.Warn. Errors
@@ -77,7 +78,7 @@ type Config struct {
 
 // AddressError is a service address Open cannot use.
 type AddressError struct {
-	Service string // "tracker", "receipts" or "listen"
+	Service string // "tracker", "receipts", "listen" or "chain"
 	Addr    string
 	Err     error
 }
