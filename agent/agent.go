@@ -146,8 +146,8 @@ var ErrNotRegistered = errors.New("agent: no passkey for this tracker (Register 
 
 // registered is the registration of this agent at this tracker, with a
 // passkey, or ErrNotRegistered.
-func (a *Agent) registered() (*State, error) {
-	if _, err := a.signer("this"); err != nil {
+func (a *Agent) registered(what string) (*State, error) {
+	if _, err := a.signer(what); err != nil {
 		return nil, err
 	}
 	st, err := LoadState(a.cfg.Home)

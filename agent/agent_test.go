@@ -206,8 +206,11 @@ func TestSearchPagesUpToTheLimit(t *testing.T) {
 	a := open(t, agent.Config{Home: t.TempDir(), Tracker: addr})
 	ctx := context.Background()
 	got, err := a.Search(ctx, agent.SearchQuery{Limit: 230})
-	if err != nil || len(got) != 230 || f.pages != 3 || got[229].Name != "d229" {
-		t.Fatalf("Search: %d results, %d pages, %v", len(got), f.pages, err)
+	f.mu.Lock()
+	pages := f.pages
+	f.mu.Unlock()
+	if err != nil || len(got) != 230 || pages != 3 || got[229].Name != "d229" {
+		t.Fatalf("Search: %d results, %d pages, %v", len(got), pages, err)
 	}
 	d := got[0]
 	if d.Modality != "audio" || len(d.Tags) != 1 || !d.PublishedAt.Equal(time.Unix(1700000200, 0)) || got[1].Tags == nil || !got[1].PublishedAt.IsZero() {

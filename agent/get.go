@@ -169,7 +169,7 @@ func (a *Agent) Get(ctx context.Context, target string, opts GetOptions) (*Downl
 			opts.Events(e)
 		}
 	}
-	st, err := a.registered()
+	st, err := a.registered("Get")
 	if err != nil {
 		return nil, err
 	}

@@ -274,7 +274,7 @@ func (a *Agent) Seed(ctx context.Context, opts SeedOptions) (*SeedStats, error) 
 			return nil, ErrNothingToSeed
 		}
 	}
-	st, err := a.registered()
+	st, err := a.registered("Seed")
 	if err != nil {
 		return nil, err
 	}
