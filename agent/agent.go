@@ -88,7 +88,9 @@ func (e *AddressError) Error() string {
 }
 func (e *AddressError) Unwrap() error { return e.Err }
 
-// Agent is an open agent. Its methods may be called concurrently.
+// Agent is an open agent. Its methods may be called concurrently; Get and
+// Seed each run their own BitTorrent client on Config.Listen (so port 0,
+// the default, to run several at once).
 type Agent struct {
 	cfg      Config
 	log      logger

@@ -11,6 +11,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"sync/atomic"
 	"time"
 
 	g "github.com/anacrolix/generics"
@@ -156,6 +157,9 @@ func readJSONFile(p string, v any) error {
 	return nil
 }
 
+// clients counts the agent clients this process started.
+var clients atomic.Int64
+
 // agentClient is an agent's BitTorrent client: every connection passes the
 // withholding gate, and receipts handed to us are submitted through their
 // own journaled submitter.
@@ -173,7 +177,12 @@ func (a *Agent) newAgentClient(ctx context.Context, cbs torrent.Callbacks, hande
 	if err != nil {
 		return nil, err
 	}
-	handed.open(fmt.Sprintf("handed-%d", os.Getpid()))
+	// One journal per client: a process may run several (Get and Seed at once).
+	name := fmt.Sprintf("handed-%d", os.Getpid())
+	if n := clients.Add(1); n > 1 {
+		name = fmt.Sprintf("%s-%d", name, n)
+	}
+	handed.open(name)
 	hctx, cancel := context.WithCancel(ctx)
 	go handed.run(hctx)
 	if handed.c != nil {
