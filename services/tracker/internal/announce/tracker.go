@@ -2,6 +2,8 @@ package announce
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/maphash"
@@ -31,6 +33,8 @@ type Tracker struct {
 	log   *slog.Logger
 	now   func() time.Time
 	seed  maphash.Seed
+	// sharedTags: tags are the same in every process (WithSharedTags).
+	sharedTags bool
 	// scratch recycles the per-announce store arguments, which escape
 	// through the PeerStore interface and would otherwise be allocated.
 	scratch sync.Pool
@@ -48,6 +52,14 @@ type Option func(*Tracker)
 
 // WithClock replaces time.Now (for tests).
 func WithClock(now func() time.Time) Option { return func(t *Tracker) { t.now = now } }
+
+// WithSharedTags makes the passkey fingerprints the store keeps the same in
+// every tracker process, for a store that replicas share (Redis): a peer
+// verified by one replica then takes the fast path on another. The tag is
+// then a truncated SHA-256 of the passkey: it reveals nothing of a 128-bit
+// random passkey, and forging a match needs a 64-bit second preimage of a
+// tag the forger cannot read.
+func WithSharedTags() Option { return func(t *Tracker) { t.sharedTags = true } }
 
 // New returns a Tracker over store using dir and gate. A nil log discards.
 func New(cfg Config, store swarm.PeerStore, dir Directory, gate Gate, log *slog.Logger, opts ...Option) (*Tracker, error) {
@@ -72,8 +84,21 @@ func New(cfg Config, store swarm.PeerStore, dir Directory, gate Gate, log *slog.
 func (t *Tracker) Config() Config { return t.cfg }
 
 // tag fingerprints a passkey for the store: a fast-path announce must carry
-// the passkey the peer was verified with. The seed is random per process.
-func (t *Tracker) tag(passkey string) uint64 { return maphash.String(t.seed, passkey) }
+// the passkey the peer was verified with. The seed is random per process
+// unless the tags are shared (WithSharedTags).
+func (t *Tracker) tag(passkey string) uint64 {
+	if t.sharedTags {
+		return sharedTag(passkey)
+	}
+	return maphash.String(t.seed, passkey)
+}
+
+// sharedTag is the process-independent tag: SHA-256 over a domain and the
+// passkey, its first 8 bytes.
+func sharedTag(passkey string) uint64 {
+	h := sha256.Sum256([]byte("pbts/peer-tag/v1\x00" + passkey))
+	return binary.BigEndian.Uint64(h[:8])
+}
 
 func (t *Tracker) numWant(req *bt.AnnounceRequest) int {
 	switch {

@@ -3,6 +3,7 @@ package announce_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"testing"
@@ -503,5 +504,50 @@ func TestConfigValidate(t *testing.T) {
 	store, _ := swarm.NewMemory(0)
 	if _, err := announce.New(announce.DefaultConfig(), store, nil, announcetest.NewGate(announce.DefaultRatio, 0), nil); err == nil {
 		t.Error("New accepted a nil directory")
+	}
+}
+
+// TestSharedTagsFastPathAcrossReplicas: two trackers over one store (as
+// replicas over one Redis). With per-process tags, a re-announce reaching
+// the other replica inside the min interval is verified again (Directory
+// and Gate asked); with WithSharedTags it takes the fast path there too,
+// and a wrong passkey still does not.
+func TestSharedTagsFastPathAcrossReplicas(t *testing.T) {
+	for _, shared := range []bool{false, true} {
+		t.Run(fmt.Sprintf("shared=%v", shared), func(t *testing.T) {
+			e := newEnv(t, func(c *announce.Config) { c.MinInterval = time.Minute })
+			var opts []announce.Option
+			if shared {
+				opts = append(opts, announce.WithSharedTags())
+				// Replica 1 too, else its tags are per-process.
+				t1, err := announce.New(e.cfg, e.store, e.dir, e.gate, nil, announce.WithClock(e.clock.Now), announce.WithSharedTags())
+				if err != nil {
+					t.Fatal(err)
+				}
+				e.tracker = t1
+			}
+			replica2, err := announce.New(e.cfg, e.store, e.dir, e.gate, nil, append(opts, announce.WithClock(e.clock.Now))...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			e.mustAnnounce(req(1, 100, bt.EventStarted))
+			first := e.calls()
+			e.clock.Advance(10 * time.Second)
+			if err := replica2.Announce(context.Background(), req(1, 90, 0), &bt.AnnounceResponse{}); err != nil {
+				t.Fatal(err)
+			}
+			fast := e.calls() == first
+			if fast != shared {
+				t.Fatalf("re-announce on the other replica: fast path %v, want %v (calls %+v, before %+v)", fast, shared, e.calls(), first)
+			}
+			// Another agent's passkey on peer 1's id is never the fast path.
+			r := req(1, 80, 0)
+			r.Passkey = pk(2)
+			before := e.calls()
+			replica2.Announce(context.Background(), r, &bt.AnnounceResponse{})
+			if e.calls() == before {
+				t.Fatalf("a foreign passkey took the fast path")
+			}
+		})
 	}
 }

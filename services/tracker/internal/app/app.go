@@ -258,7 +258,11 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 			rds.Close()
 		}
 	}
-	trk, err := announce.New(c.Announce, peers, newDirectory(st, log), gate{rep: rep, num: num, den: den}, log)
+	var trkOpts []announce.Option
+	if rds != nil {
+		trkOpts = append(trkOpts, announce.WithSharedTags()) // replicas share the peers, so the tags
+	}
+	trk, err := announce.New(c.Announce, peers, newDirectory(st, log), gate{rep: rep, num: num, den: den}, log, trkOpts...)
 	if err != nil {
 		closeStore()
 		return nil, err
