@@ -13,11 +13,6 @@ import (
 	"github.com/pbts/pbts/receipt"
 )
 
-// rpcContext bounds one call by --timeout.
-func rpcContext(ctx context.Context, o *opts) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, o.timeout)
-}
-
 // rpcError turns a gRPC error into one a person understands.
 func rpcError(o *opts, err error) error {
 	if err == nil {
