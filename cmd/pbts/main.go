@@ -58,6 +58,7 @@ Usage:
   pbts seed [--listen HOST:PORT]             seed everything published or downloaded, until stopped
   pbts get INFOHASH|NAME --out DIR [--seed] [--receipts ADDR] [--listen HOST:PORT]
                                              download, signing and submitting receipts per verified piece
+  pbts mcp [--http ADDR] [--rpc-url URL]     Model Context Protocol server (stdio, or streamable HTTP) for LLM agents
 
 Common flags (every command):
   --json                 machine-readable output
@@ -113,6 +114,8 @@ func (a *app) run(ctx context.Context, args []string) int {
 		err = a.seed(ctx, rest)
 	case "get":
 		err = a.get(ctx, rest)
+	case "mcp":
+		err = a.mcp(ctx, rest)
 	case "audit":
 		if err = a.audit(ctx, rest); isAuditReported(err) {
 			return exitFail // the --json report already carries the failure
