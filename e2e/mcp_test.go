@@ -141,6 +141,9 @@ func TestMCP(t *testing.T) {
 		if tool.InputSchema == nil || tool.Description == "" {
 			t.Errorf("tool %s: input schema %v, description %q", tool.Name, tool.InputSchema, tool.Description)
 		}
+		if b, _ := json.Marshal(tool.InputSchema); strings.Contains(strings.ToLower(string(b)), "password") || strings.Contains(strings.ToLower(string(b)), "private") {
+			t.Errorf("tool %s takes a secret: %s", tool.Name, b)
+		}
 	}
 	sort.Strings(names)
 	for _, want := range []string{"audit", "dataset_info", "download_dataset", "my_standing", "publish_dataset", "search_datasets", "seed_status"} {
@@ -259,5 +262,28 @@ func TestMCP(t *testing.T) {
 	// audit without an RPC URL is a tool error saying so.
 	if text, isErr := callTool(t, ctx, cs, "audit", nil, nil, nil); !isErr || !strings.Contains(text, "PBTS_RPC_URL") {
 		t.Fatalf("audit without an RPC URL: %v %q", isErr, text)
+	}
+
+	// The same tools over streamable HTTP (--http, port 0).
+	httpOut := mcpCLI.background("mcp", "--http", "127.0.0.1:0", "--listen", "127.0.0.1:0")
+	const banner = "serving MCP (streamable HTTP) at "
+	var url string
+	waitUntil(t, ctx, "pbts mcp --http to print its URL", func() bool {
+		out := httpOut.String()
+		i := strings.Index(out, banner)
+		if i < 0 || !strings.Contains(out[i:], "\n") {
+			return false
+		}
+		url = strings.TrimSpace(strings.SplitN(out[i+len(banner):], "\n", 2)[0])
+		return true
+	})
+	hc, err := mcp.NewClient(&mcp.Implementation{Name: "pbts-e2e-http", Version: "1"}, nil).Connect(ctx, &mcp.StreamableClientTransport{Endpoint: url}, nil)
+	if err != nil {
+		t.Fatalf("connect to %s: %v\n%s", url, err, httpOut.String())
+	}
+	defer hc.Close()
+	var overHTTP standing
+	if text, isErr := callTool(t, ctx, hc, "my_standing", nil, nil, &overHTTP); isErr || overHTTP.Address != addr || overHTTP.DownloadedBytes != after.DownloadedBytes {
+		t.Fatalf("my_standing over HTTP: %+v %s", overHTTP, text)
 	}
 }
