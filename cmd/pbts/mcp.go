@@ -37,7 +37,8 @@ type mcpServer struct {
 	agents  pbtsv1.AgentServiceClient
 	catalog pbtsv1.DatasetServiceClient
 
-	mu     sync.Mutex
+	seedMu sync.Mutex // serializes starting and stopping the seeder
+	mu     sync.Mutex // guards seeder and its fields
 	seeder *mcpSeeder
 }
 
@@ -137,6 +138,8 @@ func (nopWriteCloser) Close() error { return nil }
 // startSeeder (re)starts the background seeder over everything the home
 // can seed for this tracker; it returns how many datasets that is.
 func (s *mcpServer) startSeeder() (int, error) {
+	s.seedMu.Lock()
+	defer s.seedMu.Unlock()
 	if s.keyErr != nil {
 		return 0, s.keyErr
 	}
@@ -147,7 +150,7 @@ func (s *mcpServer) startSeeder() (int, error) {
 	if len(items) == 0 {
 		return 0, fmt.Errorf("nothing to seed for tracker %s: publish a dataset (publish_dataset) or download one (download_dataset) first", s.o.tracker)
 	}
-	s.stopSeeder()
+	s.stopSeederLocked()
 	ctx, cancel := context.WithCancel(context.Background())
 	sd := &mcpSeeder{cancel: cancel, done: make(chan struct{}), started: time.Now()}
 	events := func(e agent.Event) {
@@ -179,6 +182,12 @@ func (s *mcpServer) startSeeder() (int, error) {
 }
 
 func (s *mcpServer) stopSeeder() {
+	s.seedMu.Lock()
+	defer s.seedMu.Unlock()
+	s.stopSeederLocked()
+}
+
+func (s *mcpServer) stopSeederLocked() {
 	s.mu.Lock()
 	sd := s.seeder
 	s.seeder = nil
@@ -236,7 +245,11 @@ func (s *mcpServer) minRatio(ctx context.Context) (num, den uint64, f float64, e
 // downloaded down must upload before it may download size more bytes:
 // min_ratio*(down+size) - up, rounded up, and 0 if none.
 func uploadNeeded(up, down, size, num, den uint64) uint64 {
-	need := ceilMulDiv(down+size, num, den)
+	total, carry := bits.Add64(down, size, 0)
+	if carry != 0 {
+		total = ^uint64(0)
+	}
+	need := ceilMulDiv(total, num, den)
 	if need <= up {
 		return 0
 	}
