@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -59,7 +60,8 @@ type mcpSeeder struct {
 func (a *app) mcp(ctx context.Context, args []string) error {
 	var o opts
 	fs := a.newFlagSet("mcp", &o)
-	httpAddr := fs.String("http", "", "serve streamable HTTP on this address (host:port, port 0 allowed) instead of stdio")
+	httpAddr := fs.String("http", "", "serve streamable HTTP on this address (host:port, port 0 allowed) instead of stdio; loopback only unless --http-allow-remote")
+	allowRemote := fs.Bool("http-allow-remote", false, "let --http listen beyond loopback: whoever reaches it acts as this agent (no authentication)")
 	rpcURL := fs.String("rpc-url", "", "Ethereum JSON-RPC endpoint for the audit tool (env PBTS_RPC_URL)")
 	outDir := fs.String("out", "", "default directory of download_dataset (default HOME/downloads)")
 	sf := addSeedFlags(fs)
@@ -110,11 +112,17 @@ func (a *app) mcp(ctx context.Context, args []string) error {
 		}
 		return err
 	}
+	if err := checkMCPListen(*httpAddr, *allowRemote); err != nil {
+		return err
+	}
 	ln, err := net.Listen("tcp", *httpAddr)
 	if err != nil {
 		return usageErrorf("--http %q: %v", *httpAddr, err)
 	}
-	handler := mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
+	var handler http.Handler = mcp.NewStreamableHTTPHandler(func(*http.Request) *mcp.Server { return server }, nil)
+	if !*allowRemote {
+		handler = loopbackHostOnly(handler)
+	}
 	hs := &http.Server{Handler: handler, ReadHeaderTimeout: 10 * time.Second}
 	fmt.Fprintf(a.stderr, "pbts mcp: serving MCP (streamable HTTP) at http://%s/\n", ln.Addr())
 	go func() {
@@ -333,4 +341,43 @@ func datasetFromProto(d *pbtsv1.Dataset) agent.Dataset {
 		out.PublishedAt = t.AsTime().UTC()
 	}
 	return out
+}
+
+// checkMCPListen refuses an --http address beyond loopback unless allowed:
+// the server acts as this agent with its unlocked key, and has no
+// authentication of its own.
+func checkMCPListen(addr string, allowRemote bool) error {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return usageErrorf("--http %q: want host:port (e.g. 127.0.0.1:0)", addr)
+	}
+	if allowRemote || isLoopbackHost(host) {
+		return nil
+	}
+	return usageErrorf("--http %q is not a loopback address: anyone reaching it would act as this agent; use 127.0.0.1 or pass --http-allow-remote", addr)
+}
+
+func isLoopbackHost(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// loopbackHostOnly answers 403 to a request whose Host header is not a
+// loopback name: a web page the user visits cannot reach the server by
+// DNS rebinding (its requests carry the attacker's host name).
+func loopbackHostOnly(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		host, _, err := net.SplitHostPort(r.Host)
+		if err != nil {
+			host = r.Host
+		}
+		if !isLoopbackHost(strings.Trim(host, "[]")) {
+			http.Error(w, "pbts mcp: only loopback host names are served (see --http-allow-remote)", http.StatusForbidden)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
 }

@@ -1,6 +1,10 @@
 package main
 
-import "testing"
+import (
+	"net/http"
+	"net/http/httptest"
+	"testing"
+)
 
 func TestUploadNeeded(t *testing.T) {
 	for _, c := range []struct{ up, down, size, num, den, want uint64 }{
@@ -20,5 +24,31 @@ func TestUploadNeeded(t *testing.T) {
 	}
 	if got := downloadAllowance(1, 5, 1, 2); got != 0 {
 		t.Errorf("downloadAllowance below the ratio = %d, want 0", got)
+	}
+}
+
+func TestMCPListenLoopbackOnly(t *testing.T) {
+	for _, c := range []struct {
+		addr   string
+		remote bool
+		ok     bool
+	}{
+		{"127.0.0.1:0", false, true}, {"localhost:7777", false, true}, {"[::1]:0", false, true},
+		{"0.0.0.0:0", false, false}, {":8080", false, false}, {"192.168.1.5:0", false, false},
+		{"0.0.0.0:0", true, true}, {"nonsense", false, false},
+	} {
+		if err := checkMCPListen(c.addr, c.remote); (err == nil) != c.ok {
+			t.Errorf("checkMCPListen(%q, %v) = %v; want ok %v", c.addr, c.remote, err, c.ok)
+		}
+	}
+	h := loopbackHostOnly(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusNoContent) }))
+	for host, want := range map[string]int{"127.0.0.1:4000": 204, "localhost:4000": 204, "[::1]:4000": 204, "evil.example:4000": 403, "evil.example": 403} {
+		r := httptest.NewRequest("POST", "http://"+host+"/", nil)
+		r.Host = host
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Errorf("Host %s: %d, want %d", host, w.Code, want)
+		}
 	}
 }
