@@ -99,60 +99,46 @@ func render(t testing.TB, dir string) *objects {
 				t.Fatalf("%s: %s %s does not decode strictly: %v", dir, kind, r.GetName(), err)
 			}
 		}
-		switch kind {
-		case "v1/Namespace":
-			var v corev1.Namespace
-			strict(&v)
-			o.Namespaces = append(o.Namespaces, v)
-		case "v1/ConfigMap":
-			var v corev1.ConfigMap
-			strict(&v)
-			o.ConfigMaps[v.Name] = v
-		case "v1/Secret":
-			var v corev1.Secret
-			strict(&v)
-			o.Secrets[v.Name] = v
-		case "v1/Service":
-			var v corev1.Service
-			strict(&v)
-			o.Services[v.Name] = v
-		case "v1/PersistentVolumeClaim":
-			var v corev1.PersistentVolumeClaim
-			strict(&v)
-			o.PVCs = append(o.PVCs, v)
-		case "apps/v1/Deployment":
-			var v appsv1.Deployment
-			strict(&v)
-			o.Deployments = append(o.Deployments, v)
-		case "apps/v1/StatefulSet":
-			var v appsv1.StatefulSet
-			strict(&v)
-			o.StatefulSets = append(o.StatefulSets, v)
-		case "batch/v1/Job":
-			var v batchv1.Job
-			strict(&v)
-			o.Jobs = append(o.Jobs, v)
-		case "policy/v1/PodDisruptionBudget":
-			var v policyv1.PodDisruptionBudget
-			strict(&v)
-			o.PDBs = append(o.PDBs, v)
-		case "autoscaling/v2/HorizontalPodAutoscaler":
-			var v autoscalingv2.HorizontalPodAutoscaler
-			strict(&v)
-			o.HPAs = append(o.HPAs, v)
-		case "networking.k8s.io/v1/NetworkPolicy":
-			var v networkingv1.NetworkPolicy
-			strict(&v)
-			o.NetPols = append(o.NetPols, v)
-		case "networking.k8s.io/v1/Ingress":
-			var v networkingv1.Ingress
-			strict(&v)
-			o.Ingresses = append(o.Ingresses, v)
+		add, ok := map[string]func(func(any)){
+			"v1/Namespace":                           appendTo(&o.Namespaces),
+			"v1/ConfigMap":                           putIn(o.ConfigMaps, func(v corev1.ConfigMap) string { return v.Name }),
+			"v1/Secret":                              putIn(o.Secrets, func(v corev1.Secret) string { return v.Name }),
+			"v1/Service":                             putIn(o.Services, func(v corev1.Service) string { return v.Name }),
+			"v1/PersistentVolumeClaim":               appendTo(&o.PVCs),
+			"apps/v1/Deployment":                     appendTo(&o.Deployments),
+			"apps/v1/StatefulSet":                    appendTo(&o.StatefulSets),
+			"batch/v1/Job":                           appendTo(&o.Jobs),
+			"policy/v1/PodDisruptionBudget":          appendTo(&o.PDBs),
+			"autoscaling/v2/HorizontalPodAutoscaler": appendTo(&o.HPAs),
+			"networking.k8s.io/v1/NetworkPolicy":     appendTo(&o.NetPols),
+			"networking.k8s.io/v1/Ingress":           appendTo(&o.Ingresses),
+		}[kind]
+		switch {
+		case ok:
+			add(strict)
 		default:
 			t.Fatalf("%s: %s %s: a kind this test does not know (add it, with its type)", dir, kind, r.GetName())
 		}
 	}
 	return o
+}
+
+// appendTo decodes an object (with the strict decoder it is given) onto list.
+func appendTo[T any](list *[]T) func(func(any)) {
+	return func(strict func(any)) {
+		var v T
+		strict(&v)
+		*list = append(*list, v)
+	}
+}
+
+// putIn decodes an object into m under its name.
+func putIn[T any](m map[string]T, name func(T) string) func(func(any)) {
+	return func(strict func(any)) {
+		var v T
+		strict(&v)
+		m[name(v)] = v
+	}
 }
 
 // TestOverlaysRender: each overlay renders and decodes strictly; every

@@ -380,7 +380,7 @@ func (s *swarmState) pickRange(lo, hi, self, want int, sel *Selection) int {
 			break
 		}
 		if j != self {
-			s.emit(&s.peers[j], sel)
+			emitPeer(&s.peers[j], sel)
 			want--
 		}
 		if j++; j == hi {
@@ -388,24 +388,6 @@ func (s *swarmState) pickRange(lo, hi, self, want int, sel *Selection) int {
 		}
 	}
 	return want
-}
-
-func (s *swarmState) emit(p *peer, sel *Selection) {
-	if sel.Compact {
-		if p.flags&hasV4 != 0 {
-			sel.IPv4 = append(sel.IPv4, p.v4[:]...)
-		}
-		if p.flags&hasV6 != 0 {
-			sel.IPv6 = append(sel.IPv6, p.v6[:]...)
-		}
-		return
-	}
-	if p.flags&hasV4 != 0 {
-		sel.Peers = append(sel.Peers, bt.Peer{ID: p.id, Addr: p.addr4()})
-	}
-	if p.flags&hasV6 != 0 {
-		sel.Peers = append(sel.Peers, bt.Peer{ID: p.id, Addr: p.addr6()})
-	}
 }
 
 // Peer implements PeerStore.

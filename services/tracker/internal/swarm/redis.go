@@ -226,6 +226,8 @@ func compact(ap netip.AddrPort) string {
 	return ""
 }
 
+// emitPeer appends p to sel in the form the announce asked for (both
+// stores).
 func emitPeer(p *peer, sel *Selection) {
 	if sel.Compact {
 		if p.flags&hasV4 != 0 {
