@@ -98,10 +98,10 @@ func Example() {
 
 	stopSeeding()
 	stats := <-seeded
-	fmt.Printf("Alice: %d pieces sent and not paid for\n", stats.UnpaidPieces)
+	fmt.Printf("Alice: %d receipts handed to her over BitTorrent, %d pieces sent and not paid for\n", stats.HandedReceipts, stats.UnpaidPieces)
 	// Output:
 	// found "street sounds" (audio, 4 pieces)
 	// downloaded 1048576 bytes, verified true, 4 receipts accepted
 	// Bob: 1048576 bytes downloaded, may download more: true
-	// Alice: 0 pieces sent and not paid for
+	// Alice: 4 receipts handed to her over BitTorrent, 0 pieces sent and not paid for
 }

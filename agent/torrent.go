@@ -42,6 +42,11 @@ func newTorrentClient(listen string, logw io.Writer, cbs torrent.Callbacks, gate
 	cfg.DisableWebseeds = true
 	cfg.NoDefaultPortForwarding = true
 	cfg.Seed = true
+	// anacrolix drops a connection once both ends have every piece; the
+	// receipts for the last pieces are signed after they verify, and a
+	// receipt written to a dropped connection is lost (the sender was then
+	// paid only through the receipts service, if at all).
+	cfg.DropMutuallyCompletePeers = false
 	if ip := net.ParseIP(host); ip != nil && ip.To4() != nil {
 		cfg.DisableIPv6 = true
 	}
