@@ -574,7 +574,7 @@ func (au *auditor) apply(ctx context.Context, l *types.Log) error {
 		id := ev.BatchId.Uint64()
 		be := au.pending[id]
 		if be == nil {
-			be = &batchEvents{agents: map[common.Address]*entryRange{}}
+			be = newBatchEvents()
 			au.pending[id] = be
 		}
 		s := au.state(ev.Agent)
@@ -604,12 +604,14 @@ func (au *auditor) apply(ctx context.Context, l *types.Log) error {
 		be := au.pending[id]
 		delete(au.pending, id)
 		if be == nil {
-			be = &batchEvents{agents: map[common.Address]*entryRange{}}
+			be = newBatchEvents()
 		}
 		return au.batch(ctx, ev, be)
 	}
 	return nil
 }
+
+func newBatchEvents() *batchEvents { return &batchEvents{agents: map[common.Address]*entryRange{}} }
 
 // batchCheck accumulates one batch's receipts.
 type batchCheck struct {

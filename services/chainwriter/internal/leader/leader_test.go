@@ -1,7 +1,6 @@
 package leader_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -17,6 +16,7 @@ import (
 	"github.com/pbts/pbts/database/dbtest"
 	"github.com/pbts/pbts/services/chainwriter/internal/leader"
 	"github.com/pbts/pbts/services/chainwriter/internal/store"
+	"github.com/pbts/pbts/testkit"
 )
 
 const key = int64(0x1581ad37aa385bd8)
@@ -26,7 +26,7 @@ const key = int64(0x1581ad37aa385bd8)
 type candidate struct {
 	name string
 	st   *store.Store
-	log  *syncBuffer
+	log  *testkit.Buffer
 	stop context.CancelFunc
 	done chan struct{}
 
@@ -35,23 +35,6 @@ type candidate struct {
 	terms   int
 	reasons []string
 	ended   int // terms whose context was cancelled
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 // election runs candidates on one key; onLead runs at the start of each term.
@@ -64,7 +47,7 @@ type election struct {
 }
 
 func (e *election) start(name string, st *store.Store) *candidate {
-	c := &candidate{name: name, st: st, log: &syncBuffer{}, done: make(chan struct{})}
+	c := &candidate{name: name, st: st, log: &testkit.Buffer{}, done: make(chan struct{})}
 	ctx, cancel := context.WithCancel(context.Background())
 	c.stop = cancel
 	go func() {
