@@ -3,7 +3,7 @@
 # loopback, receipts off (stock clients) against receipts on (withholding
 # gate, per-peer tally, signed receipts handed over BEP 10, journal): five
 # rounds, each a fresh seeder per mode back to back; the figure is the
-# median on/off ratio. See cmd/pbts/transfer_bench_test.go.
+# median on/off ratio. See agent/transfer_bench_test.go.
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
-PBTS_BENCH=1 go test -count=1 -timeout 20m -run '^TestTransferOverheadBench$' -v ./cmd/pbts/ | tee /tmp/pbts-transfer-bench.log | grep '^figure '
+PBTS_BENCH=1 go test -count=1 -timeout 20m -run '^TestTransferOverheadBench$' -v ./agent/ | tee /tmp/pbts-transfer-bench.log | grep '^figure '
