@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/rand"
 	"encoding/binary"
+	"io"
 	mrand "math/rand/v2"
 	"net"
 	"net/netip"
@@ -82,6 +83,26 @@ func receiptWindow(pieceLen int64) int64 {
 	return min(max(windowBytes/max(pieceLen, 1), minWindow), maxWindow)
 }
 
+// The window grows with what an agent has paid this seeder: to
+// 1/windowGrowth of the bytes its receipts have credited here (each piece
+// once), never below the base window and never above windowCapBytes worth of
+// pieces (or the base, if that is larger). An honest downloader soon has a
+// deep pipeline; one that stops paying takes at most the grown window, which
+// is at most max(base, paid/windowGrowth) unpaid bytes, 64 MiB at most.
+// Connections that have not proven their agent (stock clients) keep the
+// base window: nothing they hand over is credited.
+const (
+	windowGrowth   = 8
+	windowCapBytes = 64 << 20
+)
+
+// grownWindow is the window, in pieces, of an agent that has paid this
+// seeder paid bytes, for a base window of base pieces.
+func grownWindow(base, paid, pieceLen int64) int64 {
+	pieceLen = max(pieceLen, 1)
+	return min(max(base, paid/windowGrowth/pieceLen), max(base, windowCapBytes/pieceLen))
+}
+
 // gateTorrent is what the gate knows of a torrent it serves.
 type gateTorrent struct {
 	pieceLen int64
@@ -109,6 +130,7 @@ type pieceRef struct {
 // has been sent and has paid for.
 type account struct {
 	sent      int64
+	paidBytes int64              // credited by receipts, each piece once: what grows the window
 	owed      int64              // sent, in pieces no receipt has settled yet
 	shortfall int64              // settled pieces' bytes sent beyond what their receipts credit
 	open      map[pieceRef]int64 // unsettled pieces: bytes sent
@@ -175,6 +197,7 @@ func (a *account) expire(now time.Time) {
 
 func (a *account) merge(b *account) {
 	a.sent += b.sent
+	a.paidBytes += b.paidBytes
 	a.owed += b.owed
 	a.banned = a.banned || b.banned
 	a.shortfall += b.shortfall
@@ -241,12 +264,17 @@ type uploadGate struct {
 	ctx      context.Context
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
+	drains   sync.WaitGroup // connections closing (see gatedConn.Close)
 }
 
 type inboundReceipts struct {
 	remote string
-	ih     [20]byte
-	recs   []wire.SignedReceipt
+	// conn is the connection they came over, looked up when they were read:
+	// it may close before they are taken in, and who handed them over
+	// must still be known then.
+	conn *gatedConn
+	ih   [20]byte
+	recs []wire.SignedReceipt
 	// auth, instead of receipts: a peer's answer to our challenge.
 	auth *authAnswer
 }
@@ -350,6 +378,7 @@ func (g *uploadGate) stop() {
 	g.cond.Broadcast()
 	g.mu.Unlock()
 	g.wg.Wait()
+	g.drains.Wait()
 }
 
 func (g *uploadGate) track(c net.Conn) net.Conn {
@@ -394,10 +423,15 @@ func (g *uploadGate) onExtendedHandshake(pc *torrent.PeerConn, m *pp.ExtendedHan
 	if g.ctx == nil || pc.RemoteAddr == nil || m == nil {
 		return
 	}
+	key := pc.RemoteAddr.String()
+	g.mu.Lock()
+	if c := g.conns[key]; c != nil {
+		c.receiptsExt = m.M[wire.ReceiptsExtension]
+	}
+	g.mu.Unlock()
 	if _, ok := m.M[wire.AuthExtension]; !ok {
 		return // a stock client: it stays on its client's anonymous account
 	}
-	key := pc.RemoteAddr.String()
 	g.mu.Lock()
 	c := g.conns[key]
 	if c == nil || c.challenged {
@@ -432,11 +466,19 @@ func (g *uploadGate) answer(pc *torrent.PeerConn, ih [20]byte, nonce [16]byte) {
 	}()
 }
 
-// authenticate checks a peer's answer to our challenge on its connection
-// and binds the connection to the agent that signed it.
-func (g *uploadGate) authenticate(remote string, a *authAnswer) {
+// connOf is the gated connection under pc (nil if it is not ours).
+func (g *uploadGate) connOf(pc *torrent.PeerConn) *gatedConn {
 	g.mu.Lock()
-	c := g.conns[remote]
+	defer g.mu.Unlock()
+	return g.conns[pc.RemoteAddr.String()]
+}
+
+// authenticate checks a peer's answer to our challenge on its connection
+// and binds the connection to the agent that signed it (even if the
+// connection has closed since: receipts it handed over before closing are
+// queued behind the answer and must be credited to that agent).
+func (g *uploadGate) authenticate(c *gatedConn, a *authAnswer) {
+	g.mu.Lock()
 	if c == nil || !c.challenged || c.hasAgent || a.nonce != c.nonce {
 		g.mu.Unlock()
 		return
@@ -448,7 +490,7 @@ func (g *uploadGate) authenticate(remote string, a *authAnswer) {
 		return
 	}
 	g.mu.Lock()
-	if c.hasAgent || c.closed || g.conns[remote] != c {
+	if c.hasAgent {
 		g.mu.Unlock()
 		return
 	}
@@ -458,7 +500,7 @@ func (g *uploadGate) authenticate(remote string, a *authAnswer) {
 	c.early = nil
 	g.mu.Unlock()
 	if len(early) > 0 {
-		g.intakeReceipts(remote, ih, early)
+		g.intakeReceipts(c, ih, early)
 	}
 }
 
@@ -483,7 +525,7 @@ func (g *uploadGate) onExtension(ev torrent.PeerConnReadExtensionMessageEvent) {
 			g.answer(ev.PeerConn, [20]byte(t.InfoHash()), nonce)
 		default:
 			select {
-			case g.in <- inboundReceipts{remote: ev.PeerConn.RemoteAddr.String(), auth: &authAnswer{nonce: nonce, sig: sig, peerID: [20]byte(ev.PeerConn.PeerID), ih: [20]byte(t.InfoHash())}}:
+			case g.in <- inboundReceipts{remote: ev.PeerConn.RemoteAddr.String(), conn: g.connOf(ev.PeerConn), auth: &authAnswer{nonce: nonce, sig: sig, peerID: [20]byte(ev.PeerConn.PeerID), ih: [20]byte(t.InfoHash())}}:
 			default:
 			}
 		}
@@ -500,7 +542,7 @@ func (g *uploadGate) onExtension(ev torrent.PeerConnReadExtensionMessageEvent) {
 		return
 	}
 	select {
-	case g.in <- inboundReceipts{remote: ev.PeerConn.RemoteAddr.String(), ih: [20]byte(t.InfoHash()), recs: recs}:
+	case g.in <- inboundReceipts{remote: ev.PeerConn.RemoteAddr.String(), conn: g.connOf(ev.PeerConn), ih: [20]byte(t.InfoHash()), recs: recs}:
 	default:
 		// Full: the downloader submits them to the service too, but these
 		// pieces stay unpaid here. Counted as refused.
@@ -518,10 +560,10 @@ func (g *uploadGate) intake() {
 			return
 		case in := <-g.in:
 			if in.auth != nil {
-				g.authenticate(in.remote, in.auth)
+				g.authenticate(in.conn, in.auth)
 				continue
 			}
-			g.intakeReceipts(in.remote, in.ih, in.recs)
+			g.intakeReceipts(in.conn, in.ih, in.recs)
 		}
 	}
 }
@@ -529,12 +571,11 @@ func (g *uploadGate) intake() {
 // intakeReceipts checks and credits receipts handed over remote's
 // connection: only receipts whose receiver is the agent authenticated on it
 // count. Before the connection has authenticated, they wait (bounded).
-func (g *uploadGate) intakeReceipts(remote string, ih [20]byte, recs []wire.SignedReceipt) {
+func (g *uploadGate) intakeReceipts(c *gatedConn, ih [20]byte, recs []wire.SignedReceipt) {
 	g.mu.Lock()
-	c := g.conns[remote]
 	if c == nil {
-		// The connection closed meanwhile: who handed them over is no
-		// longer known (the receipts service still hears from the receiver).
+		// Not a connection of ours: who handed them over is not known
+		// (the receipts service still hears from the receiver).
 		g.orphaned += len(recs)
 		g.mu.Unlock()
 		return
@@ -634,6 +675,7 @@ func (g *uploadGate) credit(agent common.Address, sr *wire.SignedReceipt) {
 	g.credited[k] = true
 	if !again {
 		g.handed++
+		acct.paidBytes += int64(sr.Receipt.PieceSize)
 	}
 	newDigest := !g.seen[digest]
 	g.seen[digest] = true
@@ -677,7 +719,10 @@ func (g *uploadGate) settleFromService(r *receipt.Receipt) {
 	if acct == nil || r.Sender != g.me {
 		return
 	}
-	g.credited[r.Key()] = true
+	if k := r.Key(); !g.credited[k] {
+		g.credited[k] = true
+		acct.paidBytes += int64(r.PieceSize)
+	}
 	ref := pieceRef{[20]byte(r.InfoHash[:20]), r.PieceIndex}
 	acct.paid[ref] = true
 	sent, ok := acct.settle(ref)
@@ -770,6 +815,7 @@ func (g *uploadGate) admitLocked(c *gatedConn, ref pieceRef, n int64) bool {
 	if w == 0 {
 		w = receiptWindow(gt.pieceLen)
 	}
+	w = grownWindow(w, c.acct.paidBytes, gt.pieceLen)
 	return int64(len(c.acct.open)) < w && c.acct.debt()+n <= w*gt.pieceLen
 }
 
@@ -787,9 +833,12 @@ type gatedConn struct {
 	acct       *account // its agent's once authenticated; its client's anonymous one before
 	own        *account // what it was sent before authenticating (nil after)
 	closed     bool
-	challenged bool     // we sent it a nonce
-	nonce      [16]byte // the nonce it must sign
-	early      []wire.SignedReceipt
+	challenged bool // we sent it a nonce
+	// receiptsExt is the peer's id for pbts_receipts (0: it does not take
+	// receipts), from its extended handshake.
+	receiptsExt pp.ExtensionNumber
+	nonce       [16]byte // the nonce it must sign
+	early       []wire.SignedReceipt
 
 	// wmu serialises writes: the client's, and the unchokes the gate adds.
 	// The stream is always at a message boundary between writes.
@@ -915,9 +964,51 @@ func (c *gatedConn) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// handOver writes a pbts_receipts message with payload to the peer at
+// remote, straight to its socket (between two of the client's writes, which
+// always end on a message boundary), and reports whether it was written.
+// Written this way, a receipt handed over is in the kernel's send queue
+// when handOver returns; the client's own write buffer would drop it if the
+// connection closed first (the end of a download closes them all).
+func (g *uploadGate) handOver(remote string, payload []byte) bool {
+	g.mu.Lock()
+	c := g.conns[remote]
+	ok := c != nil && !c.closed && c.receiptsExt != 0
+	var id pp.ExtensionNumber
+	if ok {
+		id = c.receiptsExt
+	}
+	g.mu.Unlock()
+	if !ok {
+		return false
+	}
+	msg := make([]byte, 0, 6+len(payload))
+	msg = binary.BigEndian.AppendUint32(msg, uint32(2+len(payload)))
+	msg = append(msg, byte(pp.Extended), byte(id))
+	msg = append(msg, payload...)
+	c.wmu.Lock()
+	defer c.wmu.Unlock()
+	if c.hsLeft > 0 {
+		return false
+	}
+	_, err := c.Conn.Write(msg)
+	return err == nil
+}
+
+// closeDrain bounds how long a closed connection keeps reading (and
+// discarding) what the peer still sends, so that the kernel delivers what
+// we wrote last instead of resetting the connection.
+const closeDrain = 3 * time.Second
+
+// Close ends the connection gracefully: our side's FIN goes after what we
+// wrote (the last receipts), and what the peer still sends is read and
+// discarded until it closes too (or closeDrain passes). A socket closed
+// with unread data in its receive queue is reset at once, and a reset
+// throws away the send queue: the receipts of the last pieces died that way.
 func (c *gatedConn) Close() error {
 	g := c.g
 	g.mu.Lock()
+	already := c.closed
 	c.closed = true
 	if g.conns[c.key] == c {
 		delete(g.conns, c.key)
@@ -927,7 +1018,18 @@ func (c *gatedConn) Close() error {
 	}
 	g.cond.Broadcast()
 	g.mu.Unlock()
-	return c.Conn.Close()
+	tc, ok := c.Conn.(*net.TCPConn)
+	if already || !ok || tc.CloseWrite() != nil {
+		return c.Conn.Close()
+	}
+	tc.SetReadDeadline(time.Now().Add(closeDrain))
+	g.drains.Add(1)
+	go func() {
+		defer g.drains.Done()
+		io.Copy(io.Discard, tc)
+		tc.Close()
+	}()
+	return nil
 }
 
 // anonInUseLocked reports whether an unauthenticated connection of client

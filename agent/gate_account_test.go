@@ -125,7 +125,7 @@ func TestWindowTurnsNewPiecesIntoRejectsUntilPaid(t *testing.T) {
 	r := receipt.Receipt{InfoHash: receipt.InfoHashFromV1(ih), Sender: g.me, Receiver: agent, PieceIndex: 0, PieceSize: pieceLen, Timestamp: uint64(now.Unix())}
 	copy(r.PieceHash[:], sums[0:32])
 	sig, _ := receipt.Sign(g.d, r, agentKey)
-	g.intakeReceipts(c.key, ih, []wire.SignedReceipt{{Receipt: r, Signature: sig}})
+	g.intakeReceipts(c, ih, []wire.SignedReceipt{{Receipt: r, Signature: sig}})
 	g.mu.Lock()
 	owed, open = acct.owed, len(acct.open)
 	handed := g.handed
@@ -140,5 +140,119 @@ func TestWindowTurnsNewPiecesIntoRejectsUntilPaid(t *testing.T) {
 	last := len(kinds) - 1
 	if kinds[last] != pp.Piece || pieces[last] != 2 {
 		t.Fatalf("after paying, the new piece went as %v of piece %d", kinds[last], pieces[last])
+	}
+}
+
+// The window grows with what the agent has paid this seeder, each piece
+// once: a downloader that paid for K pieces and then stops paying (the
+// cheater) is sent at most grownWindow(base, K pieces' bytes) more pieces;
+// handing the same receipts over again (a replay) grows nothing.
+func TestWindowGrowsWithWhatTheAgentPaidAndNoMore(t *testing.T) {
+	const (
+		pieceLen = 16384
+		base     = 4
+		pieces   = 600
+		paidFor  = 400
+	)
+	g := newUploadGate(receipt.Domain{ChainID: 1, Tracker: common.Address{9}}, mustKey(t), base)
+	now := time.Unix(1_800_000_000, 0)
+	g.now = func() time.Time { return now }
+	ih := [20]byte{7}
+	sums := make([]byte, 32*pieces)
+	for i := range sums {
+		sums[i] = byte(i * 7)
+	}
+	g.torrents[ih] = &gateTorrent{pieceLen: pieceLen, total: pieces * pieceLen, sums: sums}
+	mc := &memConn{}
+	c := g.track(mc).(*gatedConn)
+	defer c.Close()
+	agentKey := mustKey(t)
+	agent := crypto.PubkeyToAddress(agentKey.PublicKey)
+	g.mu.Lock()
+	g.bindLocked(c, agent)
+	g.mu.Unlock()
+	hs := make([]byte, handshakeLen)
+	copy(hs[28:48], ih[:])
+	if _, err := c.Write(hs); err != nil {
+		t.Fatal(err)
+	}
+	signed := func(idx uint32) wire.SignedReceipt {
+		r := receipt.Receipt{InfoHash: receipt.InfoHashFromV1(ih), Sender: g.me, Receiver: agent, PieceIndex: idx, PieceSize: pieceLen, Timestamp: uint64(now.Unix())}
+		copy(r.PieceHash[:], sums[32*idx:32*idx+32])
+		sig, err := receipt.Sign(g.d, r, agentKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return wire.SignedReceipt{Receipt: r, Signature: sig}
+	}
+	// countSent writes whole pieces from next on, unpaid, until the gate
+	// turns one into a reject; it reports how many went.
+	next := uint32(0)
+	countSent := func() int {
+		n := 0
+		for ; next < pieces; next++ {
+			before := len(mc.out.Bytes())
+			if _, err := c.Write(pieceMsg(next, pieceLen)); err != nil {
+				t.Fatal(err)
+			}
+			kinds, _ := mc.messages(t)
+			if kinds[len(kinds)-1] == pp.Reject {
+				mc.mu.Lock()
+				mc.out.Truncate(before)
+				mc.mu.Unlock()
+				return n
+			}
+			n++
+		}
+		return n
+	}
+	// Honest: each piece paid as soon as it is sent.
+	var paid []wire.SignedReceipt
+	for next < paidFor {
+		if _, err := c.Write(pieceMsg(next, pieceLen)); err != nil {
+			t.Fatal(err)
+		}
+		sr := signed(next)
+		paid = append(paid, sr)
+		g.intakeReceipts(c, ih, []wire.SignedReceipt{sr})
+		next++
+	}
+	want := grownWindow(base, paidFor*pieceLen, pieceLen)
+	if want != paidFor/windowGrowth {
+		t.Fatalf("grownWindow = %d pieces after %d paid, want %d", want, paidFor, paidFor/windowGrowth)
+	}
+	// The cheater's turn: no more receipts.
+	if got := countSent(); int64(got) != want {
+		t.Fatalf("unpaid pieces sent after %d paid: %d, want the grown window %d", paidFor, got, want)
+	}
+	// A replay of receipts already credited pays nothing new: still stalled.
+	g.intakeReceipts(c, ih, paid[:50])
+	if got := countSent(); got != 0 {
+		t.Fatalf("a replay of paid receipts bought %d more pieces", got)
+	}
+	g.mu.Lock()
+	pb := g.agents[agent].paidBytes
+	g.mu.Unlock()
+	if pb != paidFor*pieceLen {
+		t.Fatalf("paid bytes %d, want %d", pb, paidFor*pieceLen)
+	}
+}
+
+// grownWindow: the base until paid/windowGrowth passes it, then that, up to
+// windowCapBytes worth of pieces (a base above the cap stays).
+func TestGrownWindowRule(t *testing.T) {
+	const mib = 1 << 20
+	for _, c := range []struct{ base, paid, pieceLen, want int64 }{
+		{32, 0, 256 << 10, 32},
+		{32, 64 * mib, 256 << 10, 32},    // 8 MiB: the base
+		{32, 128 * mib, 256 << 10, 64},   // 16 MiB
+		{32, 4096 * mib, 256 << 10, 256}, // capped at 64 MiB
+		{4, 1 << 40, 4 * mib, 16},        // 64 MiB of 4 MiB pieces
+		{300, 1 << 40, 256 << 10, 300},   // a configured base above the cap
+		{4, 100 * mib, 0, 100 * mib / 8}, // no piece length: no division by zero
+	} {
+		if got := grownWindow(c.base, c.paid, c.pieceLen); got != c.want {
+			t.Errorf("grownWindow(%d, %d, %d) = %d, want %d", c.base, c.paid, c.pieceLen, got, c.want)
+		}
 	}
 }

@@ -461,7 +461,7 @@ func TestOwnForgedReceiptClosesTheAccount(t *testing.T) {
 	g.mu.Unlock()
 	r := receipt.Receipt{InfoHash: receipt.InfoHashFromV1(ih), Sender: g.me, Receiver: agent, PieceSize: 16384, Timestamp: uint64(time.Now().Unix())}
 	sig, _ := receipt.Sign(g.d, r, other)
-	g.intakeReceipts(c.key, ih, []wire.SignedReceipt{{Receipt: r, Signature: sig}})
+	g.intakeReceipts(c, ih, []wire.SignedReceipt{{Receipt: r, Signature: sig}})
 	if !g.agents[agent].banned {
 		t.Fatal("a forged receipt of the agent's own left its account open")
 	}

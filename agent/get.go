@@ -15,7 +15,6 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/anacrolix/missinggo/v2/pubsub"
@@ -246,12 +245,9 @@ func (a *Agent) Get(ctx context.Context, target string, opts GetOptions) (*Downl
 	defer sub.close()
 	go sub.run(ctx)
 
-	at := &attributor{log: a.log, t: t, res: res, ih: ih, d: d, key: key, me: me,
+	at := &attributor{log: a.log, t: t, gate: ac.gate, res: res, ih: ih, d: d, key: key, me: me,
 		info: &info, sums: sums, tl: tl, sub: sub,
 		done: make(map[int]bool), hashing: make(map[int]bool)}
-	// Receipts handed over just before the client closes would die in the
-	// connections' write buffers: give the last ones a moment to leave.
-	defer at.linger()
 	verified := make(chan struct{})
 	go at.run(ctx, subs, verified)
 
@@ -428,32 +424,22 @@ func (s *slider) advance(done int) {
 	}
 }
 
-const handLinger = 300 * time.Millisecond
-
-// linger waits until handLinger has passed since the last receipt was
-// handed to a sender.
-func (at *attributor) linger() {
-	if last := at.lastHanded.Load(); last != 0 {
-		if d := time.Until(time.Unix(0, last).Add(handLinger)); d > 0 {
-			time.Sleep(d)
-		}
-	}
-}
-
 type attributor struct {
-	lastHanded atomic.Int64 // unix nanoseconds
-	log        logger
-	t          *torrent.Torrent // for handTo (optional)
-	slide      *slider
-	res        peerNamer
-	ih         [20]byte
-	d          receipt.Domain
-	key        *ecdsa.PrivateKey
-	me         common.Address
-	info       *metainfo.Info
-	sums       []byte
-	tl         *tally
-	sub        *submitter
+	log logger
+	t   *torrent.Torrent // for handTo (optional)
+	// gate, when set, is our client's: receipts are handed over through
+	// it, straight to the socket (see uploadGate.handOver).
+	gate  *uploadGate
+	slide *slider
+	res   peerNamer
+	ih    [20]byte
+	d     receipt.Domain
+	key   *ecdsa.PrivateKey
+	me    common.Address
+	info  *metainfo.Info
+	sums  []byte
+	tl    *tally
+	sub   *submitter
 
 	inflight     sync.WaitGroup
 	mu           sync.Mutex
@@ -606,9 +592,12 @@ func (at *attributor) piece(ctx context.Context, idx int) {
 		// A sender that does not speak the extension gets its receipts
 		// through the receipts service only.
 		for _, pc := range at.handTo(conns[sender]) {
-			_ = pc.WriteExtendedMessage(wire.ReceiptsExtension, msg)
+			if at.gate != nil && pc.RemoteAddr != nil {
+				at.gate.handOver(pc.RemoteAddr.String(), msg)
+			} else {
+				_ = pc.WriteExtendedMessage(wire.ReceiptsExtension, msg)
+			}
 		}
-		at.lastHanded.Store(time.Now().UnixNano())
 	}
 }
 
