@@ -207,8 +207,8 @@ func TestWithholdingDownloaderStallsHonestOneCompletes(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	verified := make(chan struct{})
-	at.slide = &slider{t: honest, n: f.info.NumPieces(), ahead: window / 2}
-	at.slide.advance(0)
+	at.slide = newSlider(honest, f.info.NumPieces(), window, f.info.PieceLength)
+	at.slide.start(t.Context())
 	go at.run(ctx, subs, verified)
 
 	select {

@@ -2,6 +2,7 @@ package agent
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"crypto/ecdsa"
 	"crypto/sha256"
@@ -10,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	mrand "math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -252,8 +254,8 @@ func (a *Agent) Get(ctx context.Context, target string, opts GetOptions) (*Downl
 	go at.run(ctx, subs, verified)
 
 	<-t.GotInfo()
-	at.slide = &slider{t: t, n: info.NumPieces(), ahead: max(2, windowOr(a.cfg.Window, info.PieceLength)/2)}
-	at.slide.advance(0)
+	at.slide = newSlider(t, info.NumPieces(), windowOr(a.cfg.Window, info.PieceLength), info.PieceLength)
+	at.slide.start(ctx)
 	emit(Started{InfoHash: ihHex, Name: info.BestName(), TotalBytes: info.TotalLength(), Pieces: info.NumPieces(), Dir: outDir})
 	lastBytes, lastAt := int64(0), time.Now()
 	progress := func() {
@@ -402,25 +404,167 @@ func windowOr(flagValue, pieceLen int64) int64 {
 	return receiptWindow(pieceLen)
 }
 
-// slider keeps the client asking for a bounded run of pieces ahead of what
-// is verified, so each sender has few unpaid pieces open at a time (see
-// withhold.go: its window must exceed this run) and receipts follow the
-// data closely. Pieces complete inside the run, so done+ahead bounds it.
+// slider keeps the client wanting a bounded set of pieces beyond what is
+// verified, so each sender has few unpaid pieces open at a time and
+// receipts follow the data closely (the senders' windows must exceed it).
+// Which pieces: rarest first among those the peers have, ties in a random
+// order of this download's own, as BitTorrent clients choose; a run in
+// index order would have every downloader of a swarm fetch the same first
+// pieces, with nothing to trade. How many: half the window, grown from
+// the bytes this download has paid so far (grownWindow), so the pipeline
+// deepens as the senders' windows do.
 type slider struct {
-	t     *torrent.Torrent
-	n     int
-	ahead int64
+	t          *torrent.Torrent
+	n          int
+	baseWindow int64 // pieces
+	pieceLen   int64
 
-	mu  sync.Mutex
-	end int
+	mu     sync.Mutex
+	rank   []int32 // random tie-break per piece
+	done   []bool
+	wanted map[int]bool // wanted and not verified yet
+	paid   int64        // bytes of the pieces verified
 }
 
-func (s *slider) advance(done int) {
+// sliderEvery is how often the wanted set is checked against the swarm
+// (pieces no peer has are swapped for ones a peer has).
+const sliderEvery = 250 * time.Millisecond
+
+func newSlider(t *torrent.Torrent, n int, baseWindow, pieceLen int64) *slider {
+	s := &slider{t: t, n: n, baseWindow: baseWindow, pieceLen: pieceLen, done: make([]bool, n), wanted: make(map[int]bool)}
+	s.rank = make([]int32, n)
+	for i, r := range mrand.Perm(n) {
+		s.rank[i] = int32(r)
+	}
+	return s
+}
+
+// ahead is how many pieces may be wanted beyond those verified.
+func (s *slider) ahead() int {
+	return int(max(2, grownWindow(s.baseWindow, s.paid, s.pieceLen)/2))
+}
+
+// start marks the pieces already complete, wants the first set and keeps it
+// matched to the swarm until ctx ends.
+func (s *slider) start(ctx context.Context) {
+	s.mu.Lock()
+	for i := 0; i < s.n; i++ {
+		if s.t.PieceState(i).Complete {
+			s.done[i] = true
+		}
+	}
+	s.fillLocked(true)
+	s.mu.Unlock()
+	go func() {
+		tick := time.NewTicker(sliderEvery)
+		defer tick.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-tick.C:
+				s.refresh()
+			}
+		}
+	}()
+}
+
+// verified records piece idx as verified and wants more pieces.
+func (s *slider) verified(idx int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if end := min(s.n, done+int(s.ahead)); end > s.end {
-		s.t.DownloadPieces(s.end, end)
-		s.end = end
+	if idx < 0 || idx >= s.n || s.done[idx] {
+		return
+	}
+	s.done[idx] = true
+	delete(s.wanted, idx)
+	s.paid += s.t.Info().Piece(idx).Length()
+	s.fillLocked(false)
+}
+
+// refresh drops wanted pieces that completed unseen, or that no peer has
+// and none of which has arrived (when another piece could take the slot),
+// and fills the set again.
+func (s *slider) refresh() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	avail := s.availability()
+	spare := false
+	for i := 0; i < s.n && !spare; i++ {
+		spare = !s.done[i] && !s.wanted[i] && avail[i] > 0
+	}
+	for i := range s.wanted {
+		st := s.t.PieceState(i)
+		switch {
+		case st.Complete:
+			s.done[i] = true
+			delete(s.wanted, i)
+		case spare && avail[i] == 0 && !st.Partial:
+			s.t.Piece(i).SetPriority(torrent.PiecePriorityNone)
+			delete(s.wanted, i)
+		}
+	}
+	s.fillWithLocked(avail)
+}
+
+// availability counts, per piece, the connected peers that have it.
+func (s *slider) availability() []int32 {
+	avail := make([]int32, s.n)
+	for _, pc := range s.t.PeerConns() {
+		it := pc.PeerPieces().Iterator()
+		for it.HasNext() {
+			if i := int(it.Next()); i < s.n {
+				avail[i]++
+			}
+		}
+	}
+	return avail
+}
+
+// fillLocked tops the wanted set up to ahead pieces; unless force, only
+// once a quarter of it is free (choosing costs a pass over the pieces).
+func (s *slider) fillLocked(force bool) {
+	need := s.ahead() - len(s.wanted)
+	if need <= 0 || (!force && need < max(1, s.ahead()/4)) {
+		return
+	}
+	s.fillWithLocked(s.availability())
+}
+
+// fillWithLocked wants the rarest pieces (by avail; pieces no peer has
+// last, ties by rank) until ahead pieces are wanted.
+func (s *slider) fillWithLocked(avail []int32) {
+	need := s.ahead() - len(s.wanted)
+	if need <= 0 {
+		return
+	}
+	// key: availability (none sorts last), then the random rank.
+	key := func(i int) uint64 {
+		a := uint64(avail[i])
+		if a == 0 {
+			a = 1 << 31
+		}
+		return a<<32 | uint64(s.rank[i])
+	}
+	// The need smallest keys: a bounded max-heap would do; a partial
+	// insertion into a short sorted list is as good for need ≪ n.
+	best := make([]int, 0, need+1)
+	for i := 0; i < s.n; i++ {
+		if s.done[i] || s.wanted[i] {
+			continue
+		}
+		if len(best) == need && key(i) >= key(best[need-1]) {
+			continue
+		}
+		at, _ := slices.BinarySearchFunc(best, key(i), func(j int, k uint64) int { return cmp.Compare(key(j), k) })
+		best = slices.Insert(best, at, i)
+		if len(best) > need {
+			best = best[:need]
+		}
+	}
+	for _, i := range best {
+		s.wanted[i] = true
+		s.t.Piece(i).SetPriority(torrent.PiecePriorityNormal)
 	}
 }
 
@@ -472,7 +616,14 @@ func (at *attributor) run(ctx context.Context, subs *pubsub.Subscription[torrent
 			st := ch.PieceState
 			at.mu.Lock()
 			if st.Hashing || st.QueuedForHash || st.Checking {
-				at.hashing[ch.Index] = true
+				// Only a check of data that arrived can fail it: the check
+				// of what was on disk when the torrent was added (its
+				// completion not known yet) runs while the first blocks
+				// arrive, and its "not complete" must not throw their
+				// tally away (those pieces' receipts were never signed).
+				if st.Ok {
+					at.hashing[ch.Index] = true
+				}
 				at.mu.Unlock()
 				continue
 			}
@@ -495,7 +646,7 @@ func (at *attributor) run(ctx context.Context, subs *pubsub.Subscription[torrent
 			at.mu.Unlock()
 			isNew, all := at.markDone(ch.Index)
 			if at.slide != nil {
-				at.slide.advance(at.doneCount())
+				at.slide.verified(ch.Index)
 			}
 			if isNew {
 				// Off the event loop: signing and handing over must not

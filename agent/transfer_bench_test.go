@@ -145,8 +145,8 @@ func timeDownload(t testing.TB, f *gateFixture, receipts bool) time.Duration {
 	defer subs.Close()
 	at := &attributor{t: tt, gate: g, res: fixedNamer{f.seeder}, ih: [20]byte(f.mi.HashInfoBytes()), d: f.d, key: key, me: me,
 		info: &f.info, sums: f.sums, tl: tl, sub: sub, done: make(map[int]bool), hashing: make(map[int]bool)}
-	at.slide = &slider{t: tt, n: f.info.NumPieces(), ahead: receiptWindow(f.info.PieceLength) / 2}
-	at.slide.advance(0)
+	at.slide = newSlider(tt, f.info.NumPieces(), receiptWindow(f.info.PieceLength), f.info.PieceLength)
+	at.slide.start(ctx)
 	verified := make(chan struct{})
 	go at.run(ctx, subs, verified)
 	// A download that takes this long is stuck: say where.
