@@ -69,6 +69,9 @@ type Config struct {
 	// withholding gate refuses its requests for new pieces (0: 8 MiB
 	// worth, 4 to 32 pieces).
 	Window int64
+	// UploadRate caps what the BitTorrent client uploads, in bytes per
+	// second, over all its connections (0: no cap).
+	UploadRate int64
 	// Warn, if set, receives the agent's warnings, one line each (a receipt
 	// refused, a peer nobody can name, the receipts service unreachable).
 	Warn func(string)

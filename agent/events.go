@@ -56,7 +56,10 @@ type SeedReport struct {
 	BytesPerSecond float64 `json:"bytes_per_second"` // since the previous report
 	Peers          int     `json:"peers"`
 	HandedReceipts int     `json:"handed_receipts"`
-	Stalls         int     `json:"stalls"`
+	// HandedTotal counts every distinct receipt handed over and credited,
+	// re-downloads' too (HandedReceipts counts each piece once).
+	HandedTotal int `json:"handed_total"`
+	Stalls      int `json:"stalls"`
 }
 
 func (Resent) event()     {}

@@ -247,24 +247,25 @@ type uploadGate struct {
 
 	ltep *torrent.LocalLtepProtocolMap
 
-	mu       sync.Mutex
-	cond     *sync.Cond
-	conns    map[string]*gatedConn // by remote address
-	agents   map[common.Address]*account
-	anon     map[netip.Addr]*account // unauthenticated connections, per client (server.ClientKey)
-	torrents map[[20]byte]*gateTorrent
-	credited map[receipt.Key]bool
-	stalls   int
-	refused  int
-	handed   int               // receipts credited (each once)
-	authed   int               // connections authenticated
-	orphaned int               // receipts that arrived over a connection closed meanwhile
-	seen     map[[32]byte]bool // digests of receipts handed over (a replay covers no re-send)
-	in       chan inboundReceipts
-	ctx      context.Context
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
-	drains   sync.WaitGroup // connections closing (see gatedConn.Close)
+	mu        sync.Mutex
+	cond      *sync.Cond
+	conns     map[string]*gatedConn // by remote address
+	agents    map[common.Address]*account
+	anon      map[netip.Addr]*account // unauthenticated connections, per client (server.ClientKey)
+	torrents  map[[20]byte]*gateTorrent
+	credited  map[receipt.Key]bool
+	stalls    int
+	refused   int
+	handed    int               // receipts credited (each once)
+	handedAll int               // distinct receipts credited (a re-download's too)
+	authed    int               // connections authenticated
+	orphaned  int               // receipts that arrived over a connection closed meanwhile
+	seen      map[[32]byte]bool // digests of receipts handed over (a replay covers no re-send)
+	in        chan inboundReceipts
+	ctx       context.Context
+	cancel    context.CancelFunc
+	wg        sync.WaitGroup
+	drains    int // connections closing (see gatedConn.Close)
 }
 
 type inboundReceipts struct {
@@ -325,11 +326,17 @@ func (g *uploadGate) unpaid() int {
 	return n
 }
 
-// handedCount is how many receipts handed to us were credited.
+// handedCount is how many receipts handed to us were credited (each
+// piece's once), and how many distinct ones in all.
 func (g *uploadGate) handedCount() int {
+	n, _ := g.handedCounts()
+	return n
+}
+
+func (g *uploadGate) handedCounts() (perPiece, all int) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.handed
+	return g.handed, g.handedAll
 }
 
 // install wires the gate into a client config: plaintext connections only
@@ -371,14 +378,25 @@ func (g *uploadGate) stop() {
 		return
 	}
 	g.cancel()
-	g.mu.Lock()
-	for _, c := range g.conns {
-		c.closed = true
-	}
-	g.cond.Broadcast()
-	g.mu.Unlock()
 	g.wg.Wait()
-	g.drains.Wait()
+	// The client closes its connections asynchronously: wait (bounded) for
+	// them to close and drain, so that what we wrote last is delivered
+	// before this process may exit; then close what is left.
+	deadline := time.Now().Add(closeDrain + time.Second)
+	for {
+		g.mu.Lock()
+		busy := len(g.conns) > 0 || g.drains > 0
+		if !busy || time.Now().After(deadline) {
+			for _, c := range g.conns {
+				c.closed = true
+				c.Conn.Close()
+			}
+			g.mu.Unlock()
+			return
+		}
+		g.mu.Unlock()
+		time.Sleep(10 * time.Millisecond)
+	}
 }
 
 func (g *uploadGate) track(c net.Conn) net.Conn {
@@ -679,6 +697,9 @@ func (g *uploadGate) credit(agent common.Address, sr *wire.SignedReceipt) {
 	}
 	newDigest := !g.seen[digest]
 	g.seen[digest] = true
+	if newDigest {
+		g.handedAll++
+	}
 	acct.paid[ref] = true
 	if sent, ok := acct.settle(ref); ok {
 		acct.shortfall += max(0, sent-int64(sr.Receipt.PieceSize))
@@ -1016,18 +1037,23 @@ func (c *gatedConn) Close() error {
 	if a := g.anon[c.client]; a != nil && a.idle() && !g.anonInUseLocked(c.client) {
 		delete(g.anon, c.client)
 	}
+	tc, ok := c.Conn.(*net.TCPConn)
+	graceful := !already && ok && tc.CloseWrite() == nil
+	if graceful {
+		g.drains++
+	}
 	g.cond.Broadcast()
 	g.mu.Unlock()
-	tc, ok := c.Conn.(*net.TCPConn)
-	if already || !ok || tc.CloseWrite() != nil {
+	if !graceful {
 		return c.Conn.Close()
 	}
 	tc.SetReadDeadline(time.Now().Add(closeDrain))
-	g.drains.Add(1)
 	go func() {
-		defer g.drains.Done()
 		io.Copy(io.Discard, tc)
 		tc.Close()
+		g.mu.Lock()
+		g.drains--
+		g.mu.Unlock()
 	}()
 	return nil
 }

@@ -538,22 +538,27 @@ func (s *slider) fillWithLocked(avail []int32) {
 	if need <= 0 {
 		return
 	}
-	// key: availability (none sorts last), then the random rank.
+	for _, i := range rarestFirst(avail, s.rank, need, func(i int) bool { return !s.done[i] && !s.wanted[i] }) {
+		s.wanted[i] = true
+		s.t.Piece(i).SetPriority(torrent.PiecePriorityNormal)
+	}
+}
+
+// rarestFirst returns up to need pieces i with want(i), the rarest first:
+// by availability (pieces no peer has after all others), ties by rank.
+func rarestFirst(avail, rank []int32, need int, want func(int) bool) []int {
 	key := func(i int) uint64 {
 		a := uint64(avail[i])
 		if a == 0 {
 			a = 1 << 31
 		}
-		return a<<32 | uint64(s.rank[i])
+		return a<<32 | uint64(uint32(rank[i]))
 	}
-	// The need smallest keys: a bounded max-heap would do; a partial
-	// insertion into a short sorted list is as good for need ≪ n.
+	// The need smallest keys, by insertion into a short sorted list (need
+	// is a few dozen, the pieces thousands).
 	best := make([]int, 0, need+1)
-	for i := 0; i < s.n; i++ {
-		if s.done[i] || s.wanted[i] {
-			continue
-		}
-		if len(best) == need && key(i) >= key(best[need-1]) {
+	for i := range avail {
+		if !want(i) || (len(best) == need && key(i) >= key(best[need-1])) {
 			continue
 		}
 		at, _ := slices.BinarySearchFunc(best, key(i), func(j int, k uint64) int { return cmp.Compare(key(j), k) })
@@ -562,10 +567,7 @@ func (s *slider) fillWithLocked(avail []int32) {
 			best = best[:need]
 		}
 	}
-	for _, i := range best {
-		s.wanted[i] = true
-		s.t.Piece(i).SetPriority(torrent.PiecePriorityNormal)
-	}
+	return best
 }
 
 type attributor struct {

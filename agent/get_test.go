@@ -3,6 +3,8 @@ package agent
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
+	"slices"
 	"testing"
 	"time"
 
@@ -103,4 +105,50 @@ type namerMap map[peerKey]common.Address
 func (m namerMap) resolve(_ context.Context, _ [20]byte, k peerKey) (common.Address, bool) {
 	a, ok := m[k]
 	return a, ok
+}
+
+// The wanted set is chosen rarest first: pieces fewer peers have go first,
+// pieces no peer has go last, ties in each download's random order — so
+// two downloaders of one swarm start on different pieces (an index-order
+// run had them all fetch pieces 0, 1, 2, … and have nothing to trade).
+func TestRarestFirstChoosesRarePiecesAndDownloadersDiffer(t *testing.T) {
+	const n = 256
+	avail := make([]int32, n)
+	for i := range avail {
+		avail[i] = 3
+	}
+	avail[200], avail[17], avail[90] = 1, 2, 0 // 90: no peer has it
+	rank := func() []int32 {
+		r := make([]int32, n)
+		for i, v := range rand.Perm(n) {
+			r[i] = int32(v)
+		}
+		return r
+	}
+	all := func(int) bool { return true }
+	got := rarestFirst(avail, rank(), 3, all)
+	if len(got) != 3 || got[0] != 200 || got[1] != 17 || got[2] == 90 {
+		t.Fatalf("rarest first chose %v, want 200, 17, then a piece three peers have (not 90, which none has)", got)
+	}
+	if got := rarestFirst(avail, rank(), n, all); got[n-1] != 90 || len(got) != n {
+		t.Fatalf("the piece no peer has comes last: %v", got[n-3:])
+	}
+	if got := rarestFirst(avail, rank(), 4, func(i int) bool { return i != 200 }); got[0] != 17 {
+		t.Fatalf("a piece not wanted (done) was chosen: %v", got)
+	}
+	// Two downloaders, the same availability: their first 16 pieces overlap
+	// by about one (16×16/256), and are not the first 16 indices.
+	a, b := rarestFirst(avail, rank(), 16, all), rarestFirst(avail, rank(), 16, all)
+	common, low := 0, 0
+	for _, i := range a {
+		if slices.Contains(b, i) {
+			common++
+		}
+		if i < 16 {
+			low++
+		}
+	}
+	if common > 8 || low > 8 {
+		t.Fatalf("two downloaders' first pieces %v and %v: %d in common, %d of the first in index order", a, b, common, low)
+	}
 }

@@ -18,6 +18,7 @@ import (
 	"github.com/anacrolix/torrent"
 	"github.com/anacrolix/torrent/metainfo"
 	"github.com/anacrolix/torrent/storage"
+	"golang.org/x/time/rate"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -29,7 +30,7 @@ import (
 // newTorrentClient builds an anacrolix client for a private swarm: no DHT,
 // PEX, uTP, webtorrent, webseeds or UPnP; trackers only. With a gate, every
 // peer connection goes through it (see withhold.go).
-func newTorrentClient(listen string, logw io.Writer, cbs torrent.Callbacks, gate *uploadGate) (*torrent.Client, error) {
+func newTorrentClient(listen string, logw io.Writer, cbs torrent.Callbacks, gate *uploadGate, opts ...func(*torrent.ClientConfig)) (*torrent.Client, error) {
 	host, _, err := net.SplitHostPort(listen)
 	if err != nil {
 		return nil, err // Open checked Config.Listen
@@ -58,6 +59,9 @@ func newTorrentClient(listen string, logw io.Writer, cbs torrent.Callbacks, gate
 		ClientBaseDir: os.TempDir(), PieceCompletion: storage.NewMapPieceCompletion(), UsePartFiles: g.Some(false),
 	})
 	cfg.Callbacks = cbs
+	for _, o := range opts {
+		o(cfg)
+	}
 	if gate != nil {
 		gate.install(cfg)
 	}
@@ -178,7 +182,14 @@ type agentClient struct {
 func (a *Agent) newAgentClient(ctx context.Context, cbs torrent.Callbacks, handed *submitter) (*agentClient, error) {
 	gate := newUploadGate(a.cfg.Domain, a.cfg.Key, a.cfg.Window)
 	gate.forward = func(sr wire.SignedReceipt) { handed.add(sr.Proto()) }
-	cl, err := newTorrentClient(a.cfg.Listen, a.cfg.Log, cbs, gate)
+	var opts []func(*torrent.ClientConfig)
+	if r := a.cfg.UploadRate; r > 0 {
+		opts = append(opts, func(c *torrent.ClientConfig) {
+			// The burst must hold a whole block (anacrolix waits for a block's worth).
+			c.UploadRateLimiter = rate.NewLimiter(rate.Limit(r), max(int(min(r, 1<<30)), 1<<18))
+		})
+	}
+	cl, err := newTorrentClient(a.cfg.Listen, a.cfg.Log, cbs, gate, opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -256,7 +267,8 @@ type SeedOptions struct {
 // SeedStats is what a seeder did, when it stops.
 type SeedStats struct {
 	Stalls               int // requests refused for missing receipts
-	HandedReceipts       int // receipts handed to us and credited
+	HandedReceipts       int // receipts handed to us and credited (each piece's once)
+	HandedTotal          int // distinct receipts handed to us and credited (a re-download's too)
 	UnpaidPieces         int // pieces sent and not paid for yet
 	HandedRefused        int // receipts handed to us and refused
 	HandedAccepted       int // of those handed to us, accepted by the receipts service
@@ -383,7 +395,8 @@ func (a *Agent) Seed(ctx context.Context, opts SeedOptions) (*SeedStats, error) 
 	reportSeeding(ctx, ac, torrents, opts.ReportEvery, emit)
 	stalls, refused := ac.gate.stats()
 	acc, dup, ref := ac.handed.counts()
-	return &SeedStats{Stalls: stalls, HandedReceipts: ac.gate.handedCount(), UnpaidPieces: ac.gate.unpaid(), HandedRefused: refused,
+	perPiece, all := ac.gate.handedCounts()
+	return &SeedStats{Stalls: stalls, HandedReceipts: perPiece, HandedTotal: all, UnpaidPieces: ac.gate.unpaid(), HandedRefused: refused,
 		HandedAccepted: acc, HandedDuplicate: dup, HandedServiceRefused: ref}, nil
 }
 
@@ -406,7 +419,7 @@ func reportSeeding(ctx context.Context, ac *agentClient, ts []*torrent.Torrent, 
 			s.Peers += len(t.PeerConns())
 		}
 		s.Stalls, _ = ac.gate.stats()
-		s.HandedReceipts = ac.gate.handedCount()
+		s.HandedReceipts, s.HandedTotal = ac.gate.handedCounts()
 		now := time.Now()
 		s.BytesPerSecond = float64(s.UploadedBytes-last.UploadedBytes) / now.Sub(lastAt).Seconds()
 		last, lastAt = s, now

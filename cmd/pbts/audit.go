@@ -74,7 +74,7 @@ func (a *app) audit(ctx context.Context, args []string) error {
 	if ao.RPCURL = *rpcURL; ao.RPCURL == "" {
 		ao.RPCURL = a.getenv("PBTS_RPC_URL")
 	}
-	ag, err := a.openAgent(ctx, &o, nil, d, &seedFlags{listen: new(string), receipts: recAddr, window: new(int64)}) // the receipts service only
+	ag, err := a.openAgent(ctx, &o, nil, d, &seedFlags{listen: new(string), receipts: recAddr, window: new(int64), upload: new(int64)}) // the receipts service only
 	if err != nil {
 		return err
 	}

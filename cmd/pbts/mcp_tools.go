@@ -565,7 +565,7 @@ func (s *mcpServer) audit(ctx context.Context, _ *mcp.CallToolRequest, in auditI
 	if s.keyErr != nil { // the audit signs nothing, but needs the domain
 		d, _ := s.o.domain()
 		var err error
-		if ag, err = s.a.openAgent(ctx, s.o, nil, d, &seedFlags{listen: new(string), receipts: new(string), window: new(int64)}); err != nil {
+		if ag, err = s.a.openAgent(ctx, s.o, nil, d, &seedFlags{listen: new(string), receipts: new(string), window: new(int64), upload: new(int64)}); err != nil {
 			return nil, auditOut{}, err
 		}
 		defer ag.Close()

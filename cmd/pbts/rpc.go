@@ -57,7 +57,7 @@ func (a *app) openAgent(ctx context.Context, o *opts, key *ecdsa.PrivateKey, d r
 	cfg := agent.Config{Home: o.home, Key: key, Tracker: o.tracker, Domain: d, Timeout: o.timeout,
 		Warn: func(s string) { fmt.Fprintln(a.stderr, "pbts: "+s) }, Log: a.stderr}
 	if sf != nil {
-		cfg.Receipts, cfg.Listen, cfg.Window = a.receiptsAddr(*sf.receipts), *sf.listen, *sf.window
+		cfg.Receipts, cfg.Listen, cfg.Window, cfg.UploadRate = a.receiptsAddr(*sf.receipts), *sf.listen, *sf.window, *sf.upload
 	}
 	ag, err := agent.Open(ctx, cfg)
 	var ae *agent.AddressError

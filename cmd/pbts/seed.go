@@ -44,13 +44,15 @@ type seedFlags struct {
 	listen   *string
 	receipts *string
 	window   *int64
+	upload   *int64
 }
 
 func addSeedFlags(fs *flag.FlagSet) *seedFlags {
 	return &seedFlags{
 		listen:   fs.String("listen", agent.DefaultListen, "BitTorrent listen address host:port"),
 		receipts: fs.String("receipts", "", "receipts service gRPC address (env PBTS_RECEIPTS, default "+agent.DefaultReceipts+")"),
-		window:   fs.Int64("receipt-window", 0, "pieces a peer may have unpaid before its requests for new pieces are refused (0: 8 MiB worth, 4 to 32)"),
+		window:   fs.Int64("receipt-window", 0, "pieces a peer may have unpaid before its requests for new pieces are refused (0: 8 MiB worth, 4 to 32; it grows to 1/8 of what the peer has paid, up to 64 MiB worth)"),
+		upload:   fs.Int64("upload-rate", 0, "upload cap in bytes per second over all connections (0: none)"),
 	}
 }
 
@@ -128,7 +130,7 @@ func (a *app) runSeeder(ctx context.Context, o *opts, ag *agent.Agent, items []a
 		return nil // stopped before seeding began
 	}
 	if o.json {
-		b, _ := json.Marshal(map[string]any{"stopped": true, "stalls": st.Stalls, "handed_receipts": st.HandedReceipts, "unpaid_pieces": st.UnpaidPieces, "handed_refused": st.HandedRefused,
+		b, _ := json.Marshal(map[string]any{"stopped": true, "stalls": st.Stalls, "handed_receipts": st.HandedReceipts, "handed_total": st.HandedTotal, "unpaid_pieces": st.UnpaidPieces, "handed_refused": st.HandedRefused,
 			"handed_accepted": st.HandedAccepted, "handed_duplicate": st.HandedDuplicate, "handed_service_refused": st.HandedServiceRefused})
 		fmt.Fprintln(a.stdout, string(b))
 	} else {
