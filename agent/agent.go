@@ -66,8 +66,9 @@ type Config struct {
 	// (DefaultListen if empty).
 	Listen string
 	// Window is how many pieces a peer may have unpaid before the
-	// withholding gate refuses its requests for new pieces (0: 8 MiB
-	// worth, 4 to 32 pieces).
+	// withholding gate refuses its requests for new pieces (0: 16 MiB
+	// worth, 4 to 64 pieces); it grows with what the peer has paid (to 1/8
+	// of it, up to 64 MiB worth).
 	Window int64
 	// UploadRate caps what the BitTorrent client uploads, in bytes per
 	// second, over all its connections (0: no cap).

@@ -59,12 +59,16 @@ import (
 // nothing.
 
 const (
-	// The window, when not set: 8 MiB worth of pieces, 4 to 32 of them
-	// (32 × 256 KiB, 8 × 1 MiB, 4 × 4 MiB). A downloader keeps half of it
-	// wanted ahead of what it has verified.
-	windowBytes   = 8 << 20
+	// The window, when not set: 16 MiB worth of pieces, 4 to 64 of them
+	// (64 × 256 KiB, 16 × 1 MiB, 4 × 4 MiB): what the seeder counts as
+	// sent includes what waits in its socket's send queue and on the
+	// network, several MiB on a link of 200 Mbit/s and 40 ms (measured
+	// there: receipts cost a transfer 11 to 88 % with 8 MiB, under 1 %
+	// with 16 MiB). A downloader keeps three quarters of it wanted ahead
+	// of what it has verified.
+	windowBytes   = 16 << 20
 	minWindow     = 4
-	maxWindow     = 32
+	maxWindow     = 64
 	receiptMaxAge = 30 * time.Minute
 	inboundQueue  = 8192
 	rejectRetry   = 100 * time.Millisecond

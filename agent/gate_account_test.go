@@ -191,7 +191,9 @@ func TestWindowGrowsWithWhatTheAgentPaidAndNoMore(t *testing.T) {
 	countSent := func() int {
 		n := 0
 		for ; next < pieces; next++ {
-			before := len(mc.out.Bytes())
+			mc.mu.Lock()
+			before := mc.out.Len()
+			mc.mu.Unlock()
 			if _, err := c.Write(pieceMsg(next, pieceLen)); err != nil {
 				t.Fatal(err)
 			}
@@ -243,9 +245,9 @@ func TestWindowGrowsWithWhatTheAgentPaidAndNoMore(t *testing.T) {
 func TestGrownWindowRule(t *testing.T) {
 	const mib = 1 << 20
 	for _, c := range []struct{ base, paid, pieceLen, want int64 }{
-		{32, 0, 256 << 10, 32},
-		{32, 64 * mib, 256 << 10, 32},    // 8 MiB: the base
-		{32, 128 * mib, 256 << 10, 64},   // 16 MiB
+		{64, 0, 256 << 10, 64},
+		{64, 128 * mib, 256 << 10, 64},   // 16 MiB: the base
+		{64, 256 * mib, 256 << 10, 128},  // 32 MiB
 		{32, 4096 * mib, 256 << 10, 256}, // capped at 64 MiB
 		{4, 1 << 40, 4 * mib, 16},        // 64 MiB of 4 MiB pieces
 		{300, 1 << 40, 256 << 10, 300},   // a configured base above the cap

@@ -83,7 +83,7 @@ func TestTransferOverheadRTTBench(t *testing.T) {
 			rtts = append(rtts, r.RTT)
 		}
 		mbits = append(mbits, r.mbit(size))
-		t.Logf("receipts=%v: %.0f Mbit/s, round trip %v", on, r.mbit(size), r.RTT)
+		t.Logf("receipts=%v: %.0f Mbit/s, round trip %v, seeder's stalls %d", on, r.mbit(size), r.RTT, r.Stalls)
 		return r.Download
 	})
 	sort.Slice(rtts, func(i, j int) bool { return rtts[i] < rtts[j] })
