@@ -51,7 +51,7 @@ func addSeedFlags(fs *flag.FlagSet) *seedFlags {
 	return &seedFlags{
 		listen:   fs.String("listen", agent.DefaultListen, "BitTorrent listen address host:port"),
 		receipts: fs.String("receipts", "", "receipts service gRPC address (env PBTS_RECEIPTS, default "+agent.DefaultReceipts+")"),
-		window:   fs.Int64("receipt-window", 0, "pieces a peer may have unpaid before its requests for new pieces are refused (0: 8 MiB worth, 4 to 32; it grows to 1/8 of what the peer has paid, up to 64 MiB worth)"),
+		window:   fs.Int64("receipt-window", 0, "pieces a peer may have unpaid before its requests for new pieces are refused (0: 16 MiB worth, 4 to 64; it grows to 1/8 of what the peer has paid, up to 64 MiB worth)"),
 		upload:   fs.Int64("upload-rate", 0, "upload cap in bytes per second over all connections (0: none)"),
 	}
 }
