@@ -124,9 +124,20 @@ func TestTwentyTransfersLoseNoReceipt(t *testing.T) {
 		for time.Now().Unix() <= lastEnd[who] {
 			time.Sleep(10 * time.Millisecond)
 		}
-		got, err := down[who].Get(ctx, ih, agent.GetOptions{Out: filepath.Join(st.dir, "out", string(rune('a'+i))), SubmitWait: time.Minute})
+		var lastProgress agent.Progress
+		got, err := down[who].Get(ctx, ih, agent.GetOptions{Out: filepath.Join(st.dir, "out", string(rune('a'+i))), SubmitWait: time.Minute,
+			Events: func(e agent.Event) {
+				if p, ok := e.(agent.Progress); ok {
+					lastProgress = p
+				}
+			}})
 		if err != nil {
 			t.Fatalf("transfer %d: %v", i, err)
+		}
+		// The last progress line tells the peers that served it (it said
+		// "peers 0" once the client had dropped them).
+		if lastProgress.Peers < 1 || lastProgress.Pieces != pieces {
+			t.Fatalf("transfer %d: last progress %+v", i, lastProgress)
 		}
 		lastEnd[who] = time.Now().Unix()
 		if !got.Verified || got.ReceiptsSigned != pieces || got.ReceiptsUnsent != 0 || got.ReceiptsRefused != 0 ||
