@@ -16,6 +16,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/ethclient"
+	"github.com/ethereum/go-ethereum/rpc"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"golang.org/x/sync/errgroup"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
@@ -134,7 +135,7 @@ func (c *Config) registryPolicy(rc *registry.Config) error {
 // LogValue shows the settings without secrets.
 func (c Config) LogValue() slog.Value {
 	return slog.GroupValue(
-		slog.String("rpc_url", c.RPCURL), slog.Uint64("chain_id", c.ChainID),
+		slog.String("rpc_url", server.RedactURL(c.RPCURL)), slog.Uint64("chain_id", c.ChainID),
 		slog.String("tracker_contract", c.Contract), slog.String("http_addr", c.HTTPAddr),
 		slog.String("announce_base", c.AnnounceBase),
 		slog.String("min_ratio", c.MinRatio), slog.Any("announce", c.Announce), slog.Any("bt", c.BT),
@@ -144,6 +145,27 @@ func (c Config) LogValue() slog.Value {
 		slog.String("swarm_store", c.SwarmStore), slog.String("redis_url", redactURL(c.RedisURL)),
 		slog.String("redis_key_prefix", c.RedisPrefix),
 	)
+}
+
+// dialChain connects to the JSON-RPC endpoint so that neither the log nor
+// an error ever shows more of its URL than scheme and host (hosted RPC URLs
+// carry API keys in the path, query or user info).
+func dialChain(ctx context.Context, rpcURL string) (*ethclient.Client, error) {
+	endpoint, hc := server.SecretURLClient(rpcURL)
+	var opts []rpc.ClientOption
+	if hc != nil {
+		opts = append(opts, rpc.WithHTTPClient(hc))
+	}
+	rc, err := rpc.DialOptions(ctx, endpoint, opts...)
+	if err != nil {
+		return nil, fmt.Errorf("dial %s: %s", server.RedactURL(rpcURL), redactErr(err, rpcURL))
+	}
+	return ethclient.NewClient(rc), nil
+}
+
+// redactErr is err's text without rawURL in it.
+func redactErr(err error, rawURL string) string {
+	return strings.ReplaceAll(err.Error(), rawURL, server.RedactURL(rawURL))
 }
 
 // redactURL is u with its password replaced (and nothing of it when it
@@ -232,7 +254,7 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 	db := &database.DB{Pool: pool}
 	st := store.New(db, store.Options{})
 
-	eth, err := ethclient.DialContext(ctx, c.RPCURL)
+	eth, err := dialChain(ctx, c.RPCURL)
 	if err != nil {
 		return nil, fmt.Errorf("invalid %s: %w", server.EnvName("rpc-url"), err)
 	}

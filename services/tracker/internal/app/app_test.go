@@ -2,10 +2,14 @@ package app
 
 import (
 	"bytes"
+	"context"
 	"flag"
+	"github.com/pbts/pbts/server"
+	"github.com/pbts/pbts/testkit"
 	"log/slog"
 	"strings"
 	"testing"
+	"time"
 )
 
 func testConfig(t *testing.T, args ...string) *Config {
@@ -55,5 +59,48 @@ func TestSwarmStoreSettings(t *testing.T) {
 	slog.New(slog.NewTextHandler(&buf, nil)).Info("c", "config", *testConfig(t, "-redis-url", "redis://user:s3cret@10.0.0.5:6380/3"))
 	if !strings.Contains(buf.String(), "redis://user:xxxxx@10.0.0.5:6380/3") {
 		t.Errorf("config log %s; want the Redis URL with its password masked", buf.String())
+	}
+}
+
+// A hosted RPC URL's key (in its path, query or user info) appears nowhere
+// in what the tracker logs while it starts and its chain reads fail, even
+// at debug level: only scheme and host do.
+func TestRPCURLNeverLogged(t *testing.T) {
+	const rpcURL = "http://uname:UKEY@127.0.0.1:1/v3/PKEY?apikey=QKEY"
+	var buf testkit.Buffer
+	log := slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: slog.LevelDebug}))
+	c := testConfig(t, "-rpc-url", rpcURL, "-http-addr", "127.0.0.1:0",
+		"-database-url", "postgres://postgres@127.0.0.1:1/none?sslmode=disable")
+	srv, err := server.New("tracker", server.Config{GRPCAddr: "127.0.0.1:0", LogFormat: "text", LogLevel: "debug", ShutdownTimeout: time.Second}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	run, err := c.Setup(ctx, srv, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- run(ctx) }()
+	// The event poll runs at once and fails (nothing listens on port 1).
+	for deadline := time.Now().Add(10 * time.Second); !strings.Contains(buf.String(), "reputation event poll failed"); {
+		if time.Now().After(deadline) {
+			t.Fatalf("no failed chain read logged within 10s:\n%s", buf.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	cancel()
+	if err := <-done; err != nil {
+		t.Fatal(err)
+	}
+	out := buf.String()
+	for _, secret := range []string{"UKEY", "PKEY", "QKEY", "uname"} {
+		if strings.Contains(out, secret) {
+			t.Errorf("the log shows %q of the RPC URL:\n%s", secret, out)
+		}
+	}
+	if !strings.Contains(out, "rpc_url=http://127.0.0.1:1") {
+		t.Errorf("the config log does not show the RPC URL's scheme and host:\n%s", out)
 	}
 }
