@@ -95,6 +95,9 @@ type AuditOptions struct {
 	// contract's deployment block (found where the endpoint keeps
 	// historical state), else genesis.
 	FromBlock *uint64
+	// FromBlockSource names where FromBlock came from in the report
+	// ("flag" if empty), e.g. "contracts.json".
+	FromBlockSource string
 	// OnBatch, if set, is called with each settled batch as it is audited
 	// and the problems found in it (which the report holds as well).
 	OnBatch func(b *AuditBatch, problems []AuditProblem)
@@ -151,9 +154,12 @@ func (a *Agent) Audit(ctx context.Context, opts AuditOptions) (*AuditReport, err
 	}
 	defer eth.Close()
 	au := &auditor{eth: eth, rc: a.receipts, domain: a.cfg.Domain, timeout: a.cfg.Timeout, rpcURL: url, recAddr: a.cfg.Receipts,
-		from: -1, onBatch: opts.OnBatch}
+		from: -1, fromSource: "flag", onBatch: opts.OnBatch}
 	if opts.FromBlock != nil {
 		au.from = int64(*opts.FromBlock)
+	}
+	if opts.FromBlockSource != "" {
+		au.fromSource = opts.FromBlockSource
 	}
 	if opts.Agent != (common.Address{}) {
 		au.agent = &opts.Agent
@@ -290,21 +296,22 @@ type batchEvents struct {
 
 // auditor runs one audit.
 type auditor struct {
-	eth      *ethclient.Client
-	rc       receiptLister
-	domain   receipt.Domain
-	agent    *common.Address
-	timeout  time.Duration
-	rpcURL   string
-	recAddr  string
-	from     int64 // < 0: find the deployment block
-	onBatch  func(b *AuditBatch, problems []AuditProblem)
-	at       *big.Int // the pinned block
-	agents   map[common.Address]*auditAgentState
-	pending  map[uint64]*batchEvents
-	relevant map[uint64]bool
-	last     uint64 // last batch id seen
-	rep      AuditReport
+	eth        *ethclient.Client
+	rc         receiptLister
+	domain     receipt.Domain
+	agent      *common.Address
+	timeout    time.Duration
+	rpcURL     string
+	recAddr    string
+	from       int64 // < 0: find the deployment block
+	fromSource string
+	onBatch    func(b *AuditBatch, problems []AuditProblem)
+	at         *big.Int // the pinned block
+	agents     map[common.Address]*auditAgentState
+	pending    map[uint64]*batchEvents
+	relevant   map[uint64]bool
+	last       uint64 // last batch id seen
+	rep        AuditReport
 }
 
 func (au *auditor) state(a common.Address) *auditAgentState {
@@ -393,7 +400,7 @@ func (au *auditor) run(ctx context.Context) (*AuditReport, error) {
 
 	switch {
 	case au.from >= 0:
-		au.rep.FromBlock, au.rep.FromBlockSource = uint64(au.from), "flag"
+		au.rep.FromBlock, au.rep.FromBlockSource = uint64(au.from), au.fromSource
 	default:
 		if b, ok := au.deploymentBlock(ctx, head); ok {
 			au.rep.FromBlock, au.rep.FromBlockSource = b, "deployment"

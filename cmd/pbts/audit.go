@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -12,6 +15,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/pbts/pbts/agent"
+	"github.com/pbts/pbts/chain"
 	"github.com/pbts/pbts/receipt"
 )
 
@@ -46,7 +50,8 @@ func (a *app) audit(ctx context.Context, args []string) error {
 	agentFlag := fs.String("agent", "", "audit only this agent's totals and the batches that name it")
 	rpcURL := fs.String("rpc-url", "", "Ethereum JSON-RPC endpoint (env PBTS_RPC_URL, default "+agent.DefaultRPCURL+")")
 	recAddr := fs.String("receipts", "", "receipts service gRPC address (env PBTS_RECEIPTS, default "+agent.DefaultReceipts+")")
-	fromBlock := fs.Int64("from-block", -1, "first block to read the contract's events from (default: its deployment block, else 0)")
+	fromBlock := fs.Int64("from-block", -1, "first block to read the contract's events from (default: the deployment block in --contracts, else found on chain, else 0)")
+	contracts := fs.String("contracts", "", "the deployment record `make up` and `deploy` write (env PBTS_CONTRACTS, default .pbts/contracts.json when it exists): its block is where the audit starts, if it names this contract")
 	pos, err := a.parse(fs, &o, args)
 	if err != nil {
 		return err
@@ -70,6 +75,8 @@ func (a *app) audit(ctx context.Context, args []string) error {
 	if *fromBlock >= 0 {
 		b := uint64(*fromBlock)
 		ao.FromBlock = &b
+	} else if b, path, ok := a.deploymentRecord(*contracts, d); ok {
+		ao.FromBlock, ao.FromBlockSource = &b, path
 	}
 	if ao.RPCURL = *rpcURL; ao.RPCURL == "" {
 		ao.RPCURL = a.getenv("PBTS_RPC_URL")
@@ -215,4 +222,29 @@ func plural(n int, word string) string {
 		return fmt.Sprintf("%d %ses", n, word)
 	}
 	return fmt.Sprintf("%d %ss", n, word)
+}
+
+// deploymentRecord reads the deployment block of d's contract from the
+// record at flagValue (or PBTS_CONTRACTS, or .pbts/contracts.json if it
+// exists); a record of another contract or chain is not used.
+func (a *app) deploymentRecord(flagValue string, d receipt.Domain) (uint64, string, bool) {
+	path := flagValue
+	if path == "" {
+		path = a.getenv("PBTS_CONTRACTS")
+	}
+	if path == "" {
+		path = filepath.Join(".pbts", "contracts.json")
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		if flagValue != "" {
+			fmt.Fprintf(a.stderr, "pbts: --contracts %s: %v (reading from the deployment block found on chain)\n", path, err)
+		}
+		return 0, "", false
+	}
+	var dep chain.Deployment
+	if err := json.Unmarshal(b, &dep); err != nil || dep.Tracker != d.Tracker || dep.ChainID != d.ChainID || dep.Block == 0 {
+		return 0, "", false
+	}
+	return dep.Block, path, true
 }

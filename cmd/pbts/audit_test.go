@@ -3,7 +3,10 @@ package main
 import (
 	"context"
 	"crypto/ecdsa"
+	"encoding/json"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -44,6 +47,28 @@ func TestAuditCommand(t *testing.T) {
 	if !strings.Contains(out, "batch 1: 2 receipts, root ok, 2 agents ok\n") || !strings.Contains(out, "audit ok: 1 batch (2 receipts) and 2 agent totals match") {
 		t.Fatalf("audit output:\n%s", out)
 	}
+	// The deployment record names where to start: its block, not genesis
+	// (nor a bisection); a record of another contract is not used.
+	rec := filepath.Join(t.TempDir(), "contracts.json")
+	writeRecord := func(dep chain.Deployment) {
+		js, _ := json.Marshal(dep)
+		if err := os.WriteFile(rec, js, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeRecord(d)
+	h.env["PBTS_CONTRACTS"] = rec
+	rep0 := decode[auditOutput](t, h.mustRun("", "audit", "--json"))
+	if rep0.FromBlock != d.Block || rep0.FromBlockSource != rec || !rep0.OK {
+		t.Fatalf("audit with a deployment record at block %d: from block %d (%s), ok %v", d.Block, rep0.FromBlock, rep0.FromBlockSource, rep0.OK)
+	}
+	other := d
+	other.Tracker, other.Block = common.Address{1}, 1
+	writeRecord(other)
+	if rep0 = decode[auditOutput](t, h.mustRun("", "audit", "--json")); rep0.FromBlockSource == rec {
+		t.Fatalf("a record of another contract was used: %+v", rep0.AuditReport)
+	}
+	delete(h.env, "PBTS_CONTRACTS")
 	out = h.mustRun("", "audit", "--agent", b[1].Hex())
 	if !strings.Contains(out, fmt.Sprintf("agent %s (registered, 1 batch): expected up 1000, down 30; contract up 1000, down 30: matches the contract", b[1].Hex())) {
 		t.Fatalf("audit --agent output:\n%s", out)
