@@ -85,6 +85,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.SwarmStore, "swarm-store", "memory", "where swarms live: memory (this process only) or redis (shared by every tracker replica on the same Redis and key prefix)")
 	fs.StringVar(&c.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis for -swarm-store=redis: redis://[user:password@]host:port/db, rediss:// or unix:// (secret)")
 	fs.StringVar(&c.RedisPrefix, "redis-key-prefix", swarm.DefaultRedisPrefix, "prefix of the swarm store's Redis keys (replicas sharing swarms use the same one)")
+	fs.BoolVar(&c.BT.AllowPrivateHints, "allow-private-peer-hints", false, "keep BEP 7 ipv4=/ipv6= hints naming loopback or private addresses (a lab or LAN tracker); by default they are ignored, as they let an announcer aim other peers at endpoints of its choice")
 	fs.IntVar(&c.BT.MaxQueryLength, "max-query-length", c.BT.MaxQueryLength, "longest announce query accepted, bytes")
 	fs.StringVar(&c.Registration, "registration", "open", "who may register: open (rate-limited per client) or invite (addresses a registered agent in good standing invited, and the bootstrap agents)")
 	fs.StringVar(&c.BootstrapAgents, "bootstrap-agents", "", "comma-separated addresses that may register without an invitation under -registration=invite")

@@ -31,6 +31,13 @@ type Config struct {
 	// connection's address is always the peer's.
 	RealIPHeader   string
 	TrustedProxies []netip.Prefix
+	// AllowPrivateHints keeps BEP 7 ipv4=/ipv6= hints that name a
+	// loopback, private (RFC 1918, RFC 6598 shared, IPv6 unique local)
+	// address. By default they are ignored: a hint is unverified, and the
+	// tracker would hand other peers an endpoint the announcer chose inside
+	// their networks. (Link-local, multicast and unspecified hints are
+	// always ignored: nobody else can reach them.)
+	AllowPrivateHints bool
 }
 
 // DefaultConfig returns the defaults: 4 KiB queries, 50 info hashes per
@@ -73,5 +80,6 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("max_scrape_info_hashes", c.MaxScrapeInfoHashes),
 		slog.String("real_ip_header", c.RealIPHeader),
 		slog.String("trusted_proxies", strings.Join(proxies, ",")),
+		slog.Bool("allow_private_hints", c.AllowPrivateHints),
 	)
 }

@@ -166,6 +166,10 @@ func (h *Handler) announce(ctx context.Context, x *exchange, passkey, query stri
 	} else {
 		req.Hint, _ = parseHint(ipv4, req.Port, false)
 	}
+	if req.Hint.IsValid() && !h.cfg.AllowPrivateHints && !public(req.Hint.Addr()) {
+		req.Hint = netip.AddrPort{}
+		h.stats.hintsIgnored.Add(1)
+	}
 	x.aresp.Reset()
 	x.aresp.Compact = req.Compact
 	if err := h.logic.Announce(ctx, req, &x.aresp); err != nil {
@@ -253,10 +257,12 @@ type Stats struct {
 	// Malformed requests, refusals by the logic (ClientErrors) and
 	// internal errors (answered generically and logged).
 	Malformed, Refused, Internal uint64
+	// HintsIgnored counts BEP 7 hints dropped as private or loopback.
+	HintsIgnored uint64
 }
 
 type counters struct {
-	announces, scrapes, malformed, refused, internal atomic.Uint64
+	announces, scrapes, malformed, refused, internal, hintsIgnored atomic.Uint64
 }
 
 // Stats returns the counters (for metrics).
@@ -267,6 +273,8 @@ func (h *Handler) Stats() Stats {
 		Malformed: h.stats.malformed.Load(),
 		Refused:   h.stats.refused.Load(),
 		Internal:  h.stats.internal.Load(),
+
+		HintsIgnored: h.stats.hintsIgnored.Load(),
 	}
 }
 

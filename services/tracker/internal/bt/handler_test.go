@@ -162,6 +162,8 @@ func TestAnnounceAddresses(t *testing.T) {
 	proxyCfg := cfg
 	proxyCfg.RealIPHeader = "X-Forwarded-For"
 	proxyCfg.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("10.0.0.0/8")}
+	privateCfg := cfg
+	privateCfg.AllowPrivateHints = true
 	tests := []struct {
 		name       string
 		cfg        bt.Config
@@ -177,6 +179,21 @@ func TestAnnounceAddresses(t *testing.T) {
 		{name: "v6 connection with ipv4 hint and port", cfg: cfg, remote: "[2001:db8::5]:5000", extra: "ipv4=198.51.100.7:7000", addr: "[2001:db8::5]:6881", hint: "198.51.100.7:7000"},
 		{name: "same-family hint ignored", cfg: cfg, remote: "192.0.2.1:5000", extra: "ipv4=198.51.100.7", addr: "192.0.2.1:6881"},
 		{name: "garbage hint ignored", cfg: cfg, remote: "192.0.2.1:5000", extra: "ipv6=nonsense", addr: "192.0.2.1:6881"},
+		{name: "loopback ipv6 hint ignored", cfg: cfg, remote: "192.0.2.1:5000", extra: "ipv6=::1", addr: "192.0.2.1:6881"},
+		{name: "unique local ipv6 hint ignored", cfg: cfg, remote: "192.0.2.1:5000", extra: "ipv6=%5Bfd00::7%5D:22", addr: "192.0.2.1:6881"},
+		{name: "link-local ipv6 hint ignored", cfg: cfg, remote: "192.0.2.1:5000", extra: "ipv6=fe80::1", addr: "192.0.2.1:6881"},
+		{name: "multicast ipv6 hint ignored", cfg: cfg, remote: "192.0.2.1:5000", extra: "ipv6=ff02::1", addr: "192.0.2.1:6881"},
+		{name: "unspecified ipv6 hint ignored", cfg: cfg, remote: "192.0.2.1:5000", extra: "ipv6=::", addr: "192.0.2.1:6881"},
+		{name: "private ipv4 hint ignored", cfg: cfg, remote: "[2001:db8::5]:5000", extra: "ipv4=10.1.2.3:22", addr: "[2001:db8::5]:6881"},
+		{name: "private 192.168 hint ignored", cfg: cfg, remote: "[2001:db8::5]:5000", extra: "ipv4=192.168.1.1", addr: "[2001:db8::5]:6881"},
+		{name: "private 172.16 hint ignored", cfg: cfg, remote: "[2001:db8::5]:5000", extra: "ipv4=172.16.0.1", addr: "[2001:db8::5]:6881"},
+		{name: "shared address space hint ignored", cfg: cfg, remote: "[2001:db8::5]:5000", extra: "ipv4=100.64.0.1", addr: "[2001:db8::5]:6881"},
+		{name: "loopback ipv4 hint ignored", cfg: cfg, remote: "[2001:db8::5]:5000", extra: "ipv4=127.0.0.1:6379", addr: "[2001:db8::5]:6881"},
+		{name: "mapped loopback hint ignored", cfg: cfg, remote: "[2001:db8::5]:5000", extra: "ipv4=::ffff:127.0.0.1", addr: "[2001:db8::5]:6881"},
+		{name: "link-local ipv4 hint ignored", cfg: cfg, remote: "[2001:db8::5]:5000", extra: "ipv4=169.254.169.254:80", addr: "[2001:db8::5]:6881"},
+		{name: "private hint kept when allowed", cfg: privateCfg, remote: "[2001:db8::5]:5000", extra: "ipv4=10.1.2.3:7000", addr: "[2001:db8::5]:6881", hint: "10.1.2.3:7000"},
+		{name: "loopback hint kept when allowed", cfg: privateCfg, remote: "127.0.0.1:5000", extra: "ipv6=::1", addr: "127.0.0.1:6881", hint: "[::1]:6881"},
+		{name: "link-local hint ignored even when allowed", cfg: privateCfg, remote: "[2001:db8::5]:5000", extra: "ipv4=169.254.169.254:80", addr: "[2001:db8::5]:6881"},
 		{name: "ip param ignored", cfg: cfg, remote: "192.0.2.1:5000", extra: "ip=198.51.100.7", addr: "192.0.2.1:6881"},
 		{name: "header ignored without trust", cfg: cfg, remote: "192.0.2.1:5000", hdr: http.Header{"X-Forwarded-For": {"198.51.100.7"}}, addr: "192.0.2.1:6881"},
 		{name: "header from untrusted source", cfg: proxyCfg, remote: "192.0.2.1:5000", hdr: http.Header{"X-Forwarded-For": {"198.51.100.7"}}, addr: "192.0.2.1:6881"},

@@ -299,6 +299,16 @@ func parseHint(v string, port uint16, want6 bool) (ap netip.AddrPort, ok bool) {
 	return netip.AddrPortFrom(a, ap.Port()), true
 }
 
+// sharedV4 is RFC 6598's carrier-grade NAT space: private to the carrier.
+var sharedV4 = netip.MustParsePrefix("100.64.0.0/10")
+
+// public reports whether a is an address of the public internet: not
+// loopback, private (RFC 1918, RFC 6598, IPv6 unique local), link-local,
+// multicast or unspecified.
+func public(a netip.Addr) bool {
+	return usable(a) && !a.IsLoopback() && !a.IsPrivate() && !sharedV4.Contains(a) && !a.IsInterfaceLocalMulticast()
+}
+
 // usable reports whether a peer at a could be connected to by others.
 func usable(a netip.Addr) bool {
 	return a.IsValid() && !a.IsUnspecified() && !a.IsMulticast() && !a.IsLinkLocalUnicast()
