@@ -29,6 +29,7 @@ import (
 	"github.com/pbts/pbts/chain"
 	"github.com/pbts/pbts/contracts/bindings"
 	"github.com/pbts/pbts/receipt"
+	"github.com/pbts/pbts/services/chainwriter/internal/failpoint"
 	"github.com/pbts/pbts/services/chainwriter/internal/seed"
 	"github.com/pbts/pbts/testkit"
 	"google.golang.org/grpc"
@@ -37,7 +38,10 @@ import (
 
 const credit = 1 << 30
 
+const chainwriterPkg = "github.com/pbts/pbts/services/chainwriter/cmd/chainwriter"
+
 var (
+	goBin    string // the go command that runs these tests
 	binary   string // the chainwriter built for this test process
 	buildErr error
 )
@@ -50,12 +54,14 @@ func TestMain(m *testing.M) {
 	}
 	binary = filepath.Join(dir, "chainwriter")
 	// go test puts its own go first on PATH.
-	goBin, err := exec.LookPath("go")
+	goBin, err = exec.LookPath("go")
 	if err != nil {
 		goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 	}
 	// No -race: the binary is the system under test, not the test itself.
-	cmd := exec.Command(goBin, "build", "-o", binary, "github.com/pbts/pbts/services/chainwriter/cmd/chainwriter")
+	// The failpoint tag compiles in the crash hook (PBTS_CHAINWRITER_CRASH_AT),
+	// which the release build has not (TestReleaseBuildHasNoFailpoint).
+	cmd := exec.Command(goBin, "build", "-tags", failpoint.Tag, "-o", binary, chainwriterPkg)
 	if out, err := cmd.CombinedOutput(); err != nil {
 		buildErr = fmt.Errorf("go build chainwriter: %v\n%s", err, out)
 	}

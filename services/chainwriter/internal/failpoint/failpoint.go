@@ -3,9 +3,12 @@
 // at a chosen point of a transaction's life, so that tests can prove that a
 // crash anywhere ends, after a restart, with every receipt counted once.
 //
-// It is compiled in always and inert unless PBTS_CHAINWRITER_CRASH_AT is set,
-// which no deployment does. The variable holds one point, optionally limited
-// to one kind of transaction and/or to a later hit:
+// It exists only in test builds: built with the tag pbts_failpoints (the
+// e2e tests build the binary so) it is armed by PBTS_CHAINWRITER_CRASH_AT;
+// without the tag (the release binary, `go build` and the images) Hit is an
+// empty function, Enabled is false and the variable is ignored. The
+// variable holds one point, optionally limited to one kind of transaction
+// and/or to a later hit:
 //
 //	PBTS_CHAINWRITER_CRASH_AT=[kind:]point[#n]
 //
@@ -17,15 +20,15 @@ package failpoint
 
 import (
 	"fmt"
-	"os"
 	"strconv"
 	"strings"
-	"sync"
-	"syscall"
 )
 
-// Env is the variable that arms the hook.
+// Env is the variable that arms the hook (in test builds only).
 const Env = "PBTS_CHAINWRITER_CRASH_AT"
+
+// Tag is the build tag that compiles the hook in.
+const Tag = "pbts_failpoints"
 
 // Points of a transaction's life, in order.
 const (
@@ -49,27 +52,6 @@ var Points = []string{BeforeSign, AfterSign, AfterBroadcast, AfterMined, BeforeD
 type spec struct {
 	kind, point string
 	n           int
-}
-
-var (
-	mu    sync.Mutex
-	armed *spec
-	hits  int
-	// kill is replaced in tests of this package.
-	kill = func(point string) {
-		fmt.Fprintf(os.Stderr, "chainwriter: failpoint %s: killing self (test hook %s)\n", point, Env)
-		syscall.Kill(os.Getpid(), syscall.SIGKILL)
-		select {} // the signal is not catchable; wait for it
-	}
-)
-
-func init() {
-	s, err := parse(os.Getenv(Env))
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "chainwriter: ignoring %s: %v\n", Env, err)
-		return
-	}
-	armed = s
 }
 
 // parse reads the variable's value; "" disarms.
@@ -98,21 +80,4 @@ func parse(v string) (*spec, error) {
 		}
 	}
 	return nil, fmt.Errorf("unknown point %q: want one of %s", v, strings.Join(Points, ", "))
-}
-
-// Hit kills the process if the hook is armed for this point and kind and
-// this is the chosen hit. Inert (one nil check) otherwise.
-func Hit(point, kind string) {
-	if armed == nil {
-		return
-	}
-	mu.Lock()
-	defer mu.Unlock()
-	if armed.point != point || (armed.kind != "" && armed.kind != kind) {
-		return
-	}
-	hits++
-	if hits == armed.n {
-		kill(point)
-	}
 }
