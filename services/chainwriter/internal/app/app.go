@@ -57,6 +57,7 @@ type Config struct {
 	FeeBumpPercent   float64
 	MaxFeePerGas     string
 	MinTip           string
+	GasMarginPercent float64
 	LeaderRetry      time.Duration
 }
 
@@ -66,7 +67,7 @@ var flagOf = map[string]string{
 	"BatchMaxAgents": "batch-max-agents", "RegisterMaxAgents": "batch-max-agents", "Confirmations": "confirmations",
 	"PollInterval": "poll-interval", "MaxBackoff": "max-backoff", "RPCTimeout": "rpc-timeout",
 	"MaxInFlight": "max-in-flight", "ResubmitTimeout": "resubmit-timeout", "FeeBumpPercent": "fee-bump-percent",
-	"MaxFeePerGas": "max-fee-per-gas", "MinTipCap": "min-tip",
+	"MaxFeePerGas": "max-fee-per-gas", "MinTipCap": "min-tip", "GasMarginPercent": "gas-margin-percent",
 }
 
 // RegisterFlags defines the chainwriter's flags.
@@ -90,6 +91,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.FeeBumpPercent, "fee-bump-percent", d.FeeBumpPercent, "fee increase of a replacement, percent (at least 10)")
 	fs.StringVar(&c.MaxFeePerGas, "max-fee-per-gas", "500gwei", "cap on the fee per gas a transaction may offer (wei, or with a gwei/ether suffix)")
 	fs.StringVar(&c.MinTip, "min-tip", "1wei", "least priority fee per gas offered (wei, or with a gwei/ether suffix)")
+	fs.Float64Var(&c.GasMarginPercent, "gas-margin-percent", d.GasMarginPercent, fmt.Sprintf("gas limit = eth_estimateGas's answer plus this percentage plus %d (only gas used is paid)", writer.GasMarginFixed))
 	fs.DurationVar(&c.LeaderRetry, "leader-retry", time.Second, "one chainwriter per contract and chain writes, elected by a Postgres advisory lock: "+
 		"a standby tries to take the lock this often, the leader checks it as often (a standby reports NOT_SERVING, its read-only RPCs still answer)")
 }
@@ -105,6 +107,7 @@ func (c Config) LogValue() slog.Value {
 		slog.Duration("rpc_timeout", c.RPCTimeout), slog.Int("max_in_flight", c.MaxInFlight),
 		slog.Duration("resubmit_timeout", c.ResubmitTimeout), slog.Float64("fee_bump_percent", c.FeeBumpPercent),
 		slog.String("max_fee_per_gas", c.MaxFeePerGas), slog.String("min_tip", c.MinTip),
+		slog.Float64("gas_margin_percent", c.GasMarginPercent),
 		slog.Duration("leader_retry", c.LeaderRetry),
 	)
 }
@@ -184,7 +187,7 @@ func (c *Config) writerConfig() (writer.Config, error) {
 	w.BatchMaxAgents, w.RegisterMaxAgents = c.BatchMaxAgents, c.BatchMaxAgents
 	w.Confirmations, w.PollInterval, w.MaxBackoff, w.RPCTimeout = c.Confirmations, c.PollInterval, c.MaxBackoff, c.RPCTimeout
 	w.MaxInFlight, w.ResubmitTimeout, w.FeeBumpPercent = c.MaxInFlight, c.ResubmitTimeout, c.FeeBumpPercent
-	w.MaxFeePerGas, w.MinTipCap = maxFee, minTip
+	w.MaxFeePerGas, w.MinTipCap, w.GasMarginPercent = maxFee, minTip, c.GasMarginPercent
 	if err := w.Validate(); err != nil {
 		var fe *writer.FieldError
 		if errors.As(err, &fe) {

@@ -52,7 +52,17 @@ type Config struct {
 	MaxFeePerGas    *big.Int
 	// MinTipCap is the least priority fee offered.
 	MinTipCap *big.Int
+
+	// GasMarginPercent is added to eth_estimateGas's answer (then
+	// GasMarginFixed more) to make a transaction's gas limit; only the gas
+	// used is paid.
+	GasMarginPercent float64
 }
+
+// GasMarginFixed is the gas added to every estimate after the percentage
+// (storage a concurrent transaction made warm or cold between the estimate
+// and the inclusion costs up to 20k per slot).
+const GasMarginFixed = 25_000
 
 // Default returns the service's default settings (Contract unset).
 func Default() Config {
@@ -70,6 +80,7 @@ func Default() Config {
 		FeeBumpPercent:    12.5,
 		MaxFeePerGas:      big.NewInt(500e9),
 		MinTipCap:         big.NewInt(1),
+		GasMarginPercent:  20,
 	}
 }
 
@@ -118,6 +129,8 @@ func (c *Config) Validate() error {
 		return bad("MaxFeePerGas", "must be positive")
 	case c.MinTipCap == nil || c.MinTipCap.Sign() < 0 || c.MinTipCap.Cmp(c.MaxFeePerGas) > 0:
 		return bad("MinTipCap", "want 0..max fee per gas")
+	case !(c.GasMarginPercent >= 0 && c.GasMarginPercent <= 200):
+		return bad("GasMarginPercent", "%v: want 0..200", c.GasMarginPercent)
 	}
 	return nil
 }

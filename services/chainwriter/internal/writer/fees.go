@@ -71,12 +71,20 @@ func bigMax(a, b *big.Int) *big.Int {
 	return new(big.Int).Set(b)
 }
 
-// Gas limits. The writer does not estimate (a settle for batch n+1 cannot be
-// estimated while batch n is in flight: it would revert BadBatchId); these
-// bounds cover the worst case of each entry (a first write that imports the
-// agent from the referrer, with an external call, a fresh slot and an event)
-// with a margin. Only the gas used is paid. Measured on anvil: settle with 2
-// agents uses 69,637 gas, 128 agents 1,096,393; register about 29k per agent.
+// gasWithMargin is the gas limit given for an estimate: est × (1 + pct/100)
+// + GasMarginFixed.
+func gasWithMargin(est uint64, pct float64) uint64 {
+	return est + uint64(math.Ceil(float64(est)*pct/100)) + GasMarginFixed
+}
+
+// Computed gas bounds, used only when the node cannot estimate: a settle for
+// batch n+1 sent while batch n is in flight (the estimate would revert
+// BadBatchId), or a node that answers eth_estimateGas with an error that is
+// no revert. They cover the worst case of each entry (a first write that
+// imports the agent from the referrer, with an external call, a fresh slot
+// and an event) with a margin. Only the gas used is paid. Measured on anvil:
+// settle with 2 agents uses 69,637 gas, 128 agents 1,096,393; register about
+// 29k per agent.
 const (
 	txBaseGas        = 21_000
 	calldataGasByte  = 16

@@ -14,6 +14,7 @@ type Metrics struct {
 	feeCapReached                       prometheus.Counter
 	txSent, confirmed, reverts, gasUsed *prometheus.CounterVec
 	txErrors                            *prometheus.CounterVec
+	gasLimits                           *prometheus.CounterVec
 }
 
 // NewMetrics creates the collectors and registers them on reg (nil: none).
@@ -50,11 +51,12 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		reverts:              cv("txs_reverted_total", "Transactions included but reverted, by kind.", "kind"),
 		gasUsed:              cv("gas_used_total", "Gas used by confirmed transactions, by kind.", "kind"),
 		txErrors:             cv("tx_errors_total", "Transaction errors by class (send answers, simulations, used nonces).", "class"),
+		gasLimits:            cv("gas_limits_total", "Gas limits of new transactions by source: estimated (eth_estimateGas plus the margin) or bound (computed: a pipelined settle, or the node could not estimate).", "source"),
 	}
 	if reg != nil {
 		reg.MustRegister(m.up, m.leader, m.balance, m.head, m.lastBatchOnChain, m.inFlight, m.nonceLag, m.batchable,
 			m.pendingReceipts, m.oldestPending, m.pendingRegistrations, m.batchesCreated, m.batchesSent,
-			m.batchesSettled, m.feeBumps, m.reorgs, m.feeCapReached, m.txSent, m.confirmed, m.reverts, m.gasUsed, m.txErrors)
+			m.batchesSettled, m.feeBumps, m.reorgs, m.feeCapReached, m.txSent, m.confirmed, m.reverts, m.gasUsed, m.txErrors, m.gasLimits)
 	}
 	return m
 }

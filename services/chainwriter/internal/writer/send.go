@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"math/big"
+	"strings"
 	"time"
 
+	"github.com/ethereum/go-ethereum"
 	"github.com/ethereum/go-ethereum/core/types"
 
 	"github.com/pbts/pbts/contracts/bindings"
@@ -178,12 +180,23 @@ func (w *Writer) registrations(ctx context.Context, ls liveSet) (liveSet, error)
 	if err != nil {
 		return ls, dbErr(err)
 	}
-	if len(agents) == 0 {
+	if len(agents) == 0 || time.Now().Before(w.holdRegister) {
 		return ls, nil
 	}
 	failpoint.Hit(failpoint.BeforeSign, string(store.KindRegister))
 	data := w.abi.PackRegisterBatch(agents)
-	t := &store.Tx{Kind: store.KindRegister, To: w.cfg.Contract, Data: data, GasLimit: registerGas(len(agents), len(data)), Agents: agents}
+	gas, reverted, err := w.gasLimit(ctx, data, registerGas(len(agents), len(data)))
+	if err != nil {
+		return ls, err
+	}
+	if reverted != nil {
+		// A registration that cannot succeed is a bug (the contract skips
+		// known agents): report it, send nothing, look again later.
+		w.m.txErrors.WithLabelValues("would_revert").Inc()
+		w.holdRegister = time.Now().Add(10 * time.Second)
+		return ls, problem("registration would revert", errors.New(w.describeRevert(reverted)))
+	}
+	t := &store.Tx{Kind: store.KindRegister, To: w.cfg.Contract, Data: data, GasLimit: gas, Agents: agents}
 	if err := w.sendNew(ctx, t); err != nil {
 		return ls, err
 	}
@@ -254,20 +267,25 @@ func (w *Writer) settlements(ctx context.Context, ls liveSet) error {
 }
 
 // sendBatch sends settle() for a recorded batch. When the batch is next on
-// chain it is simulated first, so a batch that would revert is held (and
-// reported) instead of paid for. sent is false when it was not sent.
+// chain its gas is estimated (which simulates it), so a batch that would
+// revert is held (and reported) instead of paid for; a batch behind one in
+// flight cannot be estimated (BadBatchId until the earlier one is included)
+// and gets the computed bound. sent is false when it was not sent.
 func (w *Writer) sendBatch(ctx context.Context, id uint64) (sent bool, err error) {
 	p, err := w.st.BatchPayload(ctx, id)
 	if err != nil {
 		return false, dbErr(err)
 	}
 	data := w.abi.PackSettle(new(big.Int).SetUint64(id), p.Root, p.Agents, p.Up, p.Down)
+	gas := settleGas(len(p.Agents), len(data))
 	if w.obs.lastBatch+1 == id {
-		if _, err := w.call(ctx, data); err != nil {
-			if unavailable(err) {
-				return false, chainErr("simulate settle", err)
-			}
-			if data, ok := revertData(err); ok {
+		var reverted error
+		gas, reverted, err = w.gasLimit(ctx, data, gas)
+		if err != nil {
+			return false, err
+		}
+		if reverted != nil {
+			if data, ok := revertData(reverted); ok {
 				if e, uerr := w.abi.UnpackError(data); uerr == nil {
 					if _, bad := e.(*bindings.ReputationTrackerBadBatchId); bad {
 						w.dirty = true // the chain moved on: look again
@@ -277,14 +295,59 @@ func (w *Writer) sendBatch(ctx context.Context, id uint64) (sent bool, err error
 			}
 			w.m.txErrors.WithLabelValues("would_revert").Inc()
 			w.hold[id] = time.Now().Add(10 * time.Second)
-			return false, problem(fmt.Sprintf("batch %d would revert", id), errors.New(w.describeRevert(err)))
+			return false, problem(fmt.Sprintf("batch %d would revert", id), errors.New(w.describeRevert(reverted)))
 		}
+	} else {
+		w.m.gasLimits.WithLabelValues("bound").Inc()
 	}
-	t := &store.Tx{Kind: store.KindSettle, BatchID: id, To: w.cfg.Contract, Data: data, GasLimit: settleGas(len(p.Agents), len(data))}
+	t := &store.Tx{Kind: store.KindSettle, BatchID: id, To: w.cfg.Contract, Data: data, GasLimit: gas}
 	if err := w.sendNew(ctx, t); err != nil {
 		return false, err
 	}
 	w.m.batchesSent.Inc()
 	delete(w.hold, id)
 	return true, nil
+}
+
+// gasLimit is the gas limit of a new call of the contract with data: the
+// node's estimate (eth_estimateGas at the latest block) plus the margin,
+// at most the block's gas limit. reverted is the estimate's error when the
+// call would revert (the caller refuses to send it); a node that answers
+// with another error (no eth_estimateGas, a cap of its own) gets bound, the
+// computed worst case, with a warning.
+func (w *Writer) gasLimit(ctx context.Context, data []byte, bound uint64) (gas uint64, reverted, err error) {
+	cctx, cancel := context.WithTimeout(ctx, w.cfg.RPCTimeout)
+	est, err := w.be.EstimateGas(cctx, ethereum.CallMsg{From: w.signer, To: &w.cfg.Contract, Data: data})
+	cancel()
+	switch {
+	case err == nil:
+	case unavailable(err):
+		return 0, nil, chainErr("estimate gas", err)
+	case isRevert(err):
+		return 0, err, nil
+	default:
+		w.m.gasLimits.WithLabelValues("bound").Inc()
+		w.log.Warn("gas estimate failed; using the computed bound", "gas", bound, "err", err)
+		return bound, nil, nil
+	}
+	gas = gasWithMargin(est, w.cfg.GasMarginPercent)
+	if lim := w.obs.gasLimit; lim > 0 && gas > lim {
+		if est > lim {
+			return 0, nil, problem("transaction larger than a block",
+				fmt.Errorf("estimated %d gas, the block gas limit is %d", est, lim))
+		}
+		gas = lim
+	}
+	w.m.gasLimits.WithLabelValues("estimated").Inc()
+	return gas, nil, nil
+}
+
+// isRevert tells whether an error of eth_call/eth_estimateGas says the call
+// reverts (as opposed to a node that cannot answer).
+func isRevert(err error) bool {
+	if _, ok := revertData(err); ok {
+		return true
+	}
+	msg := strings.ToLower(err.Error())
+	return strings.Contains(msg, "revert")
 }

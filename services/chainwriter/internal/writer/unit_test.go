@@ -123,6 +123,8 @@ func TestConfigValidate(t *testing.T) {
 		{"FeeBumpPercent", func(c *Config) { c.FeeBumpPercent = 5 }},
 		{"MaxFeePerGas", func(c *Config) { c.MaxFeePerGas = big.NewInt(0) }},
 		{"MinTipCap", func(c *Config) { c.MinTipCap = gwei(1000) }},
+		{"GasMarginPercent", func(c *Config) { c.GasMarginPercent = -1 }},
+		{"GasMarginPercent", func(c *Config) { c.GasMarginPercent = 201 }},
 	} {
 		c := ok
 		tc.set(&c)
@@ -147,5 +149,21 @@ func TestGasLimitsCoverTheContract(t *testing.T) {
 	}
 	if g := registerGas(256, 4+64+256*32); g > 15_000_000 || g < 256*29_000*3/2 {
 		t.Errorf("register gas limit for 256 agents %d", g)
+	}
+}
+
+func TestGasWithMargin(t *testing.T) {
+	for _, tc := range []struct {
+		est  uint64
+		pct  float64
+		want uint64
+	}{
+		{100_000, 20, 120_000 + GasMarginFixed},
+		{69_637, 20, 69_637 + 13_928 + GasMarginFixed}, // the percentage rounds up
+		{50_000, 0, 50_000 + GasMarginFixed},
+	} {
+		if got := gasWithMargin(tc.est, tc.pct); got != tc.want {
+			t.Errorf("gasWithMargin(%d, %v) = %d, want %d", tc.est, tc.pct, got, tc.want)
+		}
 	}
 }

@@ -54,6 +54,7 @@ type Backend interface {
 	SendTransaction(ctx context.Context, tx *types.Transaction) error
 	TransactionReceipt(ctx context.Context, txHash common.Hash) (*types.Receipt, error)
 	CallContract(ctx context.Context, call ethereum.CallMsg, blockNumber *big.Int) ([]byte, error)
+	EstimateGas(ctx context.Context, call ethereum.CallMsg) (uint64, error)
 	FilterLogs(ctx context.Context, q ethereum.FilterQuery) ([]types.Log, error)
 }
 
@@ -116,6 +117,7 @@ type Writer struct {
 	noBumpUntil    map[int64]time.Time          // tx id -> at the fee cap: no bump before
 	noBase         map[common.Address]time.Time // agent -> no registration event found; look again after
 	hold           map[uint64]time.Time         // batch id -> do not send before
+	holdRegister   time.Time                    // no registerBatch before (its estimate reverted)
 	fundsLow       bool
 	backlogAt      time.Time
 	healthy        *bool
@@ -132,6 +134,7 @@ type observation struct {
 	lastBatch uint64 // lastBatchId()
 	balance   *big.Int
 	baseFee   *big.Int
+	gasLimit  uint64 // the latest block's gas limit
 	at        time.Time
 }
 
@@ -173,6 +176,7 @@ func (w *Writer) Begin(lease Lease) {
 	w.forceBump = map[int64]bool{}
 	w.noBumpUntil = map[int64]time.Time{}
 	w.hold = map[uint64]time.Time{}
+	w.holdRegister = time.Time{}
 	w.fundsLow, w.dirty, w.healthy, w.lastProblem = false, true, nil, "starting" // log the first "settling"
 	w.m.leader.Set(1)
 }
@@ -543,7 +547,7 @@ func (w *Writer) observe(ctx context.Context) error {
 	if err != nil {
 		return chainErr("latest header", err)
 	}
-	o.baseFee = hdr.BaseFee
+	o.baseFee, o.gasLimit = hdr.BaseFee, hdr.GasLimit
 	if o.baseFee == nil {
 		o.baseFee = new(big.Int)
 	}
