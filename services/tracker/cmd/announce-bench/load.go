@@ -28,6 +28,7 @@ type loadConfig struct {
 	prefix, suffix     string // the path around {passkey}
 	duration, warmup   time.Duration
 	workers            int
+	sources            int
 	torrents, peers    int
 	maxRequests        int64
 	seed               uint64
@@ -43,6 +44,7 @@ func loadMain(ctx context.Context, args []string) error {
 	fs.DurationVar(&c.duration, "duration", 10*time.Second, "measured duration")
 	fs.DurationVar(&c.warmup, "warmup", time.Second, "unmeasured load before it")
 	fs.IntVar(&c.workers, "workers", 64, "concurrent keep-alive connections")
+	fs.IntVar(&c.sources, "sources", 64, "loopback source addresses the connections come from, 127.1.0.1 to at most 127.1.0.250 (clients of the tracker's per-client rate limit); 0: the system's choice (127.0.0.1)")
 	fs.IntVar(&c.torrents, "torrents", defaultTorrents, "torrents to pick info hashes from")
 	fs.IntVar(&c.peers, "peers", defaultPeers, "peers (and passkeys) to pick from")
 	fs.Int64Var(&c.maxRequests, "max-requests", 50_000_000, "stop after this many requests")
@@ -51,6 +53,9 @@ func loadMain(ctx context.Context, args []string) error {
 	cpuProfile := fs.String("cpuprofile", "", "write the generator's CPU profile to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if c.sources < 0 || c.sources > 250 {
+		return fmt.Errorf("-sources %d: want 0..250", c.sources)
 	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
@@ -170,6 +175,9 @@ func runLoad(ctx context.Context, c *loadConfig) loadResult {
 	for w := range c.workers {
 		wg.Go(func() {
 			wk := &worker{cfg: c, rng: rand.New(rand.NewPCG(c.seed, uint64(w))), deadline: end.Add(10 * time.Second)}
+			if c.sources > 0 {
+				wk.src = &net.TCPAddr{IP: net.IPv4(127, 1, 0, byte(1+w%c.sources))}
+			}
 			wk.run(ctx, &sent, measureFrom, end)
 			wk.close()
 			mu.Lock()
@@ -199,6 +207,7 @@ type worker struct {
 	rng      *rand.Rand
 	deadline time.Time
 	conn     net.Conn
+	src      *net.TCPAddr // the source address, or nil
 	r        *bufio.Reader
 	reused   bool // the connection has carried a response
 	// closes: the server closed a reused connection once, so it is assumed
@@ -299,7 +308,11 @@ func (w *worker) close() {
 }
 
 func (w *worker) dial() error {
-	conn, err := net.DialTimeout("tcp", w.cfg.target.Host, 5*time.Second)
+	d := net.Dialer{Timeout: 5 * time.Second}
+	if w.src != nil {
+		d.LocalAddr = w.src
+	}
+	conn, err := d.Dial("tcp", w.cfg.target.Host)
 	if err != nil {
 		return err
 	}

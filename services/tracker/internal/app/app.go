@@ -63,6 +63,10 @@ type Config struct {
 	InvitesPerAgent int
 	RegisterEvery   time.Duration
 	RegisterBurst   int
+
+	// RateLimitExempt is the comma-separated CIDRs the announce rate limit
+	// does not count (read into BT.RateLimitExempt).
+	RateLimitExempt string
 }
 
 // RegisterFlags defines the tracker's flags.
@@ -86,6 +90,10 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis for -swarm-store=redis: redis://[user:password@]host:port/db, rediss:// or unix:// (secret)")
 	fs.StringVar(&c.RedisPrefix, "redis-key-prefix", swarm.DefaultRedisPrefix, "prefix of the swarm store's Redis keys (replicas sharing swarms use the same one)")
 	fs.BoolVar(&c.BT.AllowPrivateHints, "allow-private-peer-hints", false, "keep BEP 7 ipv4=/ipv6= hints naming loopback or private addresses (a lab or LAN tracker); by default they are ignored, as they let an announcer aim other peers at endpoints of its choice")
+	fs.Float64Var(&c.BT.AnnounceRate, "announce-rate-per-client", c.BT.AnnounceRate, "announces and scrapes per second one client (IPv4 address or IPv6 /64) may send after its burst; more get a failure reason (0: no limit)")
+	fs.IntVar(&c.BT.AnnounceBurst, "announce-burst-per-client", c.BT.AnnounceBurst, "announces and scrapes one client may send at once")
+	fs.IntVar(&c.BT.RateLimitClients, "announce-rate-clients", c.BT.RateLimitClients, "clients the announce rate limit remembers (about 100 bytes each; idle ones are forgotten first)")
+	fs.StringVar(&c.RateLimitExempt, "announce-rate-exempt", "127.0.0.0/8,::1/128", "comma-separated CIDRs the announce rate limit does not count (loopback: a local stack whose agents all announce from 127.0.0.1)")
 	fs.IntVar(&c.BT.MaxQueryLength, "max-query-length", c.BT.MaxQueryLength, "longest announce query accepted, bytes")
 	fs.StringVar(&c.Registration, "registration", "open", "who may register: open (rate-limited per client) or invite (addresses a registered agent in good standing invited, and the bootstrap agents)")
 	fs.StringVar(&c.BootstrapAgents, "bootstrap-agents", "", "comma-separated addresses that may register without an invitation under -registration=invite")
@@ -214,6 +222,9 @@ func (c *Config) validate() (num, den uint64, contract common.Address, err error
 	}
 	if err := c.Announce.Validate(); err != nil {
 		return 0, 0, contract, fmt.Errorf("invalid announce settings: %w", err)
+	}
+	if c.BT.RateLimitExempt, err = server.ParsePrefixes(c.RateLimitExempt); err != nil {
+		return 0, 0, contract, bad("announce-rate-exempt", err)
 	}
 	if err := c.BT.Validate(); err != nil {
 		return 0, 0, contract, fmt.Errorf("invalid announce settings: %w", err)

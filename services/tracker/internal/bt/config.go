@@ -38,12 +38,30 @@ type Config struct {
 	// their networks. (Link-local, multicast and unspecified hints are
 	// always ignored: nobody else can reach them.)
 	AllowPrivateHints bool
+	// AnnounceRate is the announces and scrapes one client (an IPv4
+	// address or an IPv6 /64) may send per second after AnnounceBurst at
+	// once; more are refused with a failure reason. 0 turns the limit off.
+	AnnounceRate  float64
+	AnnounceBurst int
+	// RateLimitClients bounds the clients the limit remembers (idle ones
+	// are forgotten first): its memory, about 100 bytes a client.
+	RateLimitClients int
+	// RateLimitExempt are addresses the limit does not count (by default
+	// loopback: a local stack or test whose every agent is 127.0.0.1).
+	RateLimitExempt []netip.Prefix
 }
 
 // DefaultConfig returns the defaults: 4 KiB queries, 50 info hashes per
-// scrape, no proxy header.
+// scrape, no proxy header; per client 30 announces at once and 5 a second
+// after that (a NAT of a hundred clients re-announcing 40 torrents each
+// every 15 minutes stays under it), 262,144 clients remembered, loopback
+// exempt.
 func DefaultConfig() Config {
-	return Config{MaxQueryLength: 4 << 10, MaxScrapeInfoHashes: 50}
+	return Config{
+		MaxQueryLength: 4 << 10, MaxScrapeInfoHashes: 50,
+		AnnounceRate: 5, AnnounceBurst: 30, RateLimitClients: 1 << 18,
+		RateLimitExempt: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
+	}
 }
 
 // Validate reports the first bad setting by name.
@@ -66,20 +84,39 @@ func (c Config) Validate() error {
 			errs = append(errs, errors.New("invalid trusted proxy prefix"))
 		}
 	}
+	if c.AnnounceRate < 0 || c.AnnounceRate > 1e9 {
+		errs = append(errs, fmt.Errorf("announce rate %g per client out of range [0 (off), 1e9]", c.AnnounceRate))
+	}
+	if c.AnnounceRate > 0 && (c.AnnounceBurst < 1 || c.AnnounceBurst > 1e9) {
+		errs = append(errs, fmt.Errorf("announce burst %d per client out of range [1, 1e9]", c.AnnounceBurst))
+	}
+	if c.AnnounceRate > 0 && (c.RateLimitClients < limiterShards || c.RateLimitClients > 1<<26) {
+		errs = append(errs, fmt.Errorf("rate-limited clients %d out of range [%d, %d]", c.RateLimitClients, limiterShards, 1<<26))
+	}
+	for _, p := range c.RateLimitExempt {
+		if !p.IsValid() {
+			errs = append(errs, errors.New("invalid rate limit exempt prefix"))
+		}
+	}
 	return errors.Join(errs...)
 }
 
 // LogValue implements slog.LogValuer.
 func (c Config) LogValue() slog.Value {
-	proxies := make([]string, len(c.TrustedProxies))
-	for i, p := range c.TrustedProxies {
-		proxies[i] = p.String()
+	prefixes := func(ps []netip.Prefix) string {
+		s := make([]string, len(ps))
+		for i, p := range ps {
+			s[i] = p.String()
+		}
+		return strings.Join(s, ",")
 	}
 	return slog.GroupValue(
 		slog.Int("max_query_length", c.MaxQueryLength),
 		slog.Int("max_scrape_info_hashes", c.MaxScrapeInfoHashes),
 		slog.String("real_ip_header", c.RealIPHeader),
-		slog.String("trusted_proxies", strings.Join(proxies, ",")),
+		slog.String("trusted_proxies", prefixes(c.TrustedProxies)),
 		slog.Bool("allow_private_hints", c.AllowPrivateHints),
+		slog.Float64("announce_rate", c.AnnounceRate), slog.Int("announce_burst", c.AnnounceBurst),
+		slog.Int("rate_limit_clients", c.RateLimitClients), slog.String("rate_limit_exempt", prefixes(c.RateLimitExempt)),
 	)
 }

@@ -40,7 +40,8 @@ type Handler struct {
 	cfg   Config
 	log   *slog.Logger
 	stats counters
-	pool  sync.Pool // *exchange, for the net/http path
+	pool  sync.Pool      // *exchange, for the net/http path
+	limit *clientLimiter // nil: no rate limit
 }
 
 // exchange is one request's scratch space: parsed forms, answers and the
@@ -75,7 +76,7 @@ func NewHandler(logic Logic, cfg Config, log *slog.Logger) (*Handler, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	h := &Handler{logic: logic, cfg: cfg, log: log}
+	h := &Handler{logic: logic, cfg: cfg, log: log, limit: newClientLimiter(cfg)}
 	h.pool.New = func() any { return newExchange() }
 	return h, nil
 }
@@ -136,7 +137,7 @@ func (h *Handler) respond(ctx context.Context, x *exchange, method, path, query 
 	if announce {
 		h.announce(ctx, x, passkey, query, conn, forwarded)
 	} else {
-		h.scrape(ctx, x, passkey, query)
+		h.scrape(ctx, x, passkey, query, conn, forwarded)
 	}
 	return http.StatusOK
 }
@@ -160,6 +161,9 @@ func (h *Handler) announce(ctx context.Context, x *exchange, passkey, query stri
 		h.malformed(x, errNoAddr)
 		return
 	}
+	if !h.allow(x, remote) {
+		return
+	}
 	req.Addr = netip.AddrPortFrom(remote, req.Port)
 	if remote.Is4() {
 		req.Hint, _ = parseHint(ipv6, req.Port, true)
@@ -179,7 +183,7 @@ func (h *Handler) announce(ctx context.Context, x *exchange, passkey, query stri
 	x.body = AppendAnnounce(x.body, &x.aresp, req.NoPeerID)
 }
 
-func (h *Handler) scrape(ctx context.Context, x *exchange, passkey, query string) {
+func (h *Handler) scrape(ctx context.Context, x *exchange, passkey, query string, conn netip.Addr, forwarded string) {
 	h.stats.scrapes.Add(1)
 	x.sreq = ScrapeRequest{InfoHashes: x.sreq.InfoHashes[:0]}
 	x.sresp = ScrapeResponse{Files: x.sresp.Files[:0]}
@@ -191,12 +195,26 @@ func (h *Handler) scrape(ctx context.Context, x *exchange, passkey, query string
 		h.malformed(x, err)
 		return
 	}
+	if remote, ok := h.clientAddr(conn, forwarded); ok && !h.allow(x, remote) {
+		return
+	}
 	x.sreq.Passkey = passkey
 	if err := h.logic.Scrape(ctx, &x.sreq, &x.sresp); err != nil {
 		x.body = h.failure(ctx, x.body, "scrape", x.sreq.InfoHashes[0], err)
 		return
 	}
 	x.body = AppendScrape(x.body, &x.sresp)
+}
+
+// allow applies the per-client rate limit to the client at a, answering
+// a refusal into x when it is over.
+func (h *Handler) allow(x *exchange, a netip.Addr) bool {
+	if h.limit == nil || h.limit.allow(a) {
+		return true
+	}
+	h.stats.rateLimited.Add(1)
+	x.body = AppendFailure(x.body, string(h.limit.reason))
+	return false
 }
 
 func (h *Handler) malformed(x *exchange, err error) {
@@ -257,13 +275,19 @@ type Stats struct {
 	// Malformed requests, refusals by the logic (ClientErrors) and
 	// internal errors (answered generically and logged).
 	Malformed, Refused, Internal uint64
+	// RateLimited counts requests refused by the per-client rate limit.
+	RateLimited uint64
 	// HintsIgnored counts BEP 7 hints dropped as private or loopback.
 	HintsIgnored uint64
 }
 
 type counters struct {
-	announces, scrapes, malformed, refused, internal, hintsIgnored atomic.Uint64
+	announces, scrapes, malformed, refused, internal, hintsIgnored, rateLimited atomic.Uint64
 }
+
+// LimitedClients is how many clients the rate limit remembers (0 when it
+// is off): bounded by Config.RateLimitClients.
+func (h *Handler) LimitedClients() int { return h.limit.clients() }
 
 // Stats returns the counters (for metrics).
 func (h *Handler) Stats() Stats {
@@ -275,6 +299,7 @@ func (h *Handler) Stats() Stats {
 		Internal:  h.stats.internal.Load(),
 
 		HintsIgnored: h.stats.hintsIgnored.Load(),
+		RateLimited:  h.stats.rateLimited.Load(),
 	}
 }
 
