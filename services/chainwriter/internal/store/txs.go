@@ -154,6 +154,10 @@ func (s *Store) AddAttempt(ctx context.Context, t *Tx, a Attempt) error {
 		if err := insertAttempt(ctx, tx, t.ID, a); err != nil {
 			return err
 		}
+		// A version refused for its gas limit is signed with a new one.
+		if _, err := tx.Exec(ctx, `UPDATE chainwriter_txs SET gas_limit = $2 WHERE id = $1 AND gas_limit <> $2`, t.ID, int64(t.GasLimit)); err != nil {
+			return err
+		}
 		return pointAt(ctx, tx, t.ID, t.Kind, t.BatchID, a.Hash)
 	})
 	if err != nil {

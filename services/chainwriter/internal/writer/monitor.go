@@ -130,6 +130,28 @@ func (w *Writer) checkPending(ctx context.Context, t *store.Tx) error {
 	}
 	delete(w.consumed, t.ID)
 	latest := t.Latest()
+	if w.resign[t.ID] && !w.fundsLow {
+		// The node refused the version itself: a new one (gas limit
+		// estimated again, fees bumped) under the same nonce, so that the
+		// nonces after it do not wait for ever.
+		return w.replaceRejected(ctx, t)
+	}
+	gone, err := w.goneFromNode(ctx, t)
+	if err != nil {
+		return err
+	}
+	if gone {
+		w.m.txErrors.WithLabelValues("gone_from_node").Inc()
+		if w.gone[latest.Hash] == 1 || w.fundsLow {
+			// Lost once (a node restarted, a pool flushed): the same bytes again.
+			w.log.Warn("transaction gone from the node; sending it again", "kind", t.Kind, "nonce", t.Nonce, "batch", t.BatchID, "tx", latest.Hash)
+			return w.broadcast(ctx, t, latest)
+		}
+		// The node dropped this version again (evicted, underpriced): a
+		// replacement with the same nonce paying more.
+		w.log.Warn("transaction dropped by the node again; replacing it", "kind", t.Kind, "nonce", t.Nonce, "batch", t.BatchID, "tx", latest.Hash)
+		return w.bump(ctx, t)
+	}
 	due := time.Since(latest.SignedAt) >= w.cfg.ResubmitTimeout && time.Now().After(w.noBumpUntil[t.ID])
 	if (w.forceBump[t.ID] || due) && !w.fundsLow {
 		// (Without funds a dearer version cannot help: keep rebroadcasting.)
@@ -376,4 +398,62 @@ func (w *Writer) settledElsewhere(ctx context.Context, batch uint64, dropTx int6
 	}
 	w.m.batchesSettled.Inc()
 	return nil
+}
+
+// goneAfter is how long after its last broadcast a version must be in the
+// node (pending or included) before its absence counts, and how often the
+// node is asked.
+func (w *Writer) goneAfter() time.Duration {
+	return max(min(time.Second, w.cfg.ResubmitTimeout/4), w.cfg.PollInterval)
+}
+
+// goneFromNode tells whether the node has none of t's versions (neither in
+// its pool nor included), a while after this process broadcast the latest:
+// it was dropped (anvil_dropTransaction, eviction, a restart). It counts
+// the times in w.gone.
+func (w *Writer) goneFromNode(ctx context.Context, t *store.Tx) (bool, error) {
+	latest := t.Latest()
+	sentAt, ok := w.sent[latest.Hash]
+	if !ok || time.Since(sentAt) < w.goneAfter() || time.Since(w.goneChecked[t.ID]) < w.goneAfter() {
+		return false, nil
+	}
+	w.goneChecked[t.ID] = time.Now()
+	for i := len(t.Attempts) - 1; i >= 0; i-- {
+		cctx, cancel := context.WithTimeout(ctx, w.cfg.RPCTimeout)
+		tx, _, err := w.be.TransactionByHash(cctx, t.Attempts[i].Hash)
+		cancel()
+		if errors.Is(err, ethereum.NotFound) || (err == nil && tx == nil) {
+			continue
+		}
+		if err != nil {
+			return false, chainErr("transaction by hash", err)
+		}
+		return false, nil
+	}
+	w.gone[latest.Hash]++
+	return true, nil
+}
+
+// maxRejected bounds the new versions signed for a transaction the node
+// refuses; after that it is rebroadcast as is and reported.
+const maxRejected = 3
+
+// replaceRejected signs a new version of a transaction whose latest the
+// node refused outright: the gas limit estimated again when the call can
+// be (at most the block's), fees bumped.
+func (w *Writer) replaceRejected(ctx context.Context, t *store.Tx) error {
+	delete(w.resign, t.ID)
+	if t.Kind == store.KindRegister || (t.Kind == store.KindSettle && w.obs.lastBatch+1 == t.BatchID) {
+		gas, reverted, err := w.gasLimit(ctx, t.Data, t.GasLimit)
+		if err != nil {
+			return err
+		}
+		if reverted == nil {
+			t.GasLimit = gas
+		}
+	}
+	if lim := w.obs.gasLimit; lim > 0 && t.GasLimit > lim {
+		t.GasLimit = lim
+	}
+	return w.bump(ctx, t)
 }

@@ -126,9 +126,16 @@ func (w *Writer) broadcast(ctx context.Context, t *store.Tx, a *store.Attempt) e
 		w.fundsLow = true
 		return problem("insufficient funds", fmt.Errorf("signer %s, nonce %d: %w", w.signer, t.Nonce, err))
 	case ClassRejected:
-		w.log.Error("node refuses the transaction", "kind", t.Kind, "nonce", t.Nonce, "tx", a.Hash, "err", err)
 		w.sent[a.Hash] = now
-		return nil
+		w.rejected[t.ID]++
+		if w.rejected[t.ID] <= maxRejected {
+			w.log.Warn("node refuses the transaction; signing a new version with the same nonce", "kind", t.Kind, "nonce", t.Nonce,
+				"batch", t.BatchID, "tx", a.Hash, "err", err)
+			w.resign[t.ID] = true
+			return nil
+		}
+		w.log.Error("node refuses the transaction", "kind", t.Kind, "nonce", t.Nonce, "tx", a.Hash, "err", err)
+		return problem(fmt.Sprintf("node refuses transaction nonce %d", t.Nonce), err)
 	case ClassUnavailable:
 		return chainErr("send transaction", err)
 	default:

@@ -53,6 +53,7 @@ type Backend interface {
 	SuggestGasTipCap(ctx context.Context) (*big.Int, error)
 	SendTransaction(ctx context.Context, tx *types.Transaction) error
 	TransactionReceipt(ctx context.Context, txHash common.Hash) (*types.Receipt, error)
+	TransactionByHash(ctx context.Context, hash common.Hash) (tx *types.Transaction, isPending bool, err error)
 	CallContract(ctx context.Context, call ethereum.CallMsg, blockNumber *big.Int) ([]byte, error)
 	EstimateGas(ctx context.Context, call ethereum.CallMsg) (uint64, error)
 	FilterLogs(ctx context.Context, q ethereum.FilterQuery) ([]types.Log, error)
@@ -115,6 +116,10 @@ type Writer struct {
 	consumed       map[int64]time.Time          // tx id -> when its nonce was first seen used without a receipt of ours
 	forceBump      map[int64]bool               // tx id -> replace at once (underpriced, fee too low)
 	noBumpUntil    map[int64]time.Time          // tx id -> at the fee cap: no bump before
+	goneChecked    map[int64]time.Time          // tx id -> when the node was last asked whether it still has it
+	gone           map[common.Hash]int          // version -> times the node was found without it
+	rejected       map[int64]int                // tx id -> versions the node refused outright (this term)
+	resign         map[int64]bool               // tx id -> the node refused the version: sign a new one
 	noBase         map[common.Address]time.Time // agent -> no registration event found; look again after
 	hold           map[uint64]time.Time         // batch id -> do not send before
 	holdRegister   time.Time                    // no registerBatch before (its estimate reverted)
@@ -158,6 +163,10 @@ func New(cfg Config, st *store.Store, be Backend, key *ecdsa.PrivateKey, m *Metr
 		consumed:    map[int64]time.Time{},
 		forceBump:   map[int64]bool{},
 		noBumpUntil: map[int64]time.Time{},
+		goneChecked: map[int64]time.Time{},
+		gone:        map[common.Hash]int{},
+		rejected:    map[int64]int{},
+		resign:      map[int64]bool{},
 		noBase:      map[common.Address]time.Time{},
 		hold:        map[uint64]time.Time{},
 	}
@@ -175,6 +184,10 @@ func (w *Writer) Begin(lease Lease) {
 	w.consumed = map[int64]time.Time{}
 	w.forceBump = map[int64]bool{}
 	w.noBumpUntil = map[int64]time.Time{}
+	w.goneChecked = map[int64]time.Time{}
+	w.gone = map[common.Hash]int{}
+	w.rejected = map[int64]int{}
+	w.resign = map[int64]bool{}
 	w.hold = map[uint64]time.Time{}
 	w.holdRegister = time.Time{}
 	w.fundsLow, w.dirty, w.healthy, w.lastProblem = false, true, nil, "starting" // log the first "settling"
