@@ -71,9 +71,13 @@ const (
 	maxWindow     = 64
 	receiptMaxAge = 30 * time.Minute
 	inboundQueue  = 8192
-	rejectRetry   = 100 * time.Millisecond
-	unpaidExpiry  = 2 * time.Minute
-	handshakeLen  = 68
+	// maxQueuedReceipts bounds the receipts waiting to be taken in (12 MiB
+	// of them); beyond it, handed receipts are refused (their downloaders
+	// submit them to the service as well).
+	maxQueuedReceipts = 1 << 16
+	rejectRetry       = 100 * time.Millisecond
+	unpaidExpiry      = 2 * time.Minute
+	handshakeLen      = 68
 	// earlyReceipts bounds the receipts a connection may hand over before
 	// it has authenticated (they are credited once it has).
 	earlyReceipts = 256
@@ -139,7 +143,7 @@ type account struct {
 	shortfall int64              // settled pieces' bytes sent beyond what their receipts credit
 	open      map[pieceRef]int64 // unsettled pieces: bytes sent
 	openedAt  map[pieceRef]time.Time
-	paid      map[pieceRef]bool   // settled pieces: blocks sent again count as shortfall
+	paid      pieceSet            // settled pieces: blocks sent again count as shortfall
 	resent    map[pieceRef]resend // paid pieces sent again, not yet covered
 	verified  bool                // a receipt of this agent's has passed the signature check
 	banned    bool                // it handed us a forged receipt: nothing more is sent
@@ -152,14 +156,14 @@ type resend struct {
 }
 
 func newAccount() *account {
-	return &account{open: make(map[pieceRef]int64), openedAt: make(map[pieceRef]time.Time), paid: make(map[pieceRef]bool),
+	return &account{open: make(map[pieceRef]int64), openedAt: make(map[pieceRef]time.Time), paid: make(pieceSet),
 		resent: make(map[pieceRef]resend)}
 }
 
 // add accounts a block admitted for sending at now.
 func (a *account) add(ref pieceRef, block int64, now time.Time) {
 	a.sent += block
-	if a.paid[ref] {
+	if a.paid.has(ref) {
 		a.shortfall += block
 		r := a.resent[ref]
 		if r.bytes == 0 {
@@ -197,6 +201,13 @@ func (a *account) expire(now time.Time) {
 			a.shortfall += sent
 		}
 	}
+	// A re-send no receipt can cover any more (one signed after it would
+	// be older than receiptMaxAge) stays shortfall and is forgotten.
+	for ref, r := range a.resent {
+		if now.Sub(r.since) > receiptMaxAge+resendSkew {
+			delete(a.resent, ref)
+		}
+	}
 }
 
 func (a *account) merge(b *account) {
@@ -211,9 +222,7 @@ func (a *account) merge(b *account) {
 		}
 		a.open[k] += v
 	}
-	for k := range b.paid {
-		a.paid[k] = true
-	}
+	a.paid.union(b.paid)
 }
 
 // subtract takes b's sends (a part of a's) out of a: a connection that
@@ -257,19 +266,24 @@ type uploadGate struct {
 	agents    map[common.Address]*account
 	anon      map[netip.Addr]*account // unauthenticated connections, per client (server.ClientKey)
 	torrents  map[[20]byte]*gateTorrent
-	credited  map[receipt.Key]bool
 	stalls    int
 	refused   int
-	handed    int               // receipts credited (each once)
-	handedAll int               // distinct receipts credited (a re-download's too)
-	authed    int               // connections authenticated
-	orphaned  int               // receipts that arrived over a connection closed meanwhile
-	seen      map[[32]byte]bool // digests of receipts handed over (a replay covers no re-send)
-	in        chan inboundReceipts
-	ctx       context.Context
-	cancel    context.CancelFunc
-	wg        sync.WaitGroup
-	drains    int // connections closing (see gatedConn.Close)
+	handed    int // receipts credited (each once)
+	handedAll int // distinct receipts credited (a re-download's too)
+	authed    int // connections authenticated
+	orphaned  int // receipts that arrived over a connection closed meanwhile
+	// seen holds the digests (their first 8 bytes) of the receipts handed
+	// over, with their timestamps, so that a replay covers no re-send;
+	// receipts older than receiptMaxAge are refused anyway, so their
+	// digests are dropped (see forgetOldLocked).
+	seen     map[uint64]uint64
+	seenAdds int // since the last forgetOldLocked
+	queued   int // receipts in g.in
+	in       chan inboundReceipts
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
+	drains   int // connections closing (see gatedConn.Close)
 }
 
 type inboundReceipts struct {
@@ -297,7 +311,7 @@ func newUploadGate(d receipt.Domain, key *ecdsa.PrivateKey, window int64) *uploa
 	g := &uploadGate{
 		window: window, d: d, key: key, me: crypto.PubkeyToAddress(key.PublicKey), now: time.Now,
 		conns: make(map[string]*gatedConn), agents: make(map[common.Address]*account), anon: make(map[netip.Addr]*account),
-		torrents: make(map[[20]byte]*gateTorrent), credited: make(map[receipt.Key]bool), seen: make(map[[32]byte]bool),
+		torrents: make(map[[20]byte]*gateTorrent), seen: make(map[uint64]uint64),
 		in: make(chan inboundReceipts, inboundQueue),
 	}
 	g.cond = sync.NewCond(&g.mu)
@@ -563,6 +577,17 @@ func (g *uploadGate) onExtension(ev torrent.PeerConnReadExtensionMessageEvent) {
 		g.mu.Unlock()
 		return
 	}
+	g.mu.Lock()
+	full := g.queued+len(recs) > maxQueuedReceipts
+	if full {
+		g.refused += len(recs)
+	} else {
+		g.queued += len(recs)
+	}
+	g.mu.Unlock()
+	if full {
+		return
+	}
 	select {
 	case g.in <- inboundReceipts{remote: ev.PeerConn.RemoteAddr.String(), conn: g.connOf(ev.PeerConn), ih: [20]byte(t.InfoHash()), recs: recs}:
 	default:
@@ -570,6 +595,7 @@ func (g *uploadGate) onExtension(ev torrent.PeerConnReadExtensionMessageEvent) {
 		// pieces stay unpaid here. Counted as refused.
 		g.mu.Lock()
 		g.refused += len(recs)
+		g.queued -= len(recs)
 		g.mu.Unlock()
 	}
 }
@@ -586,6 +612,9 @@ func (g *uploadGate) intake() {
 				continue
 			}
 			g.intakeReceipts(in.conn, in.ih, in.recs)
+			g.mu.Lock()
+			g.queued -= len(in.recs)
+			g.mu.Unlock()
 		}
 	}
 }
@@ -689,22 +718,25 @@ func (g *uploadGate) check(ih [20]byte, sr *wire.SignedReceipt) bool {
 // nothing).
 func (g *uploadGate) credit(agent common.Address, sr *wire.SignedReceipt) {
 	g.mu.Lock()
-	k := sr.Receipt.Key()
-	digest := receipt.Digest(g.d, sr.Receipt)
+	d := receipt.Digest(g.d, sr.Receipt)
+	digest := binary.BigEndian.Uint64(d[:8])
 	acct := g.agentLocked(agent)
 	ref := pieceRef{[20]byte(sr.Receipt.InfoHash[:20]), sr.Receipt.PieceIndex}
-	again := g.credited[k]
-	g.credited[k] = true
+	// The receipt's sender is us (check), so its key is (agent, piece):
+	// credited before exactly when the piece is paid on agent's account.
+	again := acct.paid.has(ref)
 	if !again {
 		g.handed++
 		acct.paidBytes += int64(sr.Receipt.PieceSize)
 	}
-	newDigest := !g.seen[digest]
-	g.seen[digest] = true
+	_, seen := g.seen[digest]
+	newDigest := !seen
 	if newDigest {
 		g.handedAll++
+		g.seen[digest] = sr.Receipt.Timestamp
+		g.forgetOldLocked()
 	}
-	acct.paid[ref] = true
+	acct.paid.add(ref)
 	if sent, ok := acct.settle(ref); ok {
 		acct.shortfall += max(0, sent-int64(sr.Receipt.PieceSize))
 	} else if r, ok := acct.resent[ref]; ok && newDigest &&
@@ -719,6 +751,53 @@ func (g *uploadGate) credit(agent common.Address, sr *wire.SignedReceipt) {
 	g.mu.Unlock()
 	if g.forward != nil && !again {
 		g.forward(*sr)
+	}
+}
+
+// forgetOldLocked drops, every 4096 new digests, those of receipts older
+// than receiptMaxAge (and resendSkew): check refuses such receipts, so
+// remembering them guards nothing.
+func (g *uploadGate) forgetOldLocked() {
+	if g.seenAdds++; g.seenAdds < 4096 {
+		return
+	}
+	g.seenAdds = 0
+	cut := uint64(max(0, g.now().Add(-receiptMaxAge-resendSkew).Unix()))
+	for k, ts := range g.seen {
+		if ts < cut {
+			delete(g.seen, k)
+		}
+	}
+}
+
+// pieceSet is a set of pieces, a bitset per torrent: an agent that paid
+// for every piece of a 1 TiB dataset of 256 KiB pieces costs 512 KiB.
+type pieceSet map[[20]byte][]uint64
+
+func (s pieceSet) has(r pieceRef) bool {
+	b := s[r.ih]
+	return int(r.idx/64) < len(b) && b[r.idx/64]&(1<<(r.idx%64)) != 0
+}
+
+func (s pieceSet) add(r pieceRef) {
+	b := s[r.ih]
+	if w := int(r.idx / 64); w >= len(b) {
+		b = append(b, make([]uint64, w+1-len(b))...)
+	}
+	b[r.idx/64] |= 1 << (r.idx % 64)
+	s[r.ih] = b
+}
+
+func (s pieceSet) union(o pieceSet) {
+	for ih, ob := range o {
+		b := s[ih]
+		if len(ob) > len(b) {
+			b = append(b, make([]uint64, len(ob)-len(b))...)
+		}
+		for i, w := range ob {
+			b[i] |= w
+		}
+		s[ih] = b
 	}
 }
 
@@ -744,12 +823,11 @@ func (g *uploadGate) settleFromService(r *receipt.Receipt) {
 	if acct == nil || r.Sender != g.me {
 		return
 	}
-	if k := r.Key(); !g.credited[k] {
-		g.credited[k] = true
+	ref := pieceRef{[20]byte(r.InfoHash[:20]), r.PieceIndex}
+	if !acct.paid.has(ref) {
 		acct.paidBytes += int64(r.PieceSize)
 	}
-	ref := pieceRef{[20]byte(r.InfoHash[:20]), r.PieceIndex}
-	acct.paid[ref] = true
+	acct.paid.add(ref)
 	sent, ok := acct.settle(ref)
 	if !ok {
 		return

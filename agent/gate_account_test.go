@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"net"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -256,5 +257,100 @@ func TestGrownWindowRule(t *testing.T) {
 		if got := grownWindow(c.base, c.paid, c.pieceLen); got != c.want {
 			t.Errorf("grownWindow(%d, %d, %d) = %d, want %d", c.base, c.paid, c.pieceLen, got, c.want)
 		}
+	}
+}
+
+// discardConn is a net.Conn that drops what is written to it, at a remote
+// address of its own.
+type discardConn struct {
+	net.Conn // nil: only Write, RemoteAddr and Close are used
+	port     int
+}
+
+func (d *discardConn) Write(b []byte) (int, error) { return len(b), nil }
+func (d *discardConn) RemoteAddr() net.Addr {
+	return &net.TCPAddr{IP: net.IPv4(192, 0, 2, byte(1+d.port/60000)), Port: 1 + d.port%60000}
+}
+func (d *discardConn) Close() error { return nil }
+
+// A long-running seeder keeps bounded memory: 50 agents each download two
+// torrents of 2048 pieces (paid half with receipts handed over, half on
+// the service's word), and what the gate keeps of it all — the paid
+// pieces, to tell a re-download — takes a few hundred KiB, not the tens of
+// MiB per-receipt maps took; digests of receipts too old to be accepted
+// are forgotten.
+func TestGateMemoryStaysBoundedWhileSeeding(t *testing.T) {
+	const (
+		agents   = 50
+		torrents = 2
+		pieces   = 2048
+		pieceLen = 64
+	)
+	g := newUploadGate(receipt.Domain{ChainID: 1, Tracker: common.Address{9}}, mustKey(t), 0)
+	now := time.Unix(1_800_000_000, 0)
+	g.now = func() time.Time { return now }
+	var ihs [][20]byte
+	sums := make([]byte, 32*pieces)
+	for i := range torrents {
+		ih := [20]byte{byte(i + 1)}
+		ihs = append(ihs, ih)
+		g.torrents[ih] = &gateTorrent{pieceLen: pieceLen, total: pieces * pieceLen, sums: sums}
+	}
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := heap()
+	port := 0
+	for a := 0; a < agents; a++ {
+		agent := common.Address{byte(a), 1}
+		for _, ih := range ihs {
+			port++
+			c := g.track(&discardConn{port: port}).(*gatedConn)
+			g.mu.Lock()
+			g.bindLocked(c, agent)
+			g.mu.Unlock()
+			hs := make([]byte, handshakeLen)
+			copy(hs[28:48], ih[:])
+			if _, err := c.Write(hs); err != nil {
+				t.Fatal(err)
+			}
+			for i := uint32(0); i < pieces; i++ {
+				if _, err := c.Write(pieceMsg(i, pieceLen)); err != nil {
+					t.Fatal(err)
+				}
+				r := receipt.Receipt{InfoHash: receipt.InfoHashFromV1(ih), Sender: g.me, Receiver: agent, PieceIndex: i,
+					PieceSize: pieceLen, Timestamp: uint64(now.Unix())}
+				if i%2 == 0 {
+					g.credit(agent, &wire.SignedReceipt{Receipt: r})
+				} else {
+					g.settleFromService(&r)
+				}
+			}
+			c.Close()
+		}
+	}
+	after := heap()
+	stalls, _ := g.stats()
+	if g.unpaid() != 0 || stalls != 0 || g.handedCount() != agents*torrents*pieces/2 {
+		t.Fatalf("unpaid %d, stalls %d, handed %d", g.unpaid(), stalls, g.handedCount())
+	}
+	grew := int64(after) - int64(before)
+	t.Logf("the gate's heap grew %d KiB for %d pieces paid by %d agents (%d digests remembered)", grew>>10, agents*torrents*pieces, agents, len(g.seen))
+	if grew > 4<<20 {
+		t.Fatalf("the gate's heap grew %d KiB for %d paid pieces: not bounded", grew>>10, agents*torrents*pieces)
+	}
+	// Half an hour on, the old digests go (receipts that old are refused).
+	now = now.Add(receiptMaxAge + resendSkew + time.Minute)
+	agent := common.Address{0xee}
+	for i := uint32(0); i < 4096; i++ {
+		r := receipt.Receipt{InfoHash: receipt.InfoHashFromV1(ihs[0]), Sender: g.me, Receiver: agent, PieceIndex: i % pieces,
+			PieceSize: pieceLen, Timestamp: uint64(now.Unix()) + uint64(i/pieces)}
+		g.credit(agent, &wire.SignedReceipt{Receipt: r})
+	}
+	if n := len(g.seen); n > 4096 {
+		t.Fatalf("%d digests remembered after the old ones expired, want at most 4096", n)
 	}
 }
