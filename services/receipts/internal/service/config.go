@@ -43,6 +43,10 @@ type Config struct {
 	CacheAgents    int
 	CacheMembers   int
 	CacheDatasetMB int
+	// CacheNegatives unknown agents and unknown torrents are remembered
+	// (each) for CacheNegativeTTL.
+	CacheNegatives   int
+	CacheNegativeTTL time.Duration
 
 	// MinRatio is the tracker's minimum upload/download ratio; a receipt
 	// that would take its receiver below it is refused (ledger.Quota). "0"
@@ -79,6 +83,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.CacheAgents, "cache-agents", 1_000_000, "registered agents cached")
 	fs.IntVar(&c.CacheMembers, "cache-members", 4_000_000, "swarm memberships cached")
 	fs.IntVar(&c.CacheDatasetMB, "cache-dataset-mb", 256, "MiB of dataset piece hashes cached")
+	fs.IntVar(&c.CacheNegatives, "cache-negatives", 65536, "unknown agents and unknown torrents remembered (each), so that garbage naming them costs no query (0: none)")
+	fs.DurationVar(&c.CacheNegativeTTL, "cache-negative-ttl", 5*time.Second, "how long an unknown agent or torrent is remembered as unknown (an agent that registers is believed this much later at most)")
 	fs.StringVar(&c.MinRatio, "min-ratio", "1/2", "the tracker's minimum upload/(download+left) ratio, as N/D or a decimal: no receiver is credited downloads beyond its upload over it (0 disables)")
 }
 
@@ -134,6 +140,10 @@ func (c *Config) Validate() error {
 		return bad("cache-members", "%d: want at least 1", c.CacheMembers)
 	case c.CacheDatasetMB < 1:
 		return bad("cache-dataset-mb", "%d: want at least 1", c.CacheDatasetMB)
+	case c.CacheNegatives < 0 || c.CacheNegatives > 1<<24:
+		return bad("cache-negatives", "%d: want 0..16777216", c.CacheNegatives)
+	case c.CacheNegativeTTL < 0 || c.CacheNegativeTTL > time.Hour:
+		return bad("cache-negative-ttl", "%v: want 0..1h", c.CacheNegativeTTL)
 	}
 	num, den, err := server.ParseRatio(c.MinRatio)
 	if err != nil {
@@ -168,6 +178,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("verify_workers", c.VerifyWorkers),
 		slog.Int("watch_buffer", c.WatchBuffer),
 		slog.Int("max_watchers", c.MaxWatchers),
+		slog.Int("cache_negatives", c.CacheNegatives),
+		slog.Duration("cache_negative_ttl", c.CacheNegativeTTL),
 		slog.String("min_ratio", c.MinRatio),
 	)
 }

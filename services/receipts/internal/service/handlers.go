@@ -54,7 +54,14 @@ func (s *Service) SubmitReceipts(ctx context.Context, req *pbtsv1.SubmitReceipts
 		field, desc, _ := strings.Cut(items[first].Detail, ": ")
 		return nil, invalid(fmt.Sprintf("receipts[%d].%s", first, field), desc+" (no receipt in the request is well-formed; nothing was applied)")
 	}
-	if err := s.ver.Check(ctx, st, items); err != nil {
+	// The cheap checks first, so that garbage costs no signature recovery.
+	if err := s.ver.Precheck(ctx, st, items); err != nil {
+		return nil, s.fail(ctx, "verify receipts", err)
+	}
+	if err := s.ver.Recover(ctx, items); err != nil {
+		return nil, s.fail(ctx, "verify receipts", err)
+	}
+	if err := s.ver.CheckSwarm(ctx, st, items); err != nil {
 		return nil, s.fail(ctx, "verify receipts", err)
 	}
 	if err := s.expiredDuplicates(ctx, st, items); err != nil {

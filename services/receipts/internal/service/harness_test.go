@@ -240,6 +240,10 @@ type harness struct {
 
 type option func(*serviceConfig)
 
+// negativeTTL is how long the test services remember unknown agents and
+// torrents (on the test clock).
+const negativeTTL = 5 * time.Second
+
 func baseConfig(url string) service.Config {
 	return service.Config{
 		DatabaseURL: url, Migrate: true, DBMaxConns: 16, DBWriters: 8, // races in Postgres, not in the semaphore
@@ -247,6 +251,7 @@ func baseConfig(url string) service.Config {
 		TimestampWindow: time.Hour, MaxBatch: 64, MaxPageSize: 50,
 		WatchBuffer: 1024, MaxWatchers: 16,
 		CacheAgents: 1000, CacheMembers: 1000, CacheDatasetMB: 1,
+		CacheNegatives: 1000, CacheNegativeTTL: negativeTTL,
 		MinRatio: "1/2",
 	}
 }

@@ -18,7 +18,7 @@ type metrics struct {
 	dbUp                prometheus.Gauge
 }
 
-func newMetrics(reg prometheus.Registerer, watchers func() float64, dropped func() float64) *metrics {
+func newMetrics(reg prometheus.Registerer, watchers, dropped, recoveries func() float64) *metrics {
 	results := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "pbts_receipts_total",
 		Help: "Submitted receipts by outcome: status accepted, duplicate or refused (with the refusal reason).",
@@ -59,6 +59,10 @@ func newMetrics(reg prometheus.Registerer, watchers func() float64, dropped func
 		m.refused[r] = results.WithLabelValues("refused", strings.ToLower(strings.TrimPrefix(name, "REFUSAL_REASON_")))
 	}
 	reg.MustRegister(results, m.batchSize, m.verify, m.commit, m.retries, m.dbUp,
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "pbts_receipts_signature_recoveries_total",
+			Help: "EIP-191 signatures recovered (ecrecover calls): the costly check, run only on receipts that passed the cheap ones.",
+		}, recoveries),
 		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 			Name: "pbts_receipts_watchers",
 			Help: "WatchReceipts subscribers.",

@@ -82,10 +82,12 @@ func New(cfg Config, opt Options) (*Service, error) {
 		Domain: s.domain, Window: cfg.TimestampWindow, Workers: cfg.VerifyWorkers, Now: opt.Now,
 	}, verifier.NewCache(verifier.CacheLimits{
 		Agents: cfg.CacheAgents, Members: cfg.CacheMembers, DatasetBytes: int64(cfg.CacheDatasetMB) << 20,
+		Negatives: cfg.CacheNegatives, NegativeTTL: cfg.CacheNegativeTTL,
 	}))
 	s.met = newMetrics(opt.Registry,
 		func() float64 { return float64(s.hub.Subscribers()) },
-		func() float64 { return float64(s.hub.Dropped()) })
+		func() float64 { return float64(s.hub.Dropped()) },
+		func() float64 { return float64(s.ver.Recoveries()) })
 	s.health(false)
 	return s, nil
 }

@@ -629,6 +629,11 @@ func TestCatalogNegativesRechecked(t *testing.T) {
 		t.Fatalf("%v, want RECEIVER_UNREGISTERED", got)
 	}
 	f.register(late)
+	// Remembered as unknown for negativeTTL, then asked again.
+	if got := outcomeOf(h.submit(t, x.proto(t)).Results[0]); got != refused(pbtsv1.RefusalReason_REFUSAL_REASON_RECEIVER_UNREGISTERED) {
+		t.Fatalf("within the negative TTL: %v, want RECEIVER_UNREGISTERED still", got)
+	}
+	f.clock.Advance(negativeTTL)
 	if got := outcomeOf(h.submit(t, x.proto(t)).Results[0]); got != refused(pbtsv1.RefusalReason_REFUSAL_REASON_NOT_IN_SWARM) {
 		t.Fatalf("%v, want NOT_IN_SWARM", got)
 	}

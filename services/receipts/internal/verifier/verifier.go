@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/ethereum/go-ethereum/common"
@@ -50,6 +51,8 @@ type Verifier struct {
 	cfg   Config
 	cache *Cache
 	jobs  chan job
+	// recovered counts signature recoveries (ecrecover calls).
+	recovered atomic.Uint64
 
 	mu     sync.RWMutex // held shared by Check, exclusively by Close
 	closed bool
@@ -100,6 +103,7 @@ func (v *Verifier) recoverAll(items []ledger.Item, k crypto.KeccakState) {
 		if !it.Undecided() {
 			continue
 		}
+		v.recovered.Add(1)
 		signer, err := recoverDigest(&it.Digest, &it.Sig, k)
 		switch {
 		case err != nil:
@@ -133,18 +137,19 @@ func recoverDigest(digest *[32]byte, sig *receipt.Signature, k crypto.KeccakStat
 	return common.Address(sum[12:]), nil
 }
 
-// Check runs every check but the ledger's on the undecided items (from
-// Parse), refusing those that fail with the reason of the first failed check
-// in this order: timestamp window, signature, receiver and sender
-// registration, torrent, piece index, piece hash, piece size, swarm
-// membership. It sets Digest on every parsed item and PieceLen on those left
-// undecided. An error (database, context) leaves the items unusable.
-func (v *Verifier) Check(ctx context.Context, src Source, items []ledger.Item) error {
-	v.mu.RLock()
-	defer v.mu.RUnlock()
-	if v.closed {
-		return ErrClosed
-	}
+// Recoveries is the number of signatures recovered so far (the costly
+// step: everything else is there to spare it).
+func (v *Verifier) Recoveries() uint64 { return v.recovered.Load() }
+
+// Precheck runs the checks that are cheaper than a signature recovery, so
+// that garbage costs none: the timestamp window, receiver and sender
+// registration, torrent, piece index, piece hash and piece size, refusing
+// the undecided items that fail with the reason of the first failed check
+// in that order. Registration and the catalog are public (the tracker's API
+// serves both), so answering them for an unsigned receipt tells nothing;
+// swarm membership is not public (CheckSwarm, after the signature). The
+// catalog answers come from the cache, negative ones included (CacheLimits).
+func (v *Verifier) Precheck(ctx context.Context, src Source, items []ledger.Item) error {
 	now := v.cfg.Now()
 	for i := range items {
 		it := &items[i]
@@ -154,10 +159,19 @@ func (v *Verifier) Check(ctx context.Context, src Source, items []ledger.Item) e
 			}
 		}
 	}
-	if err := v.recoverParallel(ctx, items); err != nil {
-		return err
+	return v.checkCatalog(ctx, src, items, now)
+}
+
+// Recover computes the digest of every parsed item and recovers the
+// signatures of the undecided ones on the worker pool, refusing those that
+// do not recover to the receiver.
+func (v *Verifier) Recover(ctx context.Context, items []ledger.Item) error {
+	v.mu.RLock()
+	defer v.mu.RUnlock()
+	if v.closed {
+		return ErrClosed
 	}
-	return v.checkCatalog(ctx, src, items)
+	return v.recoverParallel(ctx, items)
 }
 
 func (v *Verifier) recoverParallel(ctx context.Context, items []ledger.Item) error {
@@ -187,7 +201,7 @@ func v1(ih *[32]byte) ([20]byte, bool) {
 	return [20]byte(ih[:20]), true
 }
 
-func (v *Verifier) checkCatalog(ctx context.Context, src Source, items []ledger.Item) error {
+func (v *Verifier) checkCatalog(ctx context.Context, src Source, items []ledger.Item, now time.Time) error {
 	const (
 		unregSender   = pbtsv1.RefusalReason_REFUSAL_REASON_SENDER_UNREGISTERED
 		unregReceiver = pbtsv1.RefusalReason_REFUSAL_REASON_RECEIVER_UNREGISTERED
@@ -195,7 +209,6 @@ func (v *Verifier) checkCatalog(ctx context.Context, src Source, items []ledger.
 		outOfRange    = pbtsv1.RefusalReason_REFUSAL_REASON_PIECE_OUT_OF_RANGE
 		badHash       = pbtsv1.RefusalReason_REFUSAL_REASON_PIECE_HASH_MISMATCH
 		overcredited  = pbtsv1.RefusalReason_REFUSAL_REASON_PIECE_OVERCREDITED
-		notInSwarm    = pbtsv1.RefusalReason_REFUSAL_REASON_NOT_IN_SWARM
 	)
 	// Registration.
 	agents := make(map[common.Address]bool)
@@ -208,7 +221,7 @@ func (v *Verifier) checkCatalog(ctx context.Context, src Source, items []ledger.
 	if len(agents) == 0 {
 		return nil
 	}
-	if err := v.cache.lookupAgents(ctx, src, agents); err != nil {
+	if err := v.cache.lookupAgents(ctx, src, agents, now); err != nil {
 		return err
 	}
 	datasets := make(map[[20]byte]*ledger.Dataset)
@@ -236,10 +249,9 @@ func (v *Verifier) checkCatalog(ctx context.Context, src Source, items []ledger.
 	if len(datasets) == 0 {
 		return nil
 	}
-	if err := v.cache.lookupDatasets(ctx, src, datasets); err != nil {
+	if err := v.cache.lookupDatasets(ctx, src, datasets, now); err != nil {
 		return err
 	}
-	members := make(map[ledger.Member]bool)
 	for i := range items {
 		it := &items[i]
 		if !it.Undecided() {
@@ -259,12 +271,24 @@ func (v *Verifier) checkCatalog(ctx context.Context, src Source, items []ledger.
 			it.Refuse(overcredited, "piece_size %d exceeds the length of piece %d (%d bytes)", r.PieceSize, r.PieceIndex, d.PieceLen(r.PieceIndex))
 		default:
 			it.PieceLen = d.PieceLen(r.PieceIndex)
-			members[ledger.Member{InfoHash: ih, Agent: r.Receiver}] = false
-			members[ledger.Member{InfoHash: ih, Agent: r.Sender}] = false
 		}
 	}
+	return nil
+}
 
-	// Swarm membership.
+// CheckSwarm refuses the undecided items whose receiver, then sender, was
+// never in the torrent's swarm. It runs after Recover: who is in a swarm is
+// told only to its members, so only the receiver's key may ask.
+func (v *Verifier) CheckSwarm(ctx context.Context, src Source, items []ledger.Item) error {
+	const notInSwarm = pbtsv1.RefusalReason_REFUSAL_REASON_NOT_IN_SWARM
+	members := make(map[ledger.Member]bool)
+	for i := range items {
+		if it := &items[i]; it.Undecided() {
+			ih, _ := v1(&it.Receipt.InfoHash) // a v1 hash: Precheck refused the others
+			members[ledger.Member{InfoHash: ih, Agent: it.Receipt.Receiver}] = false
+			members[ledger.Member{InfoHash: ih, Agent: it.Receipt.Sender}] = false
+		}
+	}
 	if len(members) == 0 {
 		return nil
 	}
