@@ -49,6 +49,7 @@ type Config struct {
 	Window       time.Duration
 	Announce     announce.Config
 	BT           bt.Config
+	Server       bt.ServerConfig // the announce port's HTTP server
 
 	// Swarm store: memory (one process) or redis (replicas sharing one Redis).
 	SwarmStore  string
@@ -73,6 +74,7 @@ type Config struct {
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	c.Announce = announce.DefaultConfig()
 	c.BT = bt.DefaultConfig()
+	c.Server = bt.DefaultServerConfig()
 	fs.StringVar(&c.DatabaseURL, "database-url", "postgres://postgres@127.0.0.1:5432/pbts?sslmode=disable", "Postgres connection string (secret)")
 	fs.StringVar(&c.RPCURL, "rpc-url", "http://127.0.0.1:8545", "Ethereum JSON-RPC endpoint")
 	fs.Uint64Var(&c.ChainID, "chain-id", 31337, "chain id signed messages must name")
@@ -94,6 +96,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.BT.AnnounceBurst, "announce-burst-per-client", c.BT.AnnounceBurst, "announces and scrapes one client may send at once")
 	fs.IntVar(&c.BT.RateLimitClients, "announce-rate-clients", c.BT.RateLimitClients, "clients the announce rate limit remembers (about 100 bytes each; idle ones are forgotten first)")
 	fs.StringVar(&c.RateLimitExempt, "announce-rate-exempt", "127.0.0.0/8,::1/128", "comma-separated CIDRs the announce rate limit does not count (loopback: a local stack whose agents all announce from 127.0.0.1)")
+	fs.IntVar(&c.Server.MaxConns, "max-conns", c.Server.MaxConns, "open announce connections at most (further ones wait in the accept queue)")
+	fs.IntVar(&c.Server.MaxConnsPerClient, "max-conns-per-client", c.Server.MaxConnsPerClient, "open announce connections of one client (IPv4 address or IPv6 /64) at most; more are closed at once (0: no bound; --announce-rate-exempt addresses are not counted)")
 	fs.IntVar(&c.BT.MaxQueryLength, "max-query-length", c.BT.MaxQueryLength, "longest announce query accepted, bytes")
 	fs.StringVar(&c.Registration, "registration", "open", "who may register: open (rate-limited per client) or invite (addresses a registered agent in good standing invited, and the bootstrap agents)")
 	fs.StringVar(&c.BootstrapAgents, "bootstrap-agents", "", "comma-separated addresses that may register without an invitation under -registration=invite")
@@ -148,6 +152,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("tracker_contract", c.Contract), slog.String("http_addr", c.HTTPAddr),
 		slog.String("announce_base", c.AnnounceBase),
 		slog.String("min_ratio", c.MinRatio), slog.Any("announce", c.Announce), slog.Any("bt", c.BT),
+		slog.Int("max_conns", c.Server.MaxConns), slog.Int("max_conns_per_client", c.Server.MaxConnsPerClient),
 		slog.String("registration", c.Registration), slog.String("bootstrap_agents", c.BootstrapAgents),
 		slog.String("invite_min_ratio", c.InviteMinRatio), slog.Uint64("invite_min_upload", c.InviteMinUpload),
 		slog.Int("invites_per_agent", c.InvitesPerAgent),
@@ -306,6 +311,11 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 		closeStore()
 		return nil, err
 	}
+	btServer, err := bt.NewServer(handler, c.Server)
+	if err != nil {
+		closeStore()
+		return nil, fmt.Errorf("invalid announce server settings: %w", err)
+	}
 	ln, err := net.Listen("tcp", c.HTTPAddr)
 	if err != nil {
 		closeStore()
@@ -344,7 +354,7 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 		defer eth.Close()
 		defer closeStore()
 		g, ctx := errgroup.WithContext(ctx)
-		g.Go(func() error { return bt.Serve(ctx, ln, handler, 5*time.Second) })
+		g.Go(func() error { return btServer.Serve(ctx, ln) })
 		if rds != nil {
 			g.Go(func() error { watchRedis(ctx, rds, srv, log); return nil })
 		}

@@ -275,6 +275,9 @@ type Stats struct {
 	// Malformed requests, refusals by the logic (ClientErrors) and
 	// internal errors (answered generically and logged).
 	Malformed, Refused, Internal uint64
+	// ConnsRefused counts connections closed as over their client's cap
+	// (ServerConfig.MaxConnsPerClient).
+	ConnsRefused uint64
 	// RateLimited counts requests refused by the per-client rate limit.
 	RateLimited uint64
 	// HintsIgnored counts BEP 7 hints dropped as private or loopback.
@@ -282,7 +285,7 @@ type Stats struct {
 }
 
 type counters struct {
-	announces, scrapes, malformed, refused, internal, hintsIgnored, rateLimited atomic.Uint64
+	announces, scrapes, malformed, refused, internal, hintsIgnored, rateLimited, connsRefused atomic.Uint64
 }
 
 // LimitedClients is how many clients the rate limit remembers (0 when it
@@ -300,6 +303,7 @@ func (h *Handler) Stats() Stats {
 
 		HintsIgnored: h.stats.hintsIgnored.Load(),
 		RateLimited:  h.stats.rateLimited.Load(),
+		ConnsRefused: h.stats.connsRefused.Load(),
 	}
 }
 

@@ -44,10 +44,8 @@ func newClientLimiter(cfg Config) *clientLimiter {
 
 // allow takes a token of a's client.
 func (l *clientLimiter) allow(a netip.Addr) bool {
-	for _, p := range l.exempt {
-		if p.Contains(a) {
-			return true
-		}
+	if exempt(l.exempt, a) {
+		return true
 	}
 	k := server.ClientKey(a).As16()
 	h := (binary.LittleEndian.Uint64(k[:8]) ^ binary.LittleEndian.Uint64(k[8:])) * 0x9e3779b97f4a7c15
@@ -65,3 +63,15 @@ func (l *clientLimiter) clients() int {
 	}
 	return n
 }
+
+func exempt(ps []netip.Prefix, a netip.Addr) bool {
+	for _, p := range ps {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// exempt reports whether the per-client limits leave a uncounted.
+func (h *Handler) exempt(a netip.Addr) bool { return exempt(h.cfg.RateLimitExempt, a) }

@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unsafe"
+
+	"github.com/pbts/pbts/server"
 )
 
 // ServerConfig tunes Server. Start from DefaultServerConfig.
@@ -29,6 +31,12 @@ type ServerConfig struct {
 	// MaxConns bounds open connections; further ones wait in the kernel's
 	// accept queue.
 	MaxConns int
+	// MaxConnsPerClient bounds the open connections of one client
+	// (server.ClientKey of the connection's address: an IPv4 address, an
+	// IPv6 /64), so that one cannot hold every MaxConns slot; a connection
+	// over it is closed at once. The handler's trusted proxies and rate
+	// limit exemptions (loopback by default) are not counted. 0: no bound.
+	MaxConnsPerClient int
 	// MaxHeaderBytes bounds the request line plus headers; it must leave
 	// room for the handler's MaxQueryLength.
 	MaxHeaderBytes int
@@ -38,14 +46,16 @@ type ServerConfig struct {
 }
 
 // DefaultServerConfig: 30s to send a request, 10s to take an answer,
-// 16,384 connections, 16 KiB of request head, 5s of grace.
+// 16,384 connections, 128 per client (a NAT of a hundred clients keeping a
+// keep-alive connection each), 16 KiB of request head, 5s of grace.
 func DefaultServerConfig() ServerConfig {
 	return ServerConfig{
-		ReadTimeout:    30 * time.Second,
-		WriteTimeout:   10 * time.Second,
-		MaxConns:       16384,
-		MaxHeaderBytes: 16 << 10,
-		ShutdownGrace:  5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      10 * time.Second,
+		MaxConns:          16384,
+		MaxConnsPerClient: 128,
+		MaxHeaderBytes:    16 << 10,
+		ShutdownGrace:     5 * time.Second,
 	}
 }
 
@@ -57,6 +67,9 @@ func (c ServerConfig) Validate() error {
 	}
 	if c.MaxConns < 1 {
 		errs = append(errs, fmt.Errorf("max connections %d: want at least 1", c.MaxConns))
+	}
+	if c.MaxConnsPerClient < 0 {
+		errs = append(errs, fmt.Errorf("max connections per client %d: want 0 (no bound) or more", c.MaxConnsPerClient))
 	}
 	if c.MaxHeaderBytes < 1<<10 || c.MaxHeaderBytes > 1<<20 {
 		errs = append(errs, fmt.Errorf("max header bytes %d out of range [1 KiB, 1 MiB]", c.MaxHeaderBytes))
@@ -80,6 +93,7 @@ type Server struct {
 	cfg     ServerConfig
 	mu      sync.Mutex
 	conns   map[net.Conn]struct{}
+	perConn map[netip.Addr]int // open connections by counted client (under mu)
 	wg      sync.WaitGroup
 	closing atomic.Bool
 }
@@ -95,7 +109,7 @@ func NewServer(h *Handler, cfg ServerConfig) (*Server, error) {
 	if cfg.MaxHeaderBytes < h.cfg.MaxQueryLength+512 {
 		return nil, fmt.Errorf("max header bytes %d leave no room for queries of %d bytes", cfg.MaxHeaderBytes, h.cfg.MaxQueryLength)
 	}
-	return &Server{h: h, cfg: cfg, conns: map[net.Conn]struct{}{}}, nil
+	return &Server{h: h, cfg: cfg, conns: map[net.Conn]struct{}{}, perConn: map[netip.Addr]int{}}, nil
 }
 
 // Serve accepts connections on ln until ctx ends; it then stops
@@ -138,11 +152,18 @@ accept:
 			break
 		}
 		backoff = 0
-		s.track(c, true)
+		client, counted := s.client(c)
+		if !s.open(c, client, counted) {
+			c.Close() // over its client's share: the slot goes back at once
+			s.h.stats.connsRefused.Add(1)
+			<-sem
+			continue
+		}
 		s.wg.Add(1)
 		go func() {
 			defer s.wg.Done()
 			defer func() { <-sem }()
+			defer s.closed(c, client, counted)
 			s.serveConn(base, c)
 		}()
 	}
@@ -169,14 +190,52 @@ func isTemporary(err error) bool {
 	return errors.As(err, &t) && t.Temporary()
 }
 
-func (s *Server) track(c net.Conn, add bool) {
+// client is the connection's client key and whether the per-client cap
+// counts it.
+func (s *Server) client(c net.Conn) (netip.Addr, bool) {
+	if s.cfg.MaxConnsPerClient == 0 {
+		return netip.Addr{}, false
+	}
+	a := remoteAddr(c).Unmap().WithZone("")
+	if !a.IsValid() || s.h.trusted(a) || s.h.exempt(a) {
+		return a, false
+	}
+	return server.ClientKey(a), true
+}
+
+// open registers c, unless its client already has MaxConnsPerClient open.
+func (s *Server) open(c net.Conn, client netip.Addr, counted bool) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	if add {
-		s.conns[c] = struct{}{}
-	} else {
-		delete(s.conns, c)
+	if counted {
+		if s.perConn[client] >= s.cfg.MaxConnsPerClient {
+			return false
+		}
+		s.perConn[client]++
 	}
+	s.conns[c] = struct{}{}
+	return true
+}
+
+func (s *Server) closed(c net.Conn, client netip.Addr, counted bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	delete(s.conns, c)
+	if counted {
+		if s.perConn[client]--; s.perConn[client] <= 0 {
+			delete(s.perConn, client)
+		}
+	}
+}
+
+func remoteAddr(c net.Conn) netip.Addr {
+	if ta, ok := c.RemoteAddr().(*net.TCPAddr); ok {
+		return ta.AddrPort().Addr()
+	}
+	if ap, err := netip.ParseAddrPort(c.RemoteAddr().String()); err == nil {
+		return ap.Addr()
+	}
+	return netip.Addr{}
 }
 
 // wakeIdle interrupts every connection's wait for a request; each then
@@ -237,13 +296,8 @@ func (s *Server) serveConn(ctx context.Context, nc net.Conn) {
 			s.h.log.Error("announce connection panic", "panic", r, "stack", string(debug.Stack()))
 		}
 		nc.Close()
-		s.track(nc, false)
 	}()
-	if ta, ok := nc.RemoteAddr().(*net.TCPAddr); ok {
-		cn.remote = ta.AddrPort().Addr()
-	} else if ap, err := netip.ParseAddrPort(nc.RemoteAddr().String()); err == nil {
-		cn.remote = ap.Addr()
-	}
+	cn.remote = remoteAddr(nc)
 	for {
 		now := time.Now()
 		if cn.r.Buffered() == 0 && cn.readBy.Sub(now) < s.cfg.ReadTimeout-time.Second {

@@ -293,6 +293,77 @@ func TestServerMaxConns(t *testing.T) {
 	}
 }
 
+// One client cannot hold more than MaxConnsPerClient connections: one
+// more is closed at once, another client is served meanwhile, and a slot
+// freed is taken again.
+func TestServerMaxConnsPerClient(t *testing.T) {
+	cfg := bt.DefaultConfig()
+	cfg.RateLimitExempt = nil // count loopback
+	scfg := bt.DefaultServerConfig()
+	scfg.MaxConnsPerClient = 3
+	addr, h, _ := startServer(t, &fakeLogic{}, cfg, scfg, nil)
+	from := func(src string) (net.Conn, error) {
+		d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(src)}, Timeout: 5 * time.Second}
+		return d.Dial("tcp", addr)
+	}
+	// served reports whether c answers an announce.
+	served := func(c net.Conn) bool {
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		if _, err := io.WriteString(c, "GET "+announceURL("")+" HTTP/1.1\r\n\r\n"); err != nil {
+			return false
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		return err == nil && resp.StatusCode == 200
+	}
+	var held []net.Conn
+	for i := range 3 {
+		c, err := from("127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if !served(c) {
+			t.Fatalf("connection %d within the cap not served", i+1)
+		}
+		held = append(held, c)
+	}
+	over, err := from("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer over.Close()
+	if served(over) {
+		t.Fatal("a 4th connection of one client was served beyond MaxConnsPerClient")
+	}
+	other, err := from("127.0.0.2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if !served(other) {
+		t.Fatal("another client was not served while the first was at its cap")
+	}
+	if n := h.Stats().ConnsRefused; n != 1 {
+		t.Errorf("ConnsRefused = %d; want 1", n)
+	}
+	held[0].Close()
+	for deadline := time.Now().Add(5 * time.Second); ; {
+		c, err := from("127.0.0.1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ok := served(c)
+		c.Close()
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the slot of a closed connection was not freed within 5s")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
 type panicLogic struct{ fakeLogic }
 
 func (p *panicLogic) Announce(ctx context.Context, req *bt.AnnounceRequest, resp *bt.AnnounceResponse) error {
@@ -347,6 +418,7 @@ func TestServerConfigValidate(t *testing.T) {
 		func(c *bt.ServerConfig) { c.MaxConns = 0 },
 		func(c *bt.ServerConfig) { c.MaxHeaderBytes = 10 },
 		func(c *bt.ServerConfig) { c.ShutdownGrace = -1 },
+		func(c *bt.ServerConfig) { c.MaxConnsPerClient = -1 },
 	} {
 		c := bt.DefaultServerConfig()
 		mod(&c)
