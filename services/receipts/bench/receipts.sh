@@ -14,7 +14,10 @@
 #
 # Environment: PBTS_BENCH_ADMIN_URL (default postgres://postgres@127.0.0.1:5432/postgres),
 # N (200000), BATCH (2048), CONCURRENCY (4), PROFILE_OUT (keep the CPU profile
-# there), BENCH_TIMEOUT (seconds, 900).
+# there), BENCH_TIMEOUT (seconds, 900), SUBMIT_RATE_PER_ADDRESS /
+# SUBMIT_BURST_PER_ADDRESS (1000000: the load comes from one address, faster
+# than the service's default per-address limit lets one client go; the
+# limiter still runs, and the per-agent limits keep their defaults).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/../../.." && pwd)
 cd "$root"
@@ -62,6 +65,8 @@ PBTS_METRICS_ADDR=127.0.0.1:0 \
 PBTS_PPROF_ADDR=127.0.0.1:0 \
 PBTS_ADDR_FILE="$tmp/addrs.json" \
 PBTS_MAX_BATCH=4096 \
+PBTS_SUBMIT_RATE_PER_ADDRESS=${SUBMIT_RATE_PER_ADDRESS:-1000000} \
+PBTS_SUBMIT_BURST_PER_ADDRESS=${SUBMIT_BURST_PER_ADDRESS:-1000000} \
 PBTS_VERIFY_WORKERS=${VERIFY_WORKERS:-0} \
 PBTS_LOG_LEVEL=warn \
 	"$tmp/receipts" 2>"$tmp/service.log" &

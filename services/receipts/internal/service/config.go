@@ -48,6 +48,16 @@ type Config struct {
 	CacheNegatives   int
 	CacheNegativeTTL time.Duration
 
+	// SubmitRate* are token buckets on SubmitReceipts, in receipts a second
+	// (a request costs at least minRequestCost): per client address (IPv4,
+	// or IPv6 /64) and per receiver. A rate of 0 disables the bucket.
+	SubmitRatePerAddress  float64
+	SubmitBurstPerAddress int
+	SubmitRatePerAgent    float64
+	SubmitBurstPerAgent   int
+	// RateLimitKeys bounds the buckets each limiter remembers.
+	RateLimitKeys int
+
 	// MinRatio is the tracker's minimum upload/download ratio; a receipt
 	// that would take its receiver below it is refused (ledger.Quota). "0"
 	// disables the quota.
@@ -85,6 +95,11 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.CacheDatasetMB, "cache-dataset-mb", 256, "MiB of dataset piece hashes cached")
 	fs.IntVar(&c.CacheNegatives, "cache-negatives", 65536, "unknown agents and unknown torrents remembered (each), so that garbage naming them costs no query (0: none)")
 	fs.DurationVar(&c.CacheNegativeTTL, "cache-negative-ttl", 5*time.Second, "how long an unknown agent or torrent is remembered as unknown (an agent that registers is believed this much later at most)")
+	fs.Float64Var(&c.SubmitRatePerAddress, "submit-rate-per-address", 8192, "SubmitReceipts receipts a second per client address (IPv4, or IPv6 /64); a request counts at least 8 (0: no limit)")
+	fs.IntVar(&c.SubmitBurstPerAddress, "submit-burst-per-address", 32768, "SubmitReceipts receipts a client address may send at once (at least -max-batch)")
+	fs.Float64Var(&c.SubmitRatePerAgent, "submit-rate-per-agent", 2048, "SubmitReceipts receipts a second per receiver (the signing agent) (0: no limit)")
+	fs.IntVar(&c.SubmitBurstPerAgent, "submit-burst-per-agent", 16384, "SubmitReceipts receipts a receiver may have submitted at once (at least -max-batch)")
+	fs.IntVar(&c.RateLimitKeys, "rate-limit-keys", 100000, "client addresses and agents each rate limiter remembers (idle ones forgotten first)")
 	fs.StringVar(&c.MinRatio, "min-ratio", "1/2", "the tracker's minimum upload/(download+left) ratio, as N/D or a decimal: no receiver is credited downloads beyond its upload over it (0 disables)")
 }
 
@@ -144,6 +159,16 @@ func (c *Config) Validate() error {
 		return bad("cache-negatives", "%d: want 0..16777216", c.CacheNegatives)
 	case c.CacheNegativeTTL < 0 || c.CacheNegativeTTL > time.Hour:
 		return bad("cache-negative-ttl", "%v: want 0..1h", c.CacheNegativeTTL)
+	case c.SubmitRatePerAddress < 0 || c.SubmitRatePerAddress != c.SubmitRatePerAddress:
+		return bad("submit-rate-per-address", "%v: want at least 0", c.SubmitRatePerAddress)
+	case c.SubmitRatePerAddress > 0 && (c.SubmitBurstPerAddress < c.MaxBatch || c.SubmitBurstPerAddress > 1<<30):
+		return bad("submit-burst-per-address", "%d: want %s (%d)..1073741824, or a full batch could never pass", c.SubmitBurstPerAddress, server.EnvName("max-batch"), c.MaxBatch)
+	case c.SubmitRatePerAgent < 0 || c.SubmitRatePerAgent != c.SubmitRatePerAgent:
+		return bad("submit-rate-per-agent", "%v: want at least 0", c.SubmitRatePerAgent)
+	case c.SubmitRatePerAgent > 0 && (c.SubmitBurstPerAgent < c.MaxBatch || c.SubmitBurstPerAgent > 1<<30):
+		return bad("submit-burst-per-agent", "%d: want %s (%d)..1073741824, or a full batch could never pass", c.SubmitBurstPerAgent, server.EnvName("max-batch"), c.MaxBatch)
+	case c.RateLimitKeys < 1 || c.RateLimitKeys > 1<<24:
+		return bad("rate-limit-keys", "%d: want 1..16777216", c.RateLimitKeys)
 	}
 	num, den, err := server.ParseRatio(c.MinRatio)
 	if err != nil {
@@ -180,6 +205,11 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("max_watchers", c.MaxWatchers),
 		slog.Int("cache_negatives", c.CacheNegatives),
 		slog.Duration("cache_negative_ttl", c.CacheNegativeTTL),
+		slog.Float64("submit_rate_per_address", c.SubmitRatePerAddress),
+		slog.Int("submit_burst_per_address", c.SubmitBurstPerAddress),
+		slog.Float64("submit_rate_per_agent", c.SubmitRatePerAgent),
+		slog.Int("submit_burst_per_agent", c.SubmitBurstPerAgent),
+		slog.Int("rate_limit_keys", c.RateLimitKeys),
 		slog.String("min_ratio", c.MinRatio),
 	)
 }

@@ -47,6 +47,10 @@ func (s *Service) SubmitReceipts(ctx context.Context, req *pbtsv1.SubmitReceipts
 	if st == nil {
 		return nil, errNotReady
 	}
+	now := s.now()
+	if err := s.limitAddress(ctx, n, now); err != nil {
+		return nil, err
+	}
 	s.met.batchSize.Observe(float64(n))
 	start := time.Now()
 	items := verifier.Parse(req.GetReceipts())
@@ -54,13 +58,18 @@ func (s *Service) SubmitReceipts(ctx context.Context, req *pbtsv1.SubmitReceipts
 		field, desc, _ := strings.Cut(items[first].Detail, ": ")
 		return nil, invalid(fmt.Sprintf("receipts[%d].%s", first, field), desc+" (no receipt in the request is well-formed; nothing was applied)")
 	}
-	// The cheap checks first, so that garbage costs no signature recovery.
+	// The cheap checks first, so that garbage costs no signature recovery;
+	// the receivers' rate once they are known to be agents (limits.go).
 	if err := s.ver.Precheck(ctx, st, items); err != nil {
 		return nil, s.fail(ctx, "verify receipts", err)
+	}
+	if err := s.limitReceivers(items, now); err != nil {
+		return nil, err
 	}
 	if err := s.ver.Recover(ctx, items); err != nil {
 		return nil, s.fail(ctx, "verify receipts", err)
 	}
+	s.chargeReceivers(items, now)
 	if err := s.ver.CheckSwarm(ctx, st, items); err != nil {
 		return nil, s.fail(ctx, "verify receipts", err)
 	}

@@ -253,6 +253,10 @@ func baseConfig(url string) service.Config {
 		CacheAgents: 1000, CacheMembers: 1000, CacheDatasetMB: 1,
 		CacheNegatives: 1000, CacheNegativeTTL: negativeTTL,
 		MinRatio: "1/2",
+		// Limits no test reaches unless it sets its own.
+		SubmitRatePerAddress: 1e6, SubmitBurstPerAddress: 1 << 20,
+		SubmitRatePerAgent: 1e6, SubmitBurstPerAgent: 1 << 20,
+		RateLimitKeys: 1000,
 	}
 }
 

@@ -16,6 +16,8 @@ type metrics struct {
 	verify, commit      prometheus.Histogram
 	retries             prometheus.Counter
 	dbUp                prometheus.Gauge
+	// limited[scope] counts requests refused by a rate limit.
+	limited map[string]prometheus.Counter
 }
 
 func newMetrics(reg prometheus.Registerer, watchers, dropped, recoveries func() float64) *metrics {
@@ -51,6 +53,14 @@ func newMetrics(reg prometheus.Registerer, watchers, dropped, recoveries func() 
 			Help: "1 while the database answers, else 0.",
 		}),
 	}
+	limited := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "pbts_receipts_rate_limited_total",
+		Help: "Requests refused RESOURCE_EXHAUSTED by a limit, by scope: submit_address, submit_agent, watch_address, watch_agent, watch_total.",
+	}, []string{"scope"})
+	m.limited = make(map[string]prometheus.Counter)
+	for _, scope := range []string{"submit_address", "submit_agent", "watch_address", "watch_agent", "watch_total"} {
+		m.limited[scope] = limited.WithLabelValues(scope)
+	}
 	for v, name := range pbtsv1.RefusalReason_name {
 		if v == 0 {
 			continue
@@ -58,7 +68,7 @@ func newMetrics(reg prometheus.Registerer, watchers, dropped, recoveries func() 
 		r := pbtsv1.RefusalReason(v)
 		m.refused[r] = results.WithLabelValues("refused", strings.ToLower(strings.TrimPrefix(name, "REFUSAL_REASON_")))
 	}
-	reg.MustRegister(results, m.batchSize, m.verify, m.commit, m.retries, m.dbUp,
+	reg.MustRegister(results, m.batchSize, m.verify, m.commit, m.retries, m.dbUp, limited,
 		prometheus.NewCounterFunc(prometheus.CounterOpts{
 			Name: "pbts_receipts_signature_recoveries_total",
 			Help: "EIP-191 signatures recovered (ecrecover calls): the costly check, run only on receipts that passed the cheap ones.",

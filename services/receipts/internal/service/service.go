@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/netip"
 	"sync/atomic"
 	"time"
 
+	"github.com/ethereum/go-ethereum/common"
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
@@ -22,6 +24,7 @@ import (
 	"github.com/pbts/pbts/receipt"
 	"github.com/pbts/pbts/server"
 	"github.com/pbts/pbts/services/receipts/internal/ledger"
+	"github.com/pbts/pbts/services/receipts/internal/limit"
 	"github.com/pbts/pbts/services/receipts/internal/verifier"
 	"github.com/pbts/pbts/services/receipts/internal/watch"
 )
@@ -37,13 +40,16 @@ type Service struct {
 	log    *slog.Logger
 	domain receipt.Domain
 	ver    *verifier.Verifier
-	hub    *watch.Hub[*pbtsv1.WatchReceiptsResponse]
-	met    *metrics
-	store  atomic.Pointer[ledger.Store]
-	trees  treeCache
-	stats  statsCache
-	health func(serving bool)
-	now    func() time.Time
+	// SubmitReceipts' token buckets (limitSubmit).
+	byAddr  *limit.Keyed[netip.Addr]
+	byAgent *limit.Keyed[common.Address]
+	hub     *watch.Hub[*pbtsv1.WatchReceiptsResponse]
+	met     *metrics
+	store   atomic.Pointer[ledger.Store]
+	trees   treeCache
+	stats   statsCache
+	health  func(serving bool)
+	now     func() time.Time
 }
 
 // Options are the service's collaborators.
@@ -71,12 +77,14 @@ func New(cfg Config, opt Options) (*Service, error) {
 		opt.Registry = prometheus.NewRegistry()
 	}
 	s := &Service{
-		cfg:    cfg,
-		log:    opt.Log,
-		domain: cfg.Domain(),
-		hub:    watch.NewHub[*pbtsv1.WatchReceiptsResponse](cfg.WatchBuffer, cfg.MaxWatchers),
-		health: opt.Health,
-		now:    opt.Now,
+		cfg:     cfg,
+		log:     opt.Log,
+		domain:  cfg.Domain(),
+		hub:     watch.NewHub[*pbtsv1.WatchReceiptsResponse](cfg.WatchBuffer, cfg.MaxWatchers),
+		health:  opt.Health,
+		now:     opt.Now,
+		byAddr:  limit.New[netip.Addr](cfg.SubmitRatePerAddress, cfg.SubmitBurstPerAddress, cfg.RateLimitKeys),
+		byAgent: limit.New[common.Address](cfg.SubmitRatePerAgent, cfg.SubmitBurstPerAgent, cfg.RateLimitKeys),
 	}
 	s.ver = verifier.New(verifier.Config{
 		Domain: s.domain, Window: cfg.TimestampWindow, Workers: cfg.VerifyWorkers, Now: opt.Now,
