@@ -134,6 +134,7 @@ func (t *Tracker) Announce(ctx context.Context, req *bt.AnnounceRequest, resp *b
 	isNew := errors.Is(err, swarm.ErrNotFound)
 	switch {
 	case err == nil && p.Tag == u.Tag && t.fresh(&p, req, now):
+		resp.Agent = p.Agent
 		res, err := t.store.Announce(ctx, req.InfoHash, u, want, sel)
 		if err == nil {
 			t.answer(resp, res, sel)
@@ -151,6 +152,7 @@ func (t *Tracker) Announce(ctx context.Context, req *bt.AnnounceRequest, resp *b
 	if err != nil {
 		return directoryError(err)
 	}
+	resp.Agent = agent
 	tor, err := t.dir.Torrent(ctx, req.InfoHash)
 	if err != nil {
 		return directoryError(err)

@@ -98,6 +98,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.RateLimitExempt, "announce-rate-exempt", "127.0.0.0/8,::1/128", "comma-separated CIDRs the announce rate limit does not count (loopback: a local stack whose agents all announce from 127.0.0.1)")
 	fs.IntVar(&c.Server.MaxConns, "max-conns", c.Server.MaxConns, "open announce connections at most (further ones wait in the accept queue)")
 	fs.IntVar(&c.Server.MaxConnsPerClient, "max-conns-per-client", c.Server.MaxConnsPerClient, "open announce connections of one client (IPv4 address or IPv6 /64) at most; more are closed at once (0: no bound; --announce-rate-exempt addresses are not counted)")
+	fs.IntVar(&c.BT.AnnounceLogEvery, "announce-log-every", c.BT.AnnounceLogEvery, "log one announce in this many at info level (0: none); at --log-level=debug every one is logged (agent, info hash, event, left, client key, outcome; never the passkey)")
 	fs.IntVar(&c.BT.MaxQueryLength, "max-query-length", c.BT.MaxQueryLength, "longest announce query accepted, bytes")
 	fs.StringVar(&c.Registration, "registration", "open", "who may register: open (rate-limited per client) or invite (addresses a registered agent in good standing invited, and the bootstrap agents)")
 	fs.StringVar(&c.BootstrapAgents, "bootstrap-agents", "", "comma-separated addresses that may register without an invitation under -registration=invite")

@@ -116,6 +116,10 @@ type AnnounceResponse struct {
 	Compact    bool
 	IPv4, IPv6 []byte
 	Peers      []Peer
+	// Agent names the announcer in the announce log, as the Logic knows it
+	// (its Ethereum address), never by its credential; zero when unknown.
+	// It is not sent to the client.
+	Agent [20]byte
 }
 
 // Reset empties r keeping its buffers.

@@ -49,17 +49,21 @@ type Config struct {
 	// RateLimitExempt are addresses the limit does not count (by default
 	// loopback: a local stack or test whose every agent is 127.0.0.1).
 	RateLimitExempt []netip.Prefix
+	// AnnounceLogEvery: at info level one announce in this many is logged
+	// (0: none); at debug level every one is. The log names the agent,
+	// info hash, event, left, client key and outcome, never the passkey.
+	AnnounceLogEvery int
 }
 
 // DefaultConfig returns the defaults: 4 KiB queries, 50 info hashes per
 // scrape, no proxy header; per client 30 announces at once and 5 a second
 // after that (a NAT of a hundred clients re-announcing 40 torrents each
 // every 15 minutes stays under it), 262,144 clients remembered, loopback
-// exempt.
+// exempt; one announce in 1,000 logged at info level.
 func DefaultConfig() Config {
 	return Config{
 		MaxQueryLength: 4 << 10, MaxScrapeInfoHashes: 50,
-		AnnounceRate: 5, AnnounceBurst: 30, RateLimitClients: 1 << 18,
+		AnnounceRate: 5, AnnounceBurst: 30, RateLimitClients: 1 << 18, AnnounceLogEvery: 1000,
 		RateLimitExempt: []netip.Prefix{netip.MustParsePrefix("127.0.0.0/8"), netip.MustParsePrefix("::1/128")},
 	}
 }
@@ -93,6 +97,9 @@ func (c Config) Validate() error {
 	if c.AnnounceRate > 0 && (c.RateLimitClients < limiterShards || c.RateLimitClients > 1<<26) {
 		errs = append(errs, fmt.Errorf("rate-limited clients %d out of range [%d, %d]", c.RateLimitClients, limiterShards, 1<<26))
 	}
+	if c.AnnounceLogEvery < 0 {
+		errs = append(errs, fmt.Errorf("announce log every %d: want 0 (none at info level) or more", c.AnnounceLogEvery))
+	}
 	for _, p := range c.RateLimitExempt {
 		if !p.IsValid() {
 			errs = append(errs, errors.New("invalid rate limit exempt prefix"))
@@ -118,5 +125,6 @@ func (c Config) LogValue() slog.Value {
 		slog.Bool("allow_private_hints", c.AllowPrivateHints),
 		slog.Float64("announce_rate", c.AnnounceRate), slog.Int("announce_burst", c.AnnounceBurst),
 		slog.Int("rate_limit_clients", c.RateLimitClients), slog.String("rate_limit_exempt", prefixes(c.RateLimitExempt)),
+		slog.Int("announce_log_every", c.AnnounceLogEvery),
 	)
 }

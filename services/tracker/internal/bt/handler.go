@@ -2,6 +2,7 @@ package bt
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"log/slog"
 	"net/http"
@@ -10,6 +11,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/pbts/pbts/server"
 )
 
 // Paths the handler serves; each is followed by "/<passkey>".
@@ -42,6 +45,7 @@ type Handler struct {
 	stats counters
 	pool  sync.Pool      // *exchange, for the net/http path
 	limit *clientLimiter // nil: no rate limit
+	seq   atomic.Uint64  // announces seen, for the sampled log
 }
 
 // exchange is one request's scratch space: parsed forms, answers and the
@@ -162,6 +166,7 @@ func (h *Handler) announce(ctx context.Context, x *exchange, passkey, query stri
 		return
 	}
 	if !h.allow(x, remote) {
+		h.logAnnounce(ctx, req, remote, nil, "rate limited")
 		return
 	}
 	req.Addr = netip.AddrPortFrom(remote, req.Port)
@@ -178,9 +183,38 @@ func (h *Handler) announce(ctx context.Context, x *exchange, passkey, query stri
 	x.aresp.Compact = req.Compact
 	if err := h.logic.Announce(ctx, req, &x.aresp); err != nil {
 		x.body = h.failure(ctx, x.body, "announce", req.InfoHash, err)
+		outcome := internalFailure
+		var ce ClientError
+		if errors.As(err, &ce) {
+			outcome = string(ce)
+		}
+		h.logAnnounce(ctx, req, remote, &x.aresp.Agent, outcome)
 		return
 	}
 	x.body = AppendAnnounce(x.body, &x.aresp, req.NoPeerID)
+	h.logAnnounce(ctx, req, remote, &x.aresp.Agent, "ok")
+}
+
+// logAnnounce logs one announce: every one at debug level, one in
+// AnnounceLogEvery at info level. It names the announcer by its agent (nil
+// or zero: not known yet) and its client key, never by the passkey.
+func (h *Handler) logAnnounce(ctx context.Context, req *AnnounceRequest, remote netip.Addr, agent *[20]byte, outcome string) {
+	lvl := slog.LevelDebug
+	if n := h.seq.Add(1); h.cfg.AnnounceLogEvery > 0 && n%uint64(h.cfg.AnnounceLogEvery) == 0 {
+		lvl = slog.LevelInfo
+	}
+	if !h.log.Enabled(ctx, lvl) {
+		return
+	}
+	who := ""
+	if agent != nil && *agent != ([20]byte{}) {
+		who = "0x" + hex.EncodeToString(agent[:])
+	}
+	h.log.LogAttrs(ctx, lvl, "announce",
+		slog.String("agent", who), slog.String("info_hash", req.InfoHash.String()),
+		slog.String("event", req.Event.String()), slog.Uint64("left", req.Left),
+		slog.String("client", server.ClientKey(remote).String()), slog.String("peer_client", req.PeerID.ClientPrefix()),
+		slog.String("outcome", outcome))
 }
 
 func (h *Handler) scrape(ctx context.Context, x *exchange, passkey, query string, conn netip.Addr, forwarded string) {
