@@ -39,6 +39,10 @@ type Config struct {
 
 	WatchBuffer int
 	MaxWatchers int
+	// MaxWatchersPerAddress and MaxWatchersPerAgent bound the WatchReceipts
+	// subscriptions of a client address and those naming one agent (watch.Limits).
+	MaxWatchersPerAddress int
+	MaxWatchersPerAgent   int
 
 	CacheAgents    int
 	CacheMembers   int
@@ -90,6 +94,8 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.VerifyWorkers, "verify-workers", 0, "signature recovery goroutines (0: one per core, GOMAXPROCS)")
 	fs.IntVar(&c.WatchBuffer, "watch-buffer", 8192, "receipts buffered per WatchReceipts subscriber before it is dropped")
 	fs.IntVar(&c.MaxWatchers, "max-watchers", 1024, "most concurrent WatchReceipts subscribers")
+	fs.IntVar(&c.MaxWatchersPerAddress, "max-watchers-per-address", 64, "most concurrent WatchReceipts subscribers per client address (IPv4, or IPv6 /64)")
+	fs.IntVar(&c.MaxWatchersPerAgent, "max-watchers-per-agent", 64, "most concurrent WatchReceipts subscribers naming one agent (their sender, else receiver filter)")
 	fs.IntVar(&c.CacheAgents, "cache-agents", 1_000_000, "registered agents cached")
 	fs.IntVar(&c.CacheMembers, "cache-members", 4_000_000, "swarm memberships cached")
 	fs.IntVar(&c.CacheDatasetMB, "cache-dataset-mb", 256, "MiB of dataset piece hashes cached")
@@ -149,6 +155,10 @@ func (c *Config) Validate() error {
 		return bad("watch-buffer", "%d: want 1..1048576", c.WatchBuffer)
 	case c.MaxWatchers < 1 || c.MaxWatchers > 100000:
 		return bad("max-watchers", "%d: want 1..100000", c.MaxWatchers)
+	case c.MaxWatchersPerAddress < 1 || c.MaxWatchersPerAddress > c.MaxWatchers:
+		return bad("max-watchers-per-address", "%d: want 1..%s (%d)", c.MaxWatchersPerAddress, server.EnvName("max-watchers"), c.MaxWatchers)
+	case c.MaxWatchersPerAgent < 1 || c.MaxWatchersPerAgent > c.MaxWatchers:
+		return bad("max-watchers-per-agent", "%d: want 1..%s (%d)", c.MaxWatchersPerAgent, server.EnvName("max-watchers"), c.MaxWatchers)
 	case c.CacheAgents < 1:
 		return bad("cache-agents", "%d: want at least 1", c.CacheAgents)
 	case c.CacheMembers < 1:
@@ -203,6 +213,8 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("verify_workers", c.VerifyWorkers),
 		slog.Int("watch_buffer", c.WatchBuffer),
 		slog.Int("max_watchers", c.MaxWatchers),
+		slog.Int("max_watchers_per_address", c.MaxWatchersPerAddress),
+		slog.Int("max_watchers_per_agent", c.MaxWatchersPerAgent),
 		slog.Int("cache_negatives", c.CacheNegatives),
 		slog.Duration("cache_negative_ttl", c.CacheNegativeTTL),
 		slog.Float64("submit_rate_per_address", c.SubmitRatePerAddress),

@@ -388,10 +388,18 @@ func (s *Service) WatchReceipts(req *pbtsv1.WatchReceiptsRequest, stream grpc.Se
 	if err != nil {
 		return err
 	}
-	sub, err := s.hub.Subscribe(sender, receiver)
+	client := server.ClientKey(server.PeerIP(stream.Context()))
+	sub, err := s.hub.Subscribe(client, sender, receiver)
 	switch {
+	case errors.Is(err, watch.ErrClientLimit):
+		s.met.limited["watch_address"].Inc()
+		return status.Errorf(codes.ResourceExhausted, "receipts: client %s already holds %d watches, the most per client address; end one first", clientString(client), s.cfg.MaxWatchersPerAddress)
+	case errors.Is(err, watch.ErrAgentLimit):
+		s.met.limited["watch_agent"].Inc()
+		return status.Errorf(codes.ResourceExhausted, "receipts: %d watches already name agent %s, from as many clients; retry later", s.cfg.MaxWatchersPerAgent, watchAgent(sender, receiver).Hex())
 	case errors.Is(err, watch.ErrTooMany):
-		return status.Errorf(codes.ResourceExhausted, "receipts: %d watchers already; retry later", s.cfg.MaxWatchers)
+		s.met.limited["watch_total"].Inc()
+		return status.Errorf(codes.ResourceExhausted, "receipts: all %d watch slots are taken, by clients holding no more than this one; retry later", s.cfg.MaxWatchers)
 	case err != nil:
 		return status.Error(codes.Unavailable, "receipts: server shutting down")
 	}
@@ -410,6 +418,11 @@ func (s *Service) WatchReceipts(req *pbtsv1.WatchReceiptsRequest, stream grpc.Se
 				return err
 			}
 		case <-sub.Done():
+			if errors.Is(sub.Err(), watch.ErrDisplaced) {
+				s.met.limited["watch_displaced"].Inc()
+				return status.Error(codes.ResourceExhausted,
+					"receipts: watch ended to give its slot to a client holding fewer watches (the slots are full and this client holds the most); watch fewer at once")
+			}
 			if errors.Is(sub.Err(), watch.ErrSlow) {
 				return status.Errorf(codes.ResourceExhausted,
 					"receipts: watcher fell more than %d receipts behind and was dropped; catch up with ListReceipts and watch again", s.cfg.WatchBuffer)
@@ -417,6 +430,14 @@ func (s *Service) WatchReceipts(req *pbtsv1.WatchReceiptsRequest, stream grpc.Se
 			return status.Error(codes.Unavailable, "receipts: server shutting down; watch again")
 		}
 	}
+}
+
+// watchAgent is the agent a watch counts for: its sender filter, else its receiver.
+func watchAgent(sender, receiver common.Address) common.Address {
+	if sender != (common.Address{}) {
+		return sender
+	}
+	return receiver
 }
 
 // statsTTL is how long GetReceiptStats' answer is reused: the count scans the

@@ -232,6 +232,7 @@ type harness struct {
 	reg     *prometheus.Registry
 	svc     *service.Service
 	client  pbtsv1.ReceiptServiceClient
+	addr    string // the gRPC listener's
 	cancel  func()
 	stopRun func() // stops Run only (the gRPC server keeps serving)
 	done    chan error
@@ -249,7 +250,7 @@ func baseConfig(url string) service.Config {
 		DatabaseURL: url, Migrate: true, DBMaxConns: 16, DBWriters: 8, // races in Postgres, not in the semaphore
 		ChainID: testDomain.ChainID, TrackerContract: testDomain.Tracker.Hex(),
 		TimestampWindow: time.Hour, MaxBatch: 64, MaxPageSize: 50,
-		WatchBuffer: 1024, MaxWatchers: 16,
+		WatchBuffer: 1024, MaxWatchers: 16, MaxWatchersPerAddress: 16, MaxWatchersPerAgent: 16,
 		CacheAgents: 1000, CacheMembers: 1000, CacheDatasetMB: 1,
 		CacheNegatives: 1000, CacheNegativeTTL: negativeTTL,
 		MinRatio: "1/2",
@@ -297,6 +298,7 @@ func startService(t testing.TB, url string, clk *clock, waitReady bool, opts ...
 	gs := grpc.NewServer(grpc.InitialWindowSize(1<<16), grpc.InitialConnWindowSize(1<<16))
 	svc.Register(gs)
 	go gs.Serve(lis)
+	h.addr = lis.Addr().String()
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	go func() { h.done <- svc.Run(ctx) }()

@@ -55,10 +55,10 @@ func newMetrics(reg prometheus.Registerer, watchers, dropped, recoveries func() 
 	}
 	limited := prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "pbts_receipts_rate_limited_total",
-		Help: "Requests refused RESOURCE_EXHAUSTED by a limit, by scope: submit_address, submit_agent, watch_address, watch_agent, watch_total.",
+		Help: "Requests refused RESOURCE_EXHAUSTED by a limit, by scope: submit_address, submit_agent, watch_address, watch_agent, watch_total; watch_displaced counts watches ended to give their slot to a client holding fewer.",
 	}, []string{"scope"})
 	m.limited = make(map[string]prometheus.Counter)
-	for _, scope := range []string{"submit_address", "submit_agent", "watch_address", "watch_agent", "watch_total"} {
+	for _, scope := range []string{"submit_address", "submit_agent", "watch_address", "watch_agent", "watch_total", "watch_displaced"} {
 		m.limited[scope] = limited.WithLabelValues(scope)
 	}
 	for v, name := range pbtsv1.RefusalReason_name {

@@ -35,11 +35,17 @@ type watcher struct {
 
 func (h *harness) watch(t *testing.T, req *pbtsv1.WatchReceiptsRequest) *watcher {
 	t.Helper()
+	return openWatch(t, h.client, req)
+}
+
+// openWatch opens a watch through c and waits until it is active.
+func openWatch(t *testing.T, c pbtsv1.ReceiptServiceClient, req *pbtsv1.WatchReceiptsRequest) *watcher {
+	t.Helper()
 	// Bounded, so that a watcher waiting for records that never come fails
 	// the test instead of hanging it.
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	t.Cleanup(cancel)
-	st, err := h.client.WatchReceipts(ctx, req)
+	st, err := c.WatchReceipts(ctx, req)
 	if err != nil {
 		t.Fatal(err)
 	}

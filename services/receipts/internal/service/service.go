@@ -77,10 +77,12 @@ func New(cfg Config, opt Options) (*Service, error) {
 		opt.Registry = prometheus.NewRegistry()
 	}
 	s := &Service{
-		cfg:     cfg,
-		log:     opt.Log,
-		domain:  cfg.Domain(),
-		hub:     watch.NewHub[*pbtsv1.WatchReceiptsResponse](cfg.WatchBuffer, cfg.MaxWatchers),
+		cfg:    cfg,
+		log:    opt.Log,
+		domain: cfg.Domain(),
+		hub: watch.NewHub[*pbtsv1.WatchReceiptsResponse](cfg.WatchBuffer, watch.Limits{
+			Total: cfg.MaxWatchers, PerClient: cfg.MaxWatchersPerAddress, PerAgent: cfg.MaxWatchersPerAgent,
+		}),
 		health:  opt.Health,
 		now:     opt.Now,
 		byAddr:  limit.New[netip.Addr](cfg.SubmitRatePerAddress, cfg.SubmitBurstPerAddress, cfg.RateLimitKeys),
