@@ -49,6 +49,7 @@ type Config struct {
 	BatchMaxAge      time.Duration
 	BatchMaxAgents   int
 	Confirmations    uint64
+	ConfirmTag       string
 	PollInterval     time.Duration
 	MaxBackoff       time.Duration
 	RPCTimeout       time.Duration
@@ -64,7 +65,7 @@ type Config struct {
 // flagOf maps writer.Config fields to the flags that set them.
 var flagOf = map[string]string{
 	"Contract": "tracker-contract", "BatchMaxReceipts": "batch-max-receipts", "BatchMaxAge": "batch-max-age",
-	"BatchMaxAgents": "batch-max-agents", "RegisterMaxAgents": "batch-max-agents", "Confirmations": "confirmations",
+	"BatchMaxAgents": "batch-max-agents", "RegisterMaxAgents": "batch-max-agents", "Confirmations": "confirmations", "ConfirmTag": "confirm-tag",
 	"PollInterval": "poll-interval", "MaxBackoff": "max-backoff", "RPCTimeout": "rpc-timeout",
 	"MaxInFlight": "max-in-flight", "ResubmitTimeout": "resubmit-timeout", "FeeBumpPercent": "fee-bump-percent",
 	"MaxFeePerGas": "max-fee-per-gas", "MinTipCap": "min-tip", "GasMarginPercent": "gas-margin-percent",
@@ -83,6 +84,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.BatchMaxAge, "batch-max-age", d.BatchMaxAge, "a partial batch is cut once its oldest receipt waited this long")
 	fs.IntVar(&c.BatchMaxAgents, "batch-max-agents", d.BatchMaxAgents, "most agents in one settle or registerBatch call (contract limit 256)")
 	fs.Uint64Var(&c.Confirmations, "confirmations", d.Confirmations, "blocks (including the one that includes it) before a transaction's effects are recorded")
+	fs.StringVar(&c.ConfirmTag, "confirm-tag", d.ConfirmTag, "also wait until the block is at or below the chain's safe or finalized block (\"\": depth only; use on chains that have the tags)")
 	fs.DurationVar(&c.PollInterval, "poll-interval", d.PollInterval, "period of the writer loop")
 	fs.DurationVar(&c.MaxBackoff, "max-backoff", d.MaxBackoff, "longest retry delay while the chain or database is down")
 	fs.DurationVar(&c.RPCTimeout, "rpc-timeout", d.RPCTimeout, "timeout of each chain call")
@@ -102,7 +104,7 @@ func (c Config) LogValue() slog.Value {
 		slog.String("rpc_url", redactURL(c.RPCURL)), slog.String("tracker_contract", c.Contract), slog.String("factory", c.Factory),
 		slog.Uint64("chain_id", c.ChainID), slog.String("chainwriter_key_file", c.KeyFile),
 		slog.Int("batch_max_receipts", c.BatchMaxReceipts), slog.Duration("batch_max_age", c.BatchMaxAge),
-		slog.Int("batch_max_agents", c.BatchMaxAgents), slog.Uint64("confirmations", c.Confirmations),
+		slog.Int("batch_max_agents", c.BatchMaxAgents), slog.Uint64("confirmations", c.Confirmations), slog.String("confirm_tag", c.ConfirmTag),
 		slog.Duration("poll_interval", c.PollInterval), slog.Duration("max_backoff", c.MaxBackoff),
 		slog.Duration("rpc_timeout", c.RPCTimeout), slog.Int("max_in_flight", c.MaxInFlight),
 		slog.Duration("resubmit_timeout", c.ResubmitTimeout), slog.Float64("fee_bump_percent", c.FeeBumpPercent),
@@ -185,6 +187,7 @@ func (c *Config) writerConfig() (writer.Config, error) {
 	w.Contract, w.ChainID = common.HexToAddress(c.Contract), c.ChainID
 	w.BatchMaxReceipts, w.BatchMaxAge = c.BatchMaxReceipts, c.BatchMaxAge
 	w.BatchMaxAgents, w.RegisterMaxAgents = c.BatchMaxAgents, c.BatchMaxAgents
+	w.ConfirmTag = c.ConfirmTag
 	w.Confirmations, w.PollInterval, w.MaxBackoff, w.RPCTimeout = c.Confirmations, c.PollInterval, c.MaxBackoff, c.RPCTimeout
 	w.MaxInFlight, w.ResubmitTimeout, w.FeeBumpPercent = c.MaxInFlight, c.ResubmitTimeout, c.FeeBumpPercent
 	w.MaxFeePerGas, w.MinTipCap, w.GasMarginPercent = maxFee, minTip, c.GasMarginPercent

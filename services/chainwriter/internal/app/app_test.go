@@ -92,6 +92,7 @@ func TestValidationNamesTheSetting(t *testing.T) {
 		{[]string{contract, "-resubmit-timeout=1ms"}, "PBTS_RESUBMIT_TIMEOUT"},
 		{[]string{contract, "-fee-bump-percent=5"}, "PBTS_FEE_BUMP_PERCENT"},
 		{[]string{contract, "-gas-margin-percent=-1"}, "PBTS_GAS_MARGIN_PERCENT"},
+		{[]string{contract, "-confirm-tag=latest"}, "PBTS_CONFIRM_TAG"},
 		{[]string{contract, "-max-fee-per-gas=cheap"}, "PBTS_MAX_FEE_PER_GAS"},
 		{[]string{contract, "-min-tip=1000gwei"}, "PBTS_MIN_TIP"},
 		{[]string{contract, "-poll-interval=1ms"}, "PBTS_POLL_INTERVAL"},

@@ -303,6 +303,15 @@ func (s *Store) MaxBatchID(ctx context.Context) (uint64, error) {
 	return uint64(id), nil
 }
 
+// MaxSettledBatchID is the newest batch recorded settled (0: none).
+func (s *Store) MaxSettledBatchID(ctx context.Context) (uint64, error) {
+	var id int64
+	if err := s.db.Pool.QueryRow(ctx, `SELECT COALESCE(max(id), 0) FROM receipt_batches WHERE settled_at IS NOT NULL`).Scan(&id); err != nil {
+		return 0, fmt.Errorf("max settled batch id: %w", err)
+	}
+	return uint64(id), nil
+}
+
 // SettleBatchExternally records that a batch was settled on chain by a
 // transaction that is none of the versions the writer signed for it (found
 // by its BatchSettled event), and drops the writer's own transaction for it,

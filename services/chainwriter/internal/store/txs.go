@@ -428,3 +428,40 @@ func truncate(s string) string {
 	}
 	return s
 }
+
+// ConfirmedFrom returns the signer's confirmed transactions with a nonce of
+// at least nonce (by nonce): when nonce is the chain's, transactions a reorg
+// deeper than the confirmations took out of the chain.
+func (s *Store) ConfirmedFrom(ctx context.Context, signer common.Address, nonce uint64) ([]Tx, error) {
+	return s.txs(ctx, `WHERE t.signer = $1 AND t.state = 'confirmed' AND t.nonce >= $2 ORDER BY t.nonce`, signer[:], int64(nonce))
+}
+
+// Reopen undoes Confirm for a transaction that a reorg took out of the
+// chain after it was recorded: it is pending again (its versions are sent
+// again), a settle's batch unsettled (the receipts triggers move its bytes
+// back to pending) and a register's agents pending, in one database
+// transaction.
+func (s *Store) Reopen(ctx context.Context, t *Tx) error {
+	err := s.db.InTx(ctx, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE chainwriter_txs SET state = 'pending', mined_hash = NULL, block_number = NULL,
+			block_hash = NULL, status = NULL, gas_used = NULL, mined_at = NULL, finished_at = NULL,
+			note = 'reorged out after confirmation'
+			WHERE id = $1 AND state = 'confirmed'`, t.ID)
+		if err != nil || tag.RowsAffected() == 0 {
+			return err
+		}
+		switch t.Kind {
+		case KindSettle:
+			_, err = tx.Exec(ctx, `UPDATE receipt_batches SET settled_at = NULL, block_number = NULL, gas_used = NULL
+				WHERE id = $1 AND settled_at IS NOT NULL`, int64(t.BatchID))
+		case KindRegister:
+			_, err = tx.Exec(ctx, `UPDATE agents SET chain_state = 'pending', chain_confirmed_at = NULL
+				WHERE address IN (SELECT agent FROM chainwriter_tx_agents WHERE tx_id = $1) AND chain_state = 'confirmed'`, t.ID)
+		}
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("reopen tx nonce %d: %w", t.Nonce, err)
+	}
+	return nil
+}

@@ -35,6 +35,9 @@ type Config struct {
 	// Confirmations is the depth at which an included transaction's effects
 	// are recorded (1: in the latest block).
 	Confirmations uint64
+	// ConfirmTag, when "safe" or "finalized", also requires the block to be
+	// at or below the chain's block of that tag ("" : depth only).
+	ConfirmTag string
 	// PollInterval is the loop's period while healthy.
 	PollInterval time.Duration
 	// MaxBackoff bounds the retry delay while the chain or database is down.
@@ -112,6 +115,8 @@ func (c *Config) Validate() error {
 		return bad("RegisterMaxAgents", "%d: want 1..%d", c.RegisterMaxAgents, MaxBatchAgents)
 	case c.Confirmations < 1 || c.Confirmations > 1000:
 		return bad("Confirmations", "%d: want 1..1000", c.Confirmations)
+	case c.ConfirmTag != "" && c.ConfirmTag != "safe" && c.ConfirmTag != "finalized":
+		return bad("ConfirmTag", "%q: want safe, finalized or empty", c.ConfirmTag)
 	case c.PollInterval < 10*time.Millisecond || c.PollInterval > time.Minute:
 		return bad("PollInterval", "%v: want 10ms..1m", c.PollInterval)
 	case c.MaxBackoff < c.PollInterval || c.MaxBackoff > 10*time.Minute:

@@ -92,6 +92,9 @@ func inclusionOf(r *types.Receipt) store.Inclusion {
 // deep tells whether a transaction included in block has the configured
 // confirmations.
 func (w *Writer) deep(block uint64) bool {
+	if w.cfg.ConfirmTag != "" && block > w.obs.tagBlock {
+		return false
+	}
 	return w.obs.head+1 >= block+w.cfg.Confirmations
 }
 
@@ -456,4 +459,54 @@ func (w *Writer) replaceRejected(ctx context.Context, t *store.Tx) error {
 		t.GasLimit = lim
 	}
 	return w.bump(ctx, t)
+}
+
+// deepReorgs compares the chain with what was recorded, on every
+// observation: a batch recorded settled above the contract's lastBatchId,
+// or a confirmed transaction whose nonce the chain no longer counts, was
+// taken out by a reorg deeper than the confirmations. Once it has lasted
+// consumedGrace (a load-balanced endpoint may answer from a node behind),
+// those transactions are reopened (pending again, their batches unsettled,
+// their agents pending) and their versions sent again: the same nonce and
+// batch id, so the contract still counts each batch once.
+func (w *Writer) deepReorgs(ctx context.Context) error {
+	settled, err := w.st.MaxSettledBatchID(ctx)
+	if err != nil {
+		return dbErr(err)
+	}
+	txs, err := w.st.ConfirmedFrom(ctx, w.signer, w.obs.nonce)
+	if err != nil {
+		return dbErr(err)
+	}
+	if settled <= w.obs.lastBatch && len(txs) == 0 {
+		w.reorgSeen = time.Time{}
+		return nil
+	}
+	if w.reorgSeen.IsZero() {
+		w.reorgSeen = time.Now()
+		w.dirty = true
+	}
+	if time.Since(w.reorgSeen) < consumedGrace {
+		return nil
+	}
+	w.reorgSeen = time.Time{}
+	if len(txs) == 0 {
+		// Batches settled on chain no longer, by transactions whose nonces
+		// stay used: not ours to resend.
+		return problem("chain behind the database", fmt.Errorf("contract lastBatchId %d, database settled up to %d", w.obs.lastBatch, settled))
+	}
+	for i := range txs {
+		t := &txs[i]
+		w.m.reorgs.Inc()
+		w.log.Warn("confirmed transaction reorged out; sending it again", "kind", t.Kind, "nonce", t.Nonce, "batch", t.BatchID,
+			"tx", t.Included.Hash, "block", t.Included.Block, "chain_nonce", w.obs.nonce, "last_batch_on_chain", w.obs.lastBatch)
+		if err := w.st.Reopen(ctx, t); err != nil {
+			return dbErr(err)
+		}
+		for _, a := range t.Attempts {
+			delete(w.sent, a.Hash) // send again at once
+		}
+	}
+	w.dirty = true
+	return nil
 }

@@ -36,6 +36,7 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/core/types"
 	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/ethereum/go-ethereum/rpc"
 
 	"github.com/pbts/pbts/contracts/bindings"
 	"github.com/pbts/pbts/database"
@@ -122,6 +123,7 @@ type Writer struct {
 	resign         map[int64]bool               // tx id -> the node refused the version: sign a new one
 	noBase         map[common.Address]time.Time // agent -> no registration event found; look again after
 	hold           map[uint64]time.Time         // batch id -> do not send before
+	reorgSeen      time.Time                    // when the chain was first seen behind what was recorded
 	holdRegister   time.Time                    // no registerBatch before (its estimate reverted)
 	fundsLow       bool
 	backlogAt      time.Time
@@ -140,6 +142,7 @@ type observation struct {
 	balance   *big.Int
 	baseFee   *big.Int
 	gasLimit  uint64 // the latest block's gas limit
+	tagBlock  uint64 // the ConfirmTag block's number (when one is configured)
 	at        time.Time
 }
 
@@ -356,6 +359,9 @@ func (w *Writer) Step(ctx context.Context) error {
 		w.setReachable(false)
 		return err
 	}
+	if err := w.deepReorgs(ctx); err != nil {
+		return err
+	}
 	live, err := w.monitor(ctx)
 	if err != nil {
 		return err
@@ -569,6 +575,17 @@ func (w *Writer) observe(ctx context.Context) error {
 	}
 	if o.lastBatch, err = w.lastBatchID(ctx); err != nil {
 		return err
+	}
+	if w.cfg.ConfirmTag != "" {
+		tag := rpc.SafeBlockNumber
+		if w.cfg.ConfirmTag == "finalized" {
+			tag = rpc.FinalizedBlockNumber
+		}
+		th, err := w.be.HeaderByNumber(cctx, big.NewInt(int64(tag)))
+		if err != nil {
+			return chainErr(w.cfg.ConfirmTag+" header", err)
+		}
+		o.tagBlock = th.Number.Uint64()
 	}
 	w.mu.Lock()
 	wasDown := !w.status.Reachable
