@@ -100,6 +100,7 @@ GO_PACKAGES := $(addsuffix /...,$(addprefix ./,$(GO_MODULES)))
 test-go: ## Go tests with the race detector, shuffled (seeds printed per package)
 	go build -o bin/testsum ./cmd/testsum
 	go test -json $(GO_TEST_FLAGS) $(GO_PACKAGES) 2>&1 | bin/testsum
+	go test -json $(GO_TEST_FLAGS) -tags pbts_failpoints ./services/chainwriter/internal/failpoint/ 2>&1 | bin/testsum # the crash hook's own tests (its e2e builds the binary with the tag itself)
 
 test-web: ## the dashboard: npm ci, Vitest, type check and build (test-go's TestDashboard drives that build in chromium)
 	cd web && npm ci --no-audit --no-fund --loglevel=error && npm test && npm run build
