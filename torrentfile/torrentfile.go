@@ -10,6 +10,7 @@ import (
 	"hash"
 	"io"
 	"io/fs"
+	"math"
 	"os"
 	"path/filepath"
 	"slices"
@@ -27,6 +28,10 @@ const (
 	// and accepts.
 	MinPieceLength = 16 << 10
 	MaxPieceLength = 16 << 20
+	// MaxNesting bounds how deep lists and dictionaries nest in accepted
+	// bencode (a .torrent needs 5); the decoder recurses per level, and a
+	// 4 MiB run of "l" took it seconds and half a GiB of stack.
+	MaxNesting = 32
 )
 
 // Sentinel errors of Parse.
@@ -36,7 +41,44 @@ var (
 	ErrNotPrivate  = errors.New("torrent is not private (BEP 27 private=1 is required)")
 	ErrPieceLength = errors.New("piece length out of range")
 	ErrPieceCount  = errors.New("piece hashes do not match the total length")
+	ErrTooDeep     = errors.New("bencode nested too deep")
 )
+
+// CheckNesting refuses bencode whose lists and dictionaries nest deeper
+// than MaxNesting, without recursion; call it before bencode.Unmarshal on
+// untrusted bytes. It does not otherwise validate b.
+func CheckNesting(b []byte) error {
+	depth := 0
+	for i := 0; i < len(b); {
+		switch c := b[i]; {
+		case c == 'l' || c == 'd':
+			if depth++; depth > MaxNesting {
+				return fmt.Errorf("%w: more than %d levels", ErrTooDeep, MaxNesting)
+			}
+			i++
+		case c == 'e':
+			depth--
+			i++
+		case c == 'i':
+			for i < len(b) && b[i] != 'e' {
+				i++
+			}
+			i++
+		case '0' <= c && c <= '9':
+			n := 0
+			for ; i < len(b) && '0' <= b[i] && b[i] <= '9'; i++ {
+				if n > len(b) {
+					return nil // longer than the input: the decoder refuses it
+				}
+				n = n*10 + int(b[i]-'0')
+			}
+			i += 1 + n // the ':' and the string
+		default:
+			return nil // not bencode: the decoder refuses it
+		}
+	}
+	return nil
+}
 
 // Layout is what PBTS needs to know of a torrent's pieces.
 type Layout struct {
@@ -73,6 +115,9 @@ func Parse(infoBytes []byte) (*metainfo.Info, Layout, error) {
 	if len(infoBytes) > MaxInfoBytes {
 		return nil, Layout{}, fmt.Errorf("%w: %d bytes, limit %d", ErrTooLarge, len(infoBytes), MaxInfoBytes)
 	}
+	if err := CheckNesting(infoBytes); err != nil {
+		return nil, Layout{}, fmt.Errorf("%w: %v", ErrMalformed, err)
+	}
 	var info metainfo.Info
 	if err := bencode.Unmarshal(infoBytes, &info); err != nil {
 		return nil, Layout{}, fmt.Errorf("%w: %v", ErrMalformed, err)
@@ -82,6 +127,16 @@ func Parse(infoBytes []byte) (*metainfo.Info, Layout, error) {
 	}
 	if len(info.Pieces) == 0 || len(info.Pieces)%20 != 0 {
 		return nil, Layout{}, fmt.Errorf("%w: pieces field of %d bytes is not a non-empty multiple of 20 (only v1 torrents are accepted)", ErrMalformed, len(info.Pieces))
+	}
+	if info.Length < 0 {
+		return nil, Layout{}, fmt.Errorf("%w: length %d", ErrMalformed, info.Length)
+	}
+	var sum int64
+	for _, fi := range info.Files {
+		if fi.Length < 0 || fi.Length > math.MaxInt64-sum {
+			return nil, Layout{}, fmt.Errorf("%w: file of length %d (negative, or the total overflows)", ErrMalformed, fi.Length)
+		}
+		sum += fi.Length
 	}
 	total := info.TotalLength()
 	if total <= 0 {

@@ -14,6 +14,9 @@ import (
 // info dictionary or a whole .torrent (a dictionary with an "info" key, whose
 // raw bytes are taken verbatim so the info hash is preserved).
 func infoBytes(b []byte) ([]byte, error) {
+	if err := torrentfile.CheckNesting(b); err != nil {
+		return nil, invalid("torrent", "%v", err)
+	}
 	var top struct {
 		Info bencode.Bytes `bencode:"info"`
 	}
