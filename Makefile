@@ -108,6 +108,29 @@ test-web: ## the dashboard: npm ci, Vitest, type check and build (test-go's Test
 screenshot: web ## retake the README's dashboard screenshot (docs/dashboard.png) with TestDashboard
 	PBTS_README_SHOT=$(CURDIR)/docs/dashboard.png go test -count=1 -run '^TestDashboard$$' ./e2e
 
+# go test -fuzz takes one package and one target per run: each pair below
+# runs for FUZZ_TIME. Their seed corpora (f.Add and testdata/fuzz/) run in
+# test-go as ordinary tests.
+FUZZ_TIME ?= 30s
+FUZZ_TARGETS := \
+  services/tracker/internal/bt:FuzzAnnounceQuery \
+  services/tracker/internal/bt:FuzzScrapeQuery \
+  services/tracker/internal/bt:FuzzTrackerHandler \
+  agent/wire:FuzzDecodeReceipts \
+  agent/wire:FuzzEncodeReceipts \
+  agent/wire:FuzzDecodeAuth \
+  services/tracker/internal/registry:FuzzRegisterAgentFields \
+  services/tracker/internal/registry:FuzzPublishMetadata \
+  services/tracker/internal/registry:FuzzPublishTorrent \
+  services/gateway/internal/gw:FuzzReceiptAliases
+
+.PHONY: fuzz
+fuzz: ## run every go test -fuzz target for FUZZ_TIME each (default 30s; a crash is written to the package's testdata/fuzz/)
+	@for t in $(FUZZ_TARGETS); do \
+	  pkg=$${t%%:*}; name=$${t##*:}; echo "==== fuzz $$name ($$pkg, $(FUZZ_TIME))"; \
+	  go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZ_TIME) ./$$pkg || exit 1; \
+	done
+
 TEST_STAGES := system-deps tools lint test-contracts test-web test-go build-modules generate-check
 
 .PHONY: test
