@@ -134,8 +134,18 @@ type Download struct {
 	ReceiptsUnsent    int     `json:"receipts_unsent"`
 	JournalResent     int     `json:"journal_resent"`
 	Unattributed      int64   `json:"unattributed_bytes"`
+	// WastedBytes arrived after this agent already had them (a block
+	// requested from two peers near the end): no receipt pays for them,
+	// so their senders count them as unpaid until they expire.
+	WastedBytes int64 `json:"wasted_bytes"`
 	// JournalDir keeps the receipts the service has not acknowledged.
 	JournalDir string `json:"-"`
+}
+
+// wastedBytes is the payload t received that it already had.
+func wastedBytes(t *torrent.Torrent) int64 {
+	s := t.Stats().ConnStats
+	return max(0, s.BytesReadData.Int64()-s.BytesReadUsefulData.Int64())
 }
 
 // InterruptedError is Get's error when ctx ends before the download is
@@ -299,7 +309,7 @@ wait:
 		InfoHash: ihHex, Name: info.BestName(), Path: path, Bytes: info.TotalLength(), Pieces: info.NumPieces(),
 		Verified: verr == nil, Seconds: elapsed.Seconds(), ReceiptsSigned: sub.signedCount(), ReceiptsAccepted: acc,
 		ReceiptsDuplicate: dup, ReceiptsRefused: ref, ReceiptsUnsent: sub.pendingCount(), JournalResent: resent,
-		Unattributed: at.unattributedBytes(), JournalDir: sub.journalDir,
+		Unattributed: at.unattributedBytes(), WastedBytes: wastedBytes(t), JournalDir: sub.journalDir,
 	}
 	if verr != nil {
 		return nil, fmt.Errorf("the downloaded data does not match the published piece hashes: %w", verr)

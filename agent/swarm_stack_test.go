@@ -115,6 +115,7 @@ func TestTwentyTransfersLoseNoReceipt(t *testing.T) {
 	waitSeeded(t, ctx, down[0], "twenty")
 
 	signed := 0
+	var wastedBlocks int64 // see TestSwarmOfFourAgentsTrades
 	lastEnd := make([]int64, len(down))
 	for i := 0; i < transfers; i++ {
 		who := i % len(down)
@@ -148,6 +149,7 @@ func TestTwentyTransfersLoseNoReceipt(t *testing.T) {
 			t.Fatalf("first download of downloader %d: %d of %d receipts accepted", who, got.ReceiptsAccepted, pieces)
 		}
 		signed += got.ReceiptsSigned
+		wastedBlocks += (got.WastedBytes + 16<<10 - 1) / (16 << 10)
 	}
 	// Every receipt reached the seeder over BEP 10 (reports come every 100 ms).
 	deadline := time.Now().Add(30 * time.Second)
@@ -165,9 +167,9 @@ func TestTwentyTransfersLoseNoReceipt(t *testing.T) {
 		t.Fatal("no stop report")
 	}
 	t.Logf("seeder: %+v", *stats)
-	if stats.HandedTotal != signed || stats.UnpaidPieces != 0 || stats.HandedRefused != 0 || stats.HandedReceipts != pieces*len(down) {
-		t.Fatalf("seeder's stop report %+v: want %d receipts handed over, %d pieces paid once per downloader, none unpaid or refused",
-			*stats, signed, pieces*len(down))
+	if stats.HandedTotal != signed || int64(stats.UnpaidPieces) > wastedBlocks || stats.HandedRefused != 0 || stats.HandedReceipts != pieces*len(down) {
+		t.Fatalf("seeder's stop report %+v: want %d receipts handed over, %d pieces paid once per downloader, none refused, none unpaid but for %d blocks wasted",
+			*stats, signed, pieces*len(down), wastedBlocks)
 	}
 }
 
@@ -264,7 +266,17 @@ func TestSwarmOfFourAgentsTrades(t *testing.T) {
 		t.Fatalf("the downloaders traded %d bytes (want at least one copy, %d) and the seeder sent %d (want at most two copies); paid in all %d of %d",
 			traded, size, seederUp, traded+seederUp, len(leechers)*size)
 	}
-	if stats := stop(); stats == nil || stats.UnpaidPieces != 0 || stats.HandedRefused != 0 {
-		t.Fatalf("seeder's stop report: %+v", stats)
+	// A block requested from two peers near the end arrives twice: the
+	// second copy is wasted, no receipt pays for it, and the piece it
+	// belongs to stays unpaid at its sender. Every unpaid piece at the
+	// seeder needs at least one wasted block (16 KiB) somewhere; with
+	// none wasted, none may be unpaid.
+	var wastedBlocks int64
+	for i, got := range results {
+		t.Logf("%s: %d bytes wasted", names[i], got.WastedBytes)
+		wastedBlocks += (got.WastedBytes + 16<<10 - 1) / (16 << 10)
+	}
+	if stats := stop(); stats == nil || int64(stats.UnpaidPieces) > wastedBlocks || stats.HandedRefused != 0 {
+		t.Fatalf("seeder's stop report: %+v (%d blocks wasted in all)", stats, wastedBlocks)
 	}
 }
