@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -91,6 +92,59 @@ func (p *upProcess) waitReady(t *testing.T, dir string) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("the stack was not up after 12 minutes:\n%s", tailString(p.out.String(), 6000))
+		}
+	}
+}
+
+// killAndAwaitRestart SIGKILLs the stack's service name and waits until the
+// supervisor has said why it died, started it again on the same addresses
+// and the REST gateway reports every service serving again.
+func (p *upProcess) killAndAwaitRestart(t *testing.T, dir, name string) {
+	t.Helper()
+	pidFile := filepath.Join(dir, "pids", name+".pid")
+	b, err := os.ReadFile(pidFile)
+	pid, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil || pid <= 0 {
+		t.Fatalf("%s: %v (%q)", pidFile, err, b)
+	}
+	before, _ := os.ReadFile(filepath.Join(dir, "addrs", name+".json"))
+	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	var stack struct {
+		Gateway string `json:"gateway"`
+	}
+	sb, _ := os.ReadFile(filepath.Join(dir, "stack.json"))
+	if err := json.Unmarshal(sb, &stack); err != nil || stack.Gateway == "" {
+		t.Fatalf("stack.json: %v (%s)", err, sb)
+	}
+	said := fmt.Sprintf("%s (pid %d) exited unexpectedly (killed by signal KILL)", name, pid)
+	deadline := time.Now().Add(2 * time.Minute)
+	for {
+		out := p.out.String()
+		if i := strings.Index(out, said); i >= 0 && strings.Contains(out[i:], name+" restarted") {
+			after, _ := os.ReadFile(filepath.Join(dir, "addrs", name+".json"))
+			var ready struct {
+				Ready bool `json:"ready"`
+			}
+			if resp, err := http.Get(stack.Gateway + "/readyz"); err == nil {
+				json.NewDecoder(resp.Body).Decode(&ready)
+				resp.Body.Close()
+			}
+			if ready.Ready && len(after) > 0 {
+				if string(after) != string(before) {
+					t.Fatalf("%s came back on other addresses: %s, before %s", name, after, before)
+				}
+				return
+			}
+		}
+		select {
+		case <-p.done:
+			t.Fatalf("scripts/up.sh exited after %s was killed:\n%s", name, tailString(p.out.String(), 6000))
+		case <-time.After(200 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s was not restarted and serving within 2 minutes of SIGKILL:\n%s", name, tailString(p.out.String(), 6000))
 		}
 	}
 }
@@ -245,6 +299,11 @@ func TestDemo(t *testing.T) {
 	up.waitReady(t, dir)
 	if !strings.Contains(up.out.String(), "deployed RepFactory") {
 		t.Fatalf("first start did not deploy:\n%s", up.out.String())
+	}
+	// A service that dies is restarted with backoff on the addresses it had
+	// (the demo then runs against the restarted ones).
+	for _, name := range []string{"tracker", "receipts"} {
+		up.killAndAwaitRestart(t, dir, name)
 	}
 
 	start := time.Now()

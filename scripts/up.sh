@@ -116,7 +116,8 @@ cmd_switch() {
 
 # ---------------------------------------------------------------- supervisor
 
-declare -A PIDS=()
+declare -A PIDS=() STARTED_AT=() RESTART_AT=() BACKOFF=() RESTARTS=()
+RESTARTING=""
 REQ=""
 EXIT_CODE=0
 DEPLOYED=""
@@ -152,6 +153,7 @@ start() {
   rm -f "$ADDRS/$name.json"
   setsid "$@" >>"$LOGS/$name.log" 2>&1 </dev/null &
   PIDS[$name]=$!
+  STARTED_AT[$name]=$SECONDS
   echo "${PIDS[$name]}" >"$UP_DIR/pids/$name.pid"
 }
 
@@ -159,7 +161,7 @@ start() {
 stop_one() {
   local name=$1 pid=${PIDS[$1]:-}
   [[ -n $pid ]] || return 0
-  unset "PIDS[$name]"
+  unset "PIDS[$name]" "RESTART_AT[$name]"
   rm -f "$UP_DIR/pids/$name.pid"
   kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
   kill -TERM "$pid" 2>/dev/null || true
@@ -179,39 +181,41 @@ tail_log() { { printf -- '---- last lines of %s\n' "$(rel "$LOGS/$1.log")" && ta
 # current NAME: a field of the current deployment.
 current() { jq -r ".$1" "$CONTRACTS"; }
 
-start_services() {
-  local tracker db dburl chain_id
-  tracker=$(current tracker)
-  db=$(current database)
-  chain_id=$(current chainId)
-  dburl="$PG_SERVER/$db?sslmode=disable"
-  # Tunables a developer may override through their PBTS_* variables; addresses,
-  # contract and database are flags (flags win over the environment).
-  # (Short announce intervals: a local swarm sees a new seeder within seconds.)
-  export PBTS_ANNOUNCE_INTERVAL=${PBTS_ANNOUNCE_INTERVAL:-10s}
-  export PBTS_ANNOUNCE_MIN_INTERVAL=${PBTS_ANNOUNCE_MIN_INTERVAL:-2s}
-  export PBTS_PEER_EXPIRY=${PBTS_PEER_EXPIRY:-2m}
-  local common=(--database-url "$dburl" --chain-id "$chain_id" --tracker-contract "$tracker")
-  # The gateway calls from loopback and names the client it serves; only it
-  # (and whatever else runs on this machine: a local stack) is believed.
-  local proxied=(--trusted-proxies 127.0.0.1/32)
-  # Each service writes the addresses it bound to $ADDRS/NAME.json; with
-  # BASE=0 they are the only way to know them.
-  start receipts "$BIN/receipts" "${common[@]}" "${proxied[@]}" --grpc-addr "$(listen receipts grpc "$RECEIPTS_GRPC")" \
+# The services' command lines, one function each, so that the supervisor can
+# start a service again (restart_one) exactly as it first did.
+# Tunables a developer may override through their PBTS_* variables; addresses,
+# contract and database are flags (flags win over the environment).
+# (Short announce intervals: a local swarm sees a new seeder within seconds.)
+export PBTS_ANNOUNCE_INTERVAL=${PBTS_ANNOUNCE_INTERVAL:-10s}
+export PBTS_ANNOUNCE_MIN_INTERVAL=${PBTS_ANNOUNCE_MIN_INTERVAL:-2s}
+export PBTS_PEER_EXPIRY=${PBTS_PEER_EXPIRY:-2m}
+common_flags() {
+  COMMON=(--database-url "$PG_SERVER/$(current database)?sslmode=disable" --chain-id "$(current chainId)"
+    --tracker-contract "$(current tracker)")
+}
+# The gateway calls from loopback and names the client it serves; only it
+# (and whatever else runs on this machine: a local stack) is believed.
+PROXIED=(--trusted-proxies 127.0.0.1/32)
+# Each service writes the addresses it bound to $ADDRS/NAME.json; with
+# BASE=0 they are the only way to know them.
+start_receipts() {
+  common_flags
+  start receipts "$BIN/receipts" "${COMMON[@]}" "${PROXIED[@]}" --grpc-addr "$(listen receipts grpc "$RECEIPTS_GRPC")" \
     --metrics-addr "$(listen receipts metrics "$RECEIPTS_METRICS")" --addr-file "$ADDRS/receipts.json"
-  start chainwriter "$BIN/chainwriter" "${common[@]}" --rpc-url "$RPC_URL" \
+}
+start_chainwriter() {
+  common_flags
+  start chainwriter "$BIN/chainwriter" "${COMMON[@]}" --rpc-url "$RPC_URL" \
     --grpc-addr "$(listen chainwriter grpc "$CHAINWRITER_GRPC")" --metrics-addr "$(listen chainwriter metrics "$CHAINWRITER_METRICS")" \
     --chainwriter-key-file "$KEY_FILE" --factory "$(current factory)" --addr-file "$ADDRS/chainwriter.json"
-  start tracker "$BIN/tracker" "${common[@]}" "${proxied[@]}" --rpc-url "$RPC_URL" --grpc-addr "$(listen tracker grpc "$TRACKER_GRPC")" \
+}
+start_tracker() {
+  common_flags
+  start tracker "$BIN/tracker" "${COMMON[@]}" "${PROXIED[@]}" --rpc-url "$RPC_URL" --grpc-addr "$(listen tracker grpc "$TRACKER_GRPC")" \
     --metrics-addr "$(listen tracker metrics "$TRACKER_METRICS")" --http-addr "$(listen tracker http "$ANNOUNCE_HTTP")" \
     --addr-file "$ADDRS/tracker.json"
-  wait_addrs receipts && wait_addrs chainwriter && wait_addrs tracker || return 1
-  RECEIPTS_GRPC=$(bound receipts grpc) RECEIPTS_METRICS=$(bound receipts metrics)
-  CHAINWRITER_GRPC=$(bound chainwriter grpc) CHAINWRITER_METRICS=$(bound chainwriter metrics)
-  TRACKER_GRPC=$(bound tracker grpc) TRACKER_METRICS=$(bound tracker metrics) ANNOUNCE_HTTP=$(bound tracker http)
-  wait_healthy receipts "$RECEIPTS_GRPC" pbts.v1.ReceiptService &&
-    wait_healthy chainwriter "$CHAINWRITER_GRPC" pbts.v1.ChainwriterService &&
-    wait_healthy tracker "$TRACKER_GRPC" pbts.v1.AgentService pbts.v1.DatasetService || return 1
+}
+start_gateway() {
   # The dashboard's build, when there is one (build_web).
   local static=()
   [[ -f $ROOT/web/dist/index.html ]] && static=(--static-dir "$ROOT/web/dist")
@@ -219,6 +223,26 @@ start_services() {
     --http-addr "$(listen gateway http "$GATEWAY_HTTP")" --grpc-addr "$(listen gateway grpc "$GATEWAY_GRPC")" \
     --metrics-addr "$(listen gateway metrics "$GATEWAY_METRICS")" --public-rpc-url "$RPC_URL" \
     "${static[@]}" --addr-file "$ADDRS/gateway.json"
+}
+start_anvil() {
+  local port=$ANVIL_PORT
+  # Started again, anvil takes the port it had (agents and services know it).
+  [[ -z $RESTARTING ]] || port=${RPC_URL##*:}
+  start anvil "$ANVIL" --host 127.0.0.1 --port "$port" --state "$UP_DIR/anvil-state.json" --state-interval 5
+}
+
+start_services() {
+  start_receipts
+  start_chainwriter
+  start_tracker
+  wait_addrs receipts && wait_addrs chainwriter && wait_addrs tracker || return 1
+  RECEIPTS_GRPC=$(bound receipts grpc) RECEIPTS_METRICS=$(bound receipts metrics)
+  CHAINWRITER_GRPC=$(bound chainwriter grpc) CHAINWRITER_METRICS=$(bound chainwriter metrics)
+  TRACKER_GRPC=$(bound tracker grpc) TRACKER_METRICS=$(bound tracker metrics) ANNOUNCE_HTTP=$(bound tracker http)
+  wait_healthy receipts "$RECEIPTS_GRPC" pbts.v1.ReceiptService &&
+    wait_healthy chainwriter "$CHAINWRITER_GRPC" pbts.v1.ChainwriterService &&
+    wait_healthy tracker "$TRACKER_GRPC" pbts.v1.AgentService pbts.v1.DatasetService || return 1
+  start_gateway
   wait_addrs gateway || return 1
   GATEWAY_HTTP=$(bound gateway http) GATEWAY_GRPC=$(bound gateway grpc) GATEWAY_METRICS=$(bound gateway metrics)
   wait_ready gateway "http://$GATEWAY_HTTP/readyz"
@@ -244,8 +268,10 @@ wait_ready() {
 }
 
 # listen NAME LISTENER ADDR: the address to give the service: ADDR, or with
-# BASE=0 port 0 (the service picks; a restart picks anew).
-listen() { if ((BASE == 0)); then echo 127.0.0.1:0; else echo "$3"; fi; }
+# BASE=0 port 0 (the service picks). A service the supervisor starts again
+# after it died (RESTARTING) gets the address it had bound, as a Kubernetes
+# Service keeps its address: the others and the agents keep reaching it.
+listen() { if ((BASE == 0)) && [[ -z $RESTARTING ]]; then echo 127.0.0.1:0; else echo "$3"; fi; }
 
 # bound NAME LISTENER: the address the service reported for that listener.
 bound() { jq -r --arg l "$2" '.[$l]' "$ADDRS/$1.json"; }
@@ -436,6 +462,35 @@ ensure_contracts() {
   DEPLOYED=1
 }
 
+# died NAME: a service (or anvil) exited on its own. Say why, with the end
+# of its log, and start it again after a backoff that doubles from 1s to
+# 30s while it keeps dying within a minute of its start, as Kubernetes
+# restarts a crashing container.
+died() {
+  local name=$1 pid=${PIDS[$1]} status=0 why ran
+  wait "$pid" 2>/dev/null || status=$?
+  if ((status > 128)); then why="killed by signal $(kill -l $((status - 128)) 2>/dev/null || echo $((status - 128)))"; else why="exit status $status"; fi
+  ran=$((SECONDS - ${STARTED_AT[$name]:-$SECONDS}))
+  if ((ran >= 60)); then BACKOFF[$name]=1; else BACKOFF[$name]=$((${BACKOFF[$name]:-0} * 2)); fi
+  ((BACKOFF[$name] >= 1)) || BACKOFF[$name]=1
+  ((BACKOFF[$name] <= 30)) || BACKOFF[$name]=30
+  RESTARTS[$name]=$((${RESTARTS[$name]:-0} + 1))
+  say "$name (pid $pid) exited unexpectedly ($why) after ${ran}s; restarting it in ${BACKOFF[$name]}s (restart ${RESTARTS[$name]})"
+  tail_log "$name"
+  rm -f "$UP_DIR/pids/$name.pid"
+  RESTART_AT[$name]=$((SECONDS + BACKOFF[$name]))
+}
+
+# restart_one NAME: start a service that died again, on the addresses it had.
+restart_one() {
+  local name=$1
+  unset "RESTART_AT[$name]"
+  RESTARTING=1
+  "start_$name"
+  RESTARTING=""
+  say "$name restarted (pid ${PIDS[$name]})"
+}
+
 fail_switch() {
   echo "$*" >"$UP_DIR/switch.failed.tmp"
   mv "$UP_DIR/switch.failed.tmp" "$UP_DIR/switch.failed"
@@ -551,7 +606,7 @@ cmd_up() {
   trap 'REQ=switch' USR1
 
   say "starting anvil on $( ((BASE == 0)) && echo "a port of its choosing" || echo "$RPC_URL") (state $(rel "$UP_DIR")/anvil-state.json, written every 5s and on stop)"
-  start anvil "$ANVIL" --host 127.0.0.1 --port "$ANVIL_PORT" --state "$UP_DIR/anvil-state.json" --state-interval 5
+  start_anvil
   wait_rpc
   ensure_contracts
   local how="chain and database reused: reputation kept"
@@ -565,7 +620,7 @@ cmd_up() {
   banner "$how"
   write_stack_json
 
-  local n died tick
+  local n tick
   while :; do
     case $REQ in
       stop) break ;;
@@ -588,16 +643,13 @@ cmd_up() {
     kill "$tick" 2>/dev/null || true
     wait "$tick" 2>/dev/null || true
     [[ -z $REQ ]] || continue
-    died=""
     for n in "${!PIDS[@]}"; do
-      kill -0 "${PIDS[$n]}" 2>/dev/null || died=$n
+      [[ -z ${RESTART_AT[$n]:-} ]] || continue
+      kill -0 "${PIDS[$n]}" 2>/dev/null || died "$n"
     done
-    if [[ -n $died ]]; then
-      say "$died exited unexpectedly"
-      tail_log "$died"
-      EXIT_CODE=1
-      break
-    fi
+    for n in "${!RESTART_AT[@]}"; do
+      ((SECONDS < RESTART_AT[$n])) || restart_one "$n"
+    done
   done
   exit "$EXIT_CODE"
 }
