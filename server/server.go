@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -19,6 +20,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
@@ -43,6 +45,9 @@ type Config struct {
 	// PprofAddr serves net/http/pprof when set (keep it on loopback: it
 	// shows the process's insides); reported as the listener "pprof".
 	PprofAddr string
+	// TLS, when it names a certificate and key, makes every listener of the
+	// service but metrics and pprof serve TLS (see TLSFiles).
+	TLS TLSFiles
 }
 
 // RegisterFlags defines the shared flags on fs with the given listener defaults.
@@ -55,6 +60,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet, grpcAddr, metricsAddr string) {
 	fs.StringVar(&c.AddrFile, "addr-file", "", "write the bound listener addresses here as JSON once serving (for port 0)")
 	fs.StringVar(&c.PprofAddr, "pprof-addr", "", "net/http/pprof listen address (empty disables; keep it on loopback)")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated CIDRs of callers (the REST gateway) whose forwarded client address is believed")
+	fs.StringVar(&c.TLS.Cert, "tls-cert", "", "PEM certificate (chain) the gRPC and HTTP listeners serve TLS with, with -tls-key (empty: plaintext)")
+	fs.StringVar(&c.TLS.Key, "tls-key", "", "PEM private key of -tls-cert")
+	fs.StringVar(&c.TLS.CA, "tls-ca", "", "PEM CA: the gRPC listener requires client certificates it signed (with -tls-cert), and calls to other services use TLS verified against it")
 }
 
 // Validate reports the first bad setting by its environment variable name.
@@ -78,7 +86,7 @@ func (c *Config) Validate() error {
 	if _, err := ParsePrefixes(c.TrustedProxies); err != nil {
 		return fmt.Errorf("invalid %s %q: %w", EnvName("trusted-proxies"), c.TrustedProxies, err)
 	}
-	return nil
+	return c.TLS.validate()
 }
 
 // LogValue lets the config be logged as a group.
@@ -92,6 +100,8 @@ func (c Config) LogValue() slog.Value {
 		slog.String("addr_file", c.AddrFile),
 		slog.String("trusted_proxies", c.TrustedProxies),
 		slog.String("pprof_addr", c.PprofAddr),
+		slog.String("tls_cert", c.TLS.Cert),
+		slog.String("tls_ca", c.TLS.CA),
 	)
 }
 
@@ -109,6 +119,7 @@ type Server struct {
 	metLis   net.Listener
 	pprofLis net.Listener
 	extra    map[string]net.Addr
+	httpTLS  *tls.Config // ListenHTTP's, nil without a certificate
 }
 
 // New opens the listeners and builds the gRPC server. The service registers
@@ -128,11 +139,23 @@ func New(name string, cfg Config, log *slog.Logger, opts ...grpc.ServerOption) (
 		grpc.MaxRecvMsgSize(4 << 20),
 	}, opts...)
 
+	grpcTLS, err := cfg.TLS.ServerTLS(true)
+	if err != nil {
+		return nil, err
+	}
+	httpTLS, err := cfg.TLS.ServerTLS(false)
+	if err != nil {
+		return nil, err
+	}
+	if grpcTLS != nil {
+		opts = append(opts, grpc.Creds(credentials.NewTLS(grpcTLS)))
+	}
+
 	gl, err := net.Listen("tcp", cfg.GRPCAddr)
 	if err != nil {
 		return nil, fmt.Errorf("listen %s %s: %w", EnvName("grpc-addr"), cfg.GRPCAddr, err)
 	}
-	s := &Server{name: name, cfg: cfg, log: log, registry: reg, grpcLis: gl}
+	s := &Server{name: name, cfg: cfg, log: log, registry: reg, grpcLis: gl, httpTLS: httpTLS}
 	if cfg.MetricsAddr != "" {
 		ml, err := net.Listen("tcp", cfg.MetricsAddr)
 		if err != nil {
@@ -243,7 +266,7 @@ func (s *Server) Run(ctx context.Context) error {
 			return nil
 		})
 	}
-	s.log.Info("serving", "service", s.name, "addrs", s.Addrs())
+	s.log.Info("serving", "service", s.name, "addrs", s.Addrs(), "tls", s.cfg.TLS.Enabled(), "mtls", s.cfg.TLS.Enabled() && s.cfg.TLS.CA != "")
 	if s.cfg.AddrFile != "" {
 		if err := WriteAddrFile(s.cfg.AddrFile, s.Addrs()); err != nil {
 			return fmt.Errorf("%s: %w", EnvName("addr-file"), err)
