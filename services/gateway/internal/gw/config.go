@@ -38,6 +38,12 @@ type Config struct {
 	EventsBuffer    int
 	Heartbeat       time.Duration
 	PollInterval    time.Duration
+	// TLS is how the backends are called (the shared --tls-cert, --tls-key
+	// and --tls-ca; Setup copies it from the server): an address with
+	// grpcs://, https:// or tls:// is called over TLS, so is a bare one when
+	// a CA is set, verified against it; the certificate, if any, is
+	// presented for backends that require one.
+	TLS server.TLSFiles `json:"-"`
 
 	origins map[string]bool
 	proxies []netip.Prefix
@@ -46,7 +52,7 @@ type Config struct {
 // RegisterFlags defines the gateway's flags.
 func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:8080", "REST listen address")
-	fs.StringVar(&c.TrackerAddr, "tracker-addr", "127.0.0.1:7001", "tracker gRPC address (AgentService, DatasetService)")
+	fs.StringVar(&c.TrackerAddr, "tracker-addr", "127.0.0.1:7001", "tracker gRPC address (AgentService, DatasetService); grpcs://host:port calls it over TLS (so does any address under -tls-ca)")
 	fs.StringVar(&c.ReceiptsAddr, "receipts-addr", "127.0.0.1:7002", "receipts service gRPC address")
 	fs.StringVar(&c.ChainwriterAddr, "chainwriter-addr", "127.0.0.1:7003", "chainwriter gRPC address")
 	fs.Int64Var(&c.BodyLimit, "body-limit", 1<<20, "largest request body accepted, bytes")
@@ -66,6 +72,9 @@ func (c *Config) Validate() error {
 	bad := func(name string, err error) error { return fmt.Errorf("invalid %s: %w", server.EnvName(name), err) }
 	for name, v := range map[string]string{"http-addr": c.HTTPAddr, "tracker-addr": c.TrackerAddr,
 		"receipts-addr": c.ReceiptsAddr, "chainwriter-addr": c.ChainwriterAddr} {
+		if name != "http-addr" {
+			v, _, _ = server.SplitScheme(v) // grpcs://host:port and the like
+		}
 		if _, _, err := net.SplitHostPort(v); err != nil {
 			return bad(name, err)
 		}

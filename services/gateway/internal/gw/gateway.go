@@ -16,7 +16,6 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	_ "google.golang.org/grpc/health" // client-side health checking (the service config below)
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/metadata"
@@ -39,9 +38,12 @@ type backend struct {
 // health service says SERVING (a backend going down is seen at once).
 const healthConfig = `{"healthCheckConfig": {"serviceName": ""}}`
 
-func dial(name, addr string, services ...string) (*backend, error) {
-	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()),
-		grpc.WithDefaultServiceConfig(healthConfig))
+func dial(name, addr string, files server.TLSFiles, services ...string) (*backend, error) {
+	target, creds, err := files.DialOption(addr)
+	if err != nil {
+		return nil, err
+	}
+	conn, err := grpc.NewClient(target, creds, grpc.WithDefaultServiceConfig(healthConfig))
 	if err != nil {
 		return nil, err
 	}
@@ -66,15 +68,15 @@ type Gateway struct {
 // New dials the backends (lazily: the gateway starts while they are down)
 // and builds the handler.
 func New(ctx context.Context, cfg Config, log *slog.Logger, metrics *httpMetrics) (*Gateway, error) {
-	tracker, err := dial("tracker", cfg.TrackerAddr, "pbts.v1.AgentService", "pbts.v1.DatasetService")
+	tracker, err := dial("tracker", cfg.TrackerAddr, cfg.TLS, "pbts.v1.AgentService", "pbts.v1.DatasetService")
 	if err != nil {
 		return nil, fmt.Errorf("invalid %s: %w", server.EnvName("tracker-addr"), err)
 	}
-	rec, err := dial("receipts service", cfg.ReceiptsAddr, "pbts.v1.ReceiptService")
+	rec, err := dial("receipts service", cfg.ReceiptsAddr, cfg.TLS, "pbts.v1.ReceiptService")
 	if err != nil {
 		return nil, fmt.Errorf("invalid %s: %w", server.EnvName("receipts-addr"), err)
 	}
-	cw, err := dial("chainwriter", cfg.ChainwriterAddr, "pbts.v1.ChainwriterService")
+	cw, err := dial("chainwriter", cfg.ChainwriterAddr, cfg.TLS, "pbts.v1.ChainwriterService")
 	if err != nil {
 		return nil, fmt.Errorf("invalid %s: %w", server.EnvName("chainwriter-addr"), err)
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
 
@@ -18,6 +17,7 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 	if err := c.Validate(); err != nil {
 		return nil, err
 	}
+	c.TLS = srv.TLS()
 	log.Info("gateway config", "config", *c)
 	g, err := New(ctx, *c, log, newHTTPMetrics(srv.Registry()))
 	if err != nil {
@@ -26,13 +26,13 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 	srv.Registry().MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
 		Name: "pbts_gateway_event_subscribers", Help: "Open /v1/events streams.",
 	}, func() float64 { return float64(g.events.subscribers()) }))
-	ln, err := net.Listen("tcp", c.HTTPAddr)
+	ln, scheme, err := srv.ListenHTTP(c.HTTPAddr)
 	if err != nil {
 		g.Close()
 		return nil, fmt.Errorf("listen %s %s: %w", server.EnvName("http-addr"), c.HTTPAddr, err)
 	}
 	srv.AddListener("http", ln.Addr())
-	log.Info("REST gateway", "url", "http://"+ln.Addr().String())
+	log.Info("REST gateway", "url", scheme+"://"+ln.Addr().String())
 	return func(ctx context.Context) error {
 		defer g.Close()
 		return g.Run(ctx, ln, srv.ShutdownTimeout())
