@@ -31,7 +31,6 @@ import (
 	"github.com/ethereum/go-ethereum/common"
 	"github.com/ethereum/go-ethereum/crypto"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
 	"github.com/pbts/pbts/receipt"
@@ -52,7 +51,10 @@ type Config struct {
 	// Key is the agent's private key (keystore.Load). Register and
 	// Invite sign with it; Search and Status work without it.
 	Key *ecdsa.PrivateKey
-	// Tracker is the tracker's gRPC address, host:port. Required.
+	// Tracker is the tracker's gRPC address, host:port. Required. With
+	// grpcs://, https:// or tls:// before it (grpcs://tracker.example:7001)
+	// it is called over TLS, verified against TLSCA; a bare host:port is
+	// plaintext.
 	Tracker string
 	// Domain is what signatures are bound to: the chain id and the
 	// ReputationTracker contract. Register and Invite need it.
@@ -60,8 +62,13 @@ type Config struct {
 	// Timeout bounds each call to a service (DefaultTimeout if zero).
 	Timeout time.Duration
 	// Receipts is the receipts service's gRPC address (DefaultReceipts if
-	// empty): Get submits receipts there, Seed the ones handed to it.
+	// empty): Get submits receipts there, Seed the ones handed to it. TLS
+	// as for Tracker.
 	Receipts string
+	// TLSCA is a PEM file of the certificate authority the services' TLS
+	// certificates are checked against (empty: the system's roots). It
+	// also verifies the tracker of an https:// announce URL.
+	TLSCA string
 	// Listen is the BitTorrent client's listen address, host:port
 	// (DefaultListen if empty).
 	Listen string
@@ -129,11 +136,16 @@ func Open(ctx context.Context, cfg Config) (*Agent, error) {
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		return nil, &AddressError{Service: "listen", Addr: cfg.Listen, Err: errors.New("want host:port (e.g. 0.0.0.0:0)")}
 	}
-	cc, err := grpc.NewClient(cfg.Tracker, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if cfg.TLSCA != "" {
+		if _, err := TLSConfig(cfg.TLSCA); err != nil {
+			return nil, fmt.Errorf("agent: Config.TLSCA: %w", err)
+		}
+	}
+	cc, err := dialService(cfg.Tracker, cfg.TLSCA)
 	if err != nil {
 		return nil, &AddressError{Service: "tracker", Addr: cfg.Tracker, Err: err}
 	}
-	rcc, err := grpc.NewClient(cfg.Receipts, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	rcc, err := dialService(cfg.Receipts, cfg.TLSCA)
 	if err != nil {
 		cc.Close()
 		return nil, &AddressError{Service: "receipts", Addr: cfg.Receipts, Err: err}

@@ -182,7 +182,11 @@ type agentClient struct {
 func (a *Agent) newAgentClient(ctx context.Context, cbs torrent.Callbacks, handed *submitter) (*agentClient, error) {
 	gate := newUploadGate(a.cfg.Domain, a.cfg.Key, a.cfg.Window)
 	gate.forward = func(sr wire.SignedReceipt) { handed.add(sr.Proto()) }
-	var opts []func(*torrent.ClientConfig)
+	trackerTLS, err := a.trackerTLS() // https announces verify the tracker
+	if err != nil {
+		return nil, err
+	}
+	opts := []func(*torrent.ClientConfig){trackerTLS}
 	if r := a.cfg.UploadRate; r > 0 {
 		opts = append(opts, func(c *torrent.ClientConfig) {
 			// The burst must hold a whole block (anacrolix waits for a block's worth).
