@@ -80,7 +80,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Uint64Var(&c.ChainID, "chain-id", 31337, "chain id signed messages must name")
 	fs.StringVar(&c.Contract, "tracker-contract", "", "ReputationTracker contract address (required)")
 	fs.StringVar(&c.HTTPAddr, "http-addr", "127.0.0.1:7070", "BitTorrent announce/scrape listen address")
-	fs.StringVar(&c.AnnounceBase, "announce-base", "", "public base URL of the announce endpoint (default http://<http-addr>)")
+	fs.StringVar(&c.AnnounceBase, "announce-base", "", "public base URL of the announce endpoint (default http://<http-addr>, https:// under -tls-cert)")
 	fs.StringVar(&c.MinRatio, "min-ratio", "1/2", "minimum upload/(download+left) to leech, as N/D or a decimal")
 	fs.DurationVar(&c.Window, "signature-window", 5*time.Minute, "accepted age of signed registration/publish messages")
 	fs.DurationVar(&c.Announce.Interval, "announce-interval", c.Announce.Interval, "re-announce interval told to clients")
@@ -317,14 +317,17 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 		closeStore()
 		return nil, fmt.Errorf("invalid announce server settings: %w", err)
 	}
-	ln, err := net.Listen("tcp", c.HTTPAddr)
+	// TLS with the server's --tls-cert and --tls-key (no client
+	// certificates: BitTorrent clients have none); then the announce URLs
+	// handed out are https, and passkeys never travel in clear.
+	ln, scheme, err := srv.ListenHTTP(c.HTTPAddr)
 	if err != nil {
 		closeStore()
 		return nil, fmt.Errorf("listen %s %s: %w", server.EnvName("http-addr"), c.HTTPAddr, err)
 	}
 	base := c.AnnounceBase
 	if base == "" {
-		base = "http://" + ln.Addr().String()
+		base = scheme + "://" + ln.Addr().String()
 	}
 	rc := registry.Config{
 		Domain:       receipt.Domain{ChainID: c.ChainID, Tracker: contract},
