@@ -66,7 +66,10 @@ Common flags (every command):
   --key FILE             keystore file (default HOME/key.json)
   --password-file FILE   keystore password file (or env PBTS_KEY_PASSWORD);
                          the password is never accepted as a flag value
-  --tracker ADDR         tracker gRPC address (env PBTS_TRACKER, default 127.0.0.1:7001)
+  --tracker ADDR         tracker gRPC address (env PBTS_TRACKER, default 127.0.0.1:7001);
+                         grpcs://HOST:PORT (or https://, tls://) calls it over TLS
+  --tls-ca FILE          PEM CA for TLS services and https trackers (env PBTS_TLS_CA,
+                         default the system roots)
   --tracker-contract A   ReputationTracker address (env PBTS_TRACKER_CONTRACT)
   --chain-id N           chain id (env PBTS_CHAIN_ID, default 31337)
   --timeout D            per-request timeout (default 30s)

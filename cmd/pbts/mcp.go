@@ -18,7 +18,6 @@ import (
 
 	"github.com/modelcontextprotocol/go-sdk/mcp"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/pbts/pbts/agent"
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
@@ -96,7 +95,11 @@ func (a *app) mcp(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.ag.Close()
-	if s.cc, err = grpc.NewClient(o.tracker, grpc.WithTransportCredentials(insecure.NewCredentials())); err != nil {
+	target, creds, err := agent.DialOption(o.tracker, o.tlsCA)
+	if err != nil {
+		return usageErrorf("--tls-ca %q: %v", o.tlsCA, err)
+	}
+	if s.cc, err = grpc.NewClient(target, creds); err != nil {
 		return usageErrorf("--tracker %q: %v", o.tracker, err)
 	}
 	defer s.cc.Close()

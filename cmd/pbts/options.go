@@ -35,6 +35,7 @@ type opts struct {
 	trackerContract string
 	chainID         uint64
 	timeout         time.Duration
+	tlsCA           string
 }
 
 // passwordFlagNames are refused outright: a password given as a flag value
@@ -53,6 +54,7 @@ func (a *app) newFlagSet(name string, o *opts) *flag.FlagSet {
 	fs.StringVar(&o.trackerContract, "tracker-contract", "", "ReputationTracker contract address (env PBTS_TRACKER_CONTRACT)")
 	fs.Uint64Var(&o.chainID, "chain-id", 0, "chain id (env PBTS_CHAIN_ID, default 31337)")
 	fs.DurationVar(&o.timeout, "timeout", defaultTimeout, "per-request timeout")
+	fs.StringVar(&o.tlsCA, "tls-ca", "", "PEM CA that the services' and an https tracker's TLS certificates are checked against (env PBTS_TLS_CA; default the system roots); TLS is used for grpcs://, https:// or tls:// addresses")
 	return fs
 }
 
@@ -133,6 +135,9 @@ func (o *opts) resolve(getenv func(string) string) error {
 	}
 	if o.trackerContract == "" {
 		o.trackerContract = getenv("PBTS_TRACKER_CONTRACT")
+	}
+	if o.tlsCA == "" {
+		o.tlsCA = getenv("PBTS_TLS_CA")
 	}
 	if o.chainID == 0 {
 		if s := getenv("PBTS_CHAIN_ID"); s != "" {
