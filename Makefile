@@ -30,10 +30,10 @@ $(GO_TOOLS) &: tools/go.mod tools/go.sum
 	  github.com/ethereum/go-ethereum/cmd/abigen
 
 .PHONY: system-deps
-system-deps: ## Postgres at 127.0.0.1:5432, Redis at 127.0.0.1:6379 and the Debian packages tests drive (aria2, chromium for the dashboard; ffmpeg, espeak-ng, jq for the demo)
+system-deps: ## Postgres at 127.0.0.1:5432, Redis at 127.0.0.1:6379 and the Debian packages tests drive (aria2, chromium for the dashboard; ffmpeg, espeak-ng, jq for the demo; postgresql's initdb for the soak's own cluster)
 	bash scripts/ensure-postgres.sh
 	bash scripts/ensure-redis.sh
-	bash scripts/ensure-apt.sh aria2c=aria2 chromium=chromium ffmpeg=ffmpeg espeak-ng=espeak-ng jq=jq
+	bash scripts/ensure-apt.sh aria2c=aria2 chromium=chromium ffmpeg=ffmpeg espeak-ng=espeak-ng jq=jq pg_ctlcluster=postgresql
 
 .PHONY: tools
 tools: node_modules/.package-lock.json $(GO_TOOLS) ## install npm tools (Foundry, solc, buf) and build the pinned Go generators
@@ -130,6 +130,11 @@ fuzz: ## run every go test -fuzz target for FUZZ_TIME each (default 30s; a crash
 	  pkg=$${t%%:*}; name=$${t##*:}; echo "==== fuzz $$name ($$pkg, $(FUZZ_TIME))"; \
 	  go test -run '^$$' -fuzz "^$$name\$$" -fuzztime $(FUZZ_TIME) ./$$pkg || exit 1; \
 	done
+
+SOAK_S ?= 600
+.PHONY: soak
+soak: system-deps tools ## the stack under load for SOAK_S seconds (default 600) with services SIGKILLed, Postgres restarted and the RPC away; prints figure soak_*
+	SOAK_S=$(SOAK_S) go test -count=1 -run '^TestSoak$$' -v -timeout 60m ./e2e
 
 TEST_STAGES := system-deps tools lint test-contracts test-web test-go build-modules generate-check
 

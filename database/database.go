@@ -10,8 +10,11 @@ import (
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
+	"net"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -140,4 +143,24 @@ func MigrateUntilDone(ctx context.Context, url string, log *slog.Logger) error {
 		}
 		delay = min(delay*2, 15*time.Second)
 	}
+}
+
+// Unavailable tells errors of a database that cannot be reached (down,
+// restarting, shutting down, out of connections, a connection cut) from
+// everything else: a service answers them with codes.Unavailable, which
+// clients retry, and not with Internal.
+func Unavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	if errors.Is(err, io.ErrUnexpectedEOF) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
+		return true
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "53") || strings.HasPrefix(pe.Code, "57")
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne) || strings.Contains(err.Error(), "closed pool")
 }

@@ -22,7 +22,8 @@
 #   PBTS_UP_DB              database name of the first tracker (default pbts)
 #   PBTS_UP_INITIAL_CREDIT  bytes a new agent may download before uploading (default 16 MiB,
 #                           chosen for `make demo`; DESIGN's production default is 1 GiB)
-#   PBTS_UP_PG_ADMIN_URL    Postgres admin connection (default postgres://postgres@127.0.0.1:5432/postgres)
+#   PBTS_UP_PG_ADMIN_URL    Postgres admin connection (default postgres://postgres@127.0.0.1:5432/postgres;
+#                           its query, e.g. ?host=/run/dir for a Unix socket, is kept for the services)
 #
 # The deployer and chainwriter key is anvil's first development key: publicly known,
 # funded on every local anvil, for this local chain only. Never use it elsewhere.
@@ -40,6 +41,10 @@ CREDIT=${PBTS_UP_INITIAL_CREDIT:-16777216}
 PG_ADMIN=${PBTS_UP_PG_ADMIN_URL:-postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable}
 PG_SERVER=${PG_ADMIN%%\?*}
 PG_SERVER=${PG_SERVER%/*}
+# The admin URL's query (sslmode, or host=/socket/dir for a Unix socket) goes
+# to the services' URLs too.
+PG_QUERY=sslmode=disable
+[[ $PG_ADMIN != *\?* ]] || PG_QUERY=${PG_ADMIN#*\?}
 
 # port P: BASE + P, or 0 when every listener picks its port (BASE=0).
 port() { if ((BASE == 0)); then echo 0; else echo $((BASE + $1)); fi; }
@@ -190,7 +195,7 @@ export PBTS_ANNOUNCE_INTERVAL=${PBTS_ANNOUNCE_INTERVAL:-10s}
 export PBTS_ANNOUNCE_MIN_INTERVAL=${PBTS_ANNOUNCE_MIN_INTERVAL:-2s}
 export PBTS_PEER_EXPIRY=${PBTS_PEER_EXPIRY:-2m}
 common_flags() {
-  COMMON=(--database-url "$PG_SERVER/$(current database)?sslmode=disable" --chain-id "$(current chainId)"
+  COMMON=(--database-url "$PG_SERVER/$(current database)?$PG_QUERY" --chain-id "$(current chainId)"
     --tracker-contract "$(current tracker)")
 }
 # The gateway calls from loopback and names the client it serves; only it

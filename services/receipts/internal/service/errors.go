@@ -4,12 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"strings"
 	"sync"
 
-	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -38,19 +34,9 @@ func (s *Service) fail(ctx context.Context, op string, err error) error {
 	}
 }
 
-// unavailable tells errors of a database that cannot be reached (or is
-// shutting down, or out of connections) from everything else.
+// unavailable: the database cannot be reached, or the verifier is closing.
 func unavailable(err error) bool {
-	if errors.Is(err, verifier.ErrClosed) || errors.Is(err, io.ErrUnexpectedEOF) || pgconn.SafeToRetry(err) || pgconn.Timeout(err) {
-		return true
-	}
-	var pe *pgconn.PgError
-	if errors.As(err, &pe) {
-		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "53") || strings.HasPrefix(pe.Code, "57")
-	}
-	var ce *pgconn.ConnectError
-	var ne net.Error
-	return errors.As(err, &ce) || errors.As(err, &ne) || strings.Contains(err.Error(), "closed pool")
+	return errors.Is(err, verifier.ErrClosed) || database.Unavailable(err)
 }
 
 // treeCache keeps the Merkle trees of the last few batches GetReceipt was

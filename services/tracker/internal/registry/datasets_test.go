@@ -330,20 +330,23 @@ func TestGetSwarmAndResolvePeer(t *testing.T) {
 	}
 }
 
+// TestInternalErrorsAreOpaque: a database that went away is Unavailable (a
+// client retries it), with an opaque message; the cause is logged, never a
+// passkey.
 func TestInternalErrorsAreOpaque(t *testing.T) {
 	e := newEnv(t)
 	k, pk := e.register(t)
 	e.db.Pool.Close() // the database goes away
 	_, err := e.agents.GetAgent(ctx, &pbtsv1.GetAgentRequest{Address: k.addr.Hex()})
-	wantCode(t, err, codes.Internal, "internal error")
+	wantCode(t, err, codes.Unavailable, "database is unavailable")
 	_, err = e.datasets.GetTorrent(ctx, &pbtsv1.GetTorrentRequest{InfoHash: "0x" + strings.Repeat("11", 20), Passkey: strings.Repeat("a", 32)})
-	wantCode(t, err, codes.Internal, "internal error")
+	wantCode(t, err, codes.Unavailable, "database is unavailable")
 	if msg := err.Error(); strings.Contains(msg, "pool") || strings.Contains(msg, "closed") {
 		t.Errorf("cause leaked to the client: %s", msg)
 	}
 	logs := e.logs.String()
-	if !strings.Contains(logs, "internal error") || !strings.Contains(logs, "method=GetAgent") {
-		t.Errorf("internal error not logged:\n%s", logs)
+	if !strings.Contains(logs, "database unavailable") || !strings.Contains(logs, "method=GetAgent") {
+		t.Errorf("the cause was not logged:\n%s", logs)
 	}
 	if strings.Contains(logs, pk) || strings.Contains(logs, strings.Repeat("a", 32)) {
 		t.Errorf("a passkey was logged:\n%s", logs)

@@ -51,7 +51,7 @@ var errReputation = errors.New("reputation unavailable")
 //   - database.ErrNotFound: NotFound; store.ErrExists: AlreadyExists;
 //     store.ErrStaleTimestamp (a replayed rotation) and store.ErrUnknownAgent:
 //     FailedPrecondition; store.ErrBadPageToken: InvalidArgument.
-//   - A Reputation failure: Unavailable.
+//   - A Reputation failure, or a database that cannot be reached: Unavailable.
 //   - Context cancellation and deadlines: Canceled, DeadlineExceeded.
 //   - Anything else is logged and answered Internal "internal error".
 //
@@ -80,6 +80,9 @@ func toStatus(ctx context.Context, log *slog.Logger, method string, err error) e
 		return status.Error(codes.FailedPrecondition, err.Error())
 	case errors.Is(err, store.ErrBadPageToken):
 		return server.InvalidField("page_token", "invalid (it must come from the previous page of the same query)")
+	case database.Unavailable(err):
+		log.WarnContext(ctx, "database unavailable", "method", method, "err", err)
+		return status.Error(codes.Unavailable, "the tracker's database is unavailable; try again later")
 	case errors.Is(err, errReputation):
 		log.WarnContext(ctx, "reputation unavailable", "method", method, "err", err)
 		return status.Error(codes.Unavailable, "reputation is unavailable; try again later")
