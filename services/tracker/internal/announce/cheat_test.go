@@ -1,7 +1,9 @@
 package announce_test
 
 import (
+	"encoding/binary"
 	"errors"
+	"net/netip"
 	"strings"
 	"testing"
 
@@ -114,5 +116,92 @@ func TestMembershipRecordedBeforeTheAnswer(t *testing.T) {
 	e.mustAnnounce(req(3, 0, bt.EventStarted))
 	if j := e.dir.Joins(); len(j) != 1 || j[0].Agent != agent(3) {
 		t.Fatalf("joins %+v, want agent 3's", j)
+	}
+}
+
+// Filling a swarm with one agent's peer ids (issue 19): every new peer id
+// used to be a new peer, so an agent announcing 50 peer ids (one per
+// endpoint it controls) took 50 places in every leecher's peer list, with
+// nothing to show for it but the others' connections. Now an agent keeps at
+// most --max-peers-per-agent (4) peers in a swarm, each new one past that
+// replacing its peer there last seen longest ago: other agents' leechers see
+// at most 4 of its endpoints, and the honest peers all.
+func TestSybilPeerIDsCannotFillTheSwarm(t *testing.T) {
+	e := newEnv(t, nil)
+	const sybil, ids = 9, 50
+	limit := e.cfg.MaxPeersPerAgent
+	sybilAddr := func(k int) netip.AddrPort {
+		return netip.AddrPortFrom(netip.AddrFrom4([4]byte{192, 0, 2, byte(k)}), uint16(30000+k))
+	}
+	for n := 1; n <= 3; n++ {
+		e.mustAnnounce(req(n, 0, bt.EventStarted)) // honest seeders
+	}
+	for k := range ids {
+		r := req(sybil, 0, bt.EventStarted)
+		r.PeerID, r.Addr, r.Port = pid(1000+k), sybilAddr(k), sybilAddr(k).Port()
+		e.mustAnnounce(r) // never refused
+	}
+	for n := 10; n < 20; n++ { // honest leechers, each asking for every peer
+		r := req(n, 100, bt.EventStarted)
+		r.NumWant = 200
+		resp := e.mustAnnounce(r)
+		got := map[netip.AddrPort]bool{}
+		for b := resp.IPv4; len(b) >= 6; b = b[6:] {
+			got[netip.AddrPortFrom(netip.AddrFrom4([4]byte(b[:4])), binary.BigEndian.Uint16(b[4:6]))] = true
+		}
+		mine := 0
+		for k := range ids {
+			if got[sybilAddr(k)] {
+				mine++
+			}
+		}
+		if mine > limit {
+			t.Fatalf("leecher %d was handed %d of the sybil's endpoints, want at most %d", n, mine, limit)
+		}
+		for h := 1; h <= 3; h++ {
+			if !got[addr(h)] {
+				t.Fatalf("leecher %d lacks honest seeder %d", n, h)
+			}
+		}
+	}
+	if c := e.counts(ih(1)); c.Seeders != 3+limit {
+		t.Errorf("counts %+v, want %d seeders (3 honest, %d of the sybil's)", c, 3+limit, limit)
+	}
+}
+
+// An agent running the most clients it may, one of which restarts with a
+// new peer id while its old one has not expired yet: the new one is let in
+// and replaces the silent old one, not a client that goes on announcing.
+func TestRestartedClientReplacesItsSilentPeer(t *testing.T) {
+	e := newEnv(t, nil)
+	const a = 5
+	limit := e.cfg.MaxPeersPerAgent
+	client := func(k int) *bt.AnnounceRequest {
+		r := req(a, 0, 0)
+		r.PeerID, r.Addr = pid(500+k), addr(100+k)
+		r.Port = r.Addr.Port()
+		return r
+	}
+	for k := range limit {
+		e.mustAnnounce(client(k))
+	}
+	e.clock.Advance(e.cfg.Interval)
+	for k := 1; k < limit; k++ { // clients 1.. go on; client 0 restarts as client 9
+		e.mustAnnounce(client(k))
+	}
+	e.mustAnnounce(client(9))
+	sw, err := e.tracker.Swarm(t.Context(), ih(1), 100)
+	if err != nil {
+		t.Fatal(err)
+	}
+	have := map[bt.PeerID]bool{}
+	for _, p := range sw.Peers {
+		have[p.PeerID] = true
+	}
+	if len(have) != limit || have[pid(500)] || !have[pid(509)] {
+		t.Errorf("peers %v; want clients 1..%d and 9, not the restarted client's old peer id", have, limit-1)
+	}
+	if e.tracker.Replaced() != 1 {
+		t.Errorf("Replaced() = %d, want 1", e.tracker.Replaced())
 	}
 }

@@ -11,6 +11,8 @@ import (
 const (
 	// MaxNumWant is the largest NumWantMax accepted.
 	MaxNumWant = 1000
+	// MaxMaxPeersPerAgent is the largest MaxPeersPerAgent accepted.
+	MaxMaxPeersPerAgent = 64
 )
 
 // Config holds the tracker logic's knobs (the tracker command exposes them
@@ -30,10 +32,16 @@ type Config struct {
 	PeerExpiry time.Duration
 	// GCInterval is how often Run collects expired peers.
 	GCInterval time.Duration
+	// MaxPeersPerAgent bounds the peer ids one agent (one passkey's owner)
+	// holds in a swarm (issue 19): a new one past it replaces the agent's
+	// peer there last seen longest ago, so many peer ids of one agent
+	// cannot fill a swarm and a restarted client is never locked out.
+	MaxPeersPerAgent int
 }
 
 // DefaultConfig returns the defaults: interval 15m, min interval 2m,
-// numwant 50 (at most 200), peers expire after 31m, collected every minute.
+// numwant 50 (at most 200), peers expire after 31m, collected every minute,
+// at most 4 peers per agent per swarm.
 func DefaultConfig() Config {
 	return Config{
 		Interval:       15 * time.Minute,
@@ -42,6 +50,8 @@ func DefaultConfig() Config {
 		NumWantMax:     200,
 		PeerExpiry:     31 * time.Minute,
 		GCInterval:     time.Minute,
+
+		MaxPeersPerAgent: 4,
 	}
 }
 
@@ -66,6 +76,9 @@ func (c Config) Validate() error {
 	if c.GCInterval <= 0 {
 		errs = append(errs, errors.New("peer GC interval must be positive"))
 	}
+	if c.MaxPeersPerAgent < 1 || c.MaxPeersPerAgent > MaxMaxPeersPerAgent {
+		errs = append(errs, fmt.Errorf("max peers per agent %d: want 1..%d", c.MaxPeersPerAgent, MaxMaxPeersPerAgent))
+	}
 	return errors.Join(errs...)
 }
 
@@ -78,5 +91,6 @@ func (c Config) LogValue() slog.Value {
 		slog.Int("numwant_max", c.NumWantMax),
 		slog.Duration("peer_expiry", c.PeerExpiry),
 		slog.Duration("gc_interval", c.GCInterval),
+		slog.Int("max_peers_per_agent", c.MaxPeersPerAgent),
 	)
 }

@@ -9,6 +9,7 @@ import (
 	"hash/maphash"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/pbts/pbts/services/tracker/internal/bt"
@@ -38,6 +39,9 @@ type Tracker struct {
 	// scratch recycles the per-announce store arguments, which escape
 	// through the PeerStore interface and would otherwise be allocated.
 	scratch sync.Pool
+	// replaced counts peers removed to keep agents within
+	// MaxPeersPerAgent.
+	replaced atomic.Uint64
 }
 
 type scratch struct {
@@ -123,7 +127,7 @@ func (t *Tracker) Announce(ctx context.Context, req *bt.AnnounceRequest, resp *b
 	*u = swarm.Update{
 		PeerID: req.PeerID, Addr: req.Addr, Hint: req.Hint,
 		Uploaded: req.Uploaded, Downloaded: req.Downloaded, Left: req.Left,
-		Event: req.Event, Now: now, Tag: t.tag(req.Passkey),
+		Event: req.Event, Now: now, Tag: t.tag(req.Passkey), MaxPerAgent: t.cfg.MaxPeersPerAgent,
 	}
 	want := t.numWant(req)
 	*sel = swarm.Selection{Compact: req.Compact, IPv4: resp.IPv4[:0], IPv6: resp.IPv6[:0], Peers: resp.Peers[:0]}
@@ -194,9 +198,19 @@ func (t *Tracker) Announce(ctx context.Context, req *bt.AnnounceRequest, resp *b
 	if err != nil {
 		return err
 	}
+	if res.Replaced > 0 {
+		t.replaced.Add(uint64(res.Replaced))
+		t.log.Debug("peer replaced: agent at --max-peers-per-agent in the swarm",
+			"agent", agent.String(), "info_hash", req.InfoHash.String(), "replaced", res.Replaced)
+	}
 	t.answer(resp, res, sel)
 	return nil
 }
+
+// Replaced is how many peers announces have removed to keep their agents
+// within MaxPeersPerAgent (a count that grows fast suggests an agent
+// cycling peer ids).
+func (t *Tracker) Replaced() uint64 { return t.replaced.Load() }
 
 // owed is what the tracker holds an announcing agent still to download of
 // the torrent: the larger of the left it reports (capped to the torrent's

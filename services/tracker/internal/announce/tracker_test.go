@@ -490,6 +490,8 @@ func TestConfigValidate(t *testing.T) {
 		{func(c *announce.Config) { c.NumWantDefault = 300 }, "numwant default"},
 		{func(c *announce.Config) { c.PeerExpiry = c.Interval }, "peer expiry"},
 		{func(c *announce.Config) { c.GCInterval = 0 }, "GC interval"},
+		{func(c *announce.Config) { c.MaxPeersPerAgent = 0 }, "max peers per agent 0: want 1..64"},
+		{func(c *announce.Config) { c.MaxPeersPerAgent = 65 }, "max peers per agent 65"},
 	} {
 		c := announce.DefaultConfig()
 		tc.mod(&c)

@@ -88,6 +88,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.Announce.NumWantDefault, "numwant-default", c.Announce.NumWantDefault, "peers returned when the client does not say")
 	fs.IntVar(&c.Announce.NumWantMax, "numwant-max", c.Announce.NumWantMax, "most peers returned")
 	fs.DurationVar(&c.Announce.PeerExpiry, "peer-expiry", c.Announce.PeerExpiry, "peers silent this long leave the swarm")
+	fs.IntVar(&c.Announce.MaxPeersPerAgent, "max-peers-per-agent", c.Announce.MaxPeersPerAgent, "peer ids one agent keeps in a swarm at most (1..64); a new one past it replaces the agent's peer there last seen longest ago, so one agent's many peer ids cannot fill a swarm and a restarted client is never refused")
 	fs.StringVar(&c.SwarmStore, "swarm-store", "memory", "where swarms live: memory (this process only) or redis (shared by every tracker replica on the same Redis and key prefix)")
 	fs.StringVar(&c.RedisURL, "redis-url", "redis://127.0.0.1:6379/0", "Redis for -swarm-store=redis: redis://[user:password@]host:port/db, rediss:// or unix:// (secret)")
 	fs.StringVar(&c.RedisPrefix, "redis-key-prefix", swarm.DefaultRedisPrefix, "prefix of the swarm store's Redis keys (replicas sharing swarms use the same one)")

@@ -28,7 +28,7 @@ func testConfig(t *testing.T, args ...string) *Config {
 func TestSwarmStoreSettings(t *testing.T) {
 	for _, tc := range []struct {
 		args []string
-		bad  string // the variable the error names; "" for valid
+		bad  string // the variable (or setting) the error names; "" for valid
 	}{
 		{nil, ""},
 		{[]string{"-swarm-store", "redis"}, ""},
@@ -38,6 +38,9 @@ func TestSwarmStoreSettings(t *testing.T) {
 		{[]string{"-swarm-store", "redis", "-redis-url", "redis://:s3cret@10.0.0.5:6380/x"}, "PBTS_REDIS_URL"},
 		{[]string{"-swarm-store", "redis", "-redis-key-prefix", "a*b:"}, "PBTS_REDIS_KEY_PREFIX"},
 		{[]string{"-redis-url", "http://:s3cret@nowhere/"}, ""}, // unused by the memory store
+		{[]string{"-max-peers-per-agent", "1"}, ""},
+		{[]string{"-max-peers-per-agent", "0"}, "max peers per agent 0: want 1..64"},
+		{[]string{"-max-peers-per-agent", "65"}, "max peers per agent 65: want 1..64"},
 	} {
 		c := testConfig(t, tc.args...)
 		_, _, _, err := c.validate()
@@ -54,6 +57,9 @@ func TestSwarmStoreSettings(t *testing.T) {
 		if strings.Contains(buf.String(), "s3cret") {
 			t.Errorf("%v: the config log shows the password: %s", tc.args, buf.String())
 		}
+	}
+	if c := testConfig(t); c.Announce.MaxPeersPerAgent != 4 {
+		t.Errorf("default max peers per agent %d, want 4", c.Announce.MaxPeersPerAgent)
 	}
 	var buf bytes.Buffer
 	slog.New(slog.NewTextHandler(&buf, nil)).Info("c", "config", *testConfig(t, "-redis-url", "redis://user:s3cret@10.0.0.5:6380/3"))
@@ -102,5 +108,25 @@ func TestRPCURLNeverLogged(t *testing.T) {
 	}
 	if !strings.Contains(out, "rpc_url=http://127.0.0.1:1") {
 		t.Errorf("the config log does not show the RPC URL's scheme and host:\n%s", out)
+	}
+}
+
+// --max-peers-per-agent defaults from PBTS_MAX_PEERS_PER_AGENT, and the
+// flag wins over it.
+func TestMaxPeersPerAgentFromEnv(t *testing.T) {
+	t.Setenv("PBTS_MAX_PEERS_PER_AGENT", "2")
+	for _, tc := range []struct {
+		args []string
+		want int
+	}{{nil, 2}, {[]string{"-max-peers-per-agent", "7"}, 7}} {
+		var c Config
+		fs := flag.NewFlagSet("tracker", flag.ContinueOnError)
+		c.RegisterFlags(fs)
+		if err := server.ParseFlags(fs, tc.args); err != nil {
+			t.Fatal(err)
+		}
+		if c.Announce.MaxPeersPerAgent != tc.want {
+			t.Errorf("%v: max peers per agent %d, want %d", tc.args, c.Announce.MaxPeersPerAgent, tc.want)
+		}
 	}
 }

@@ -36,6 +36,10 @@ func registerMetrics(reg prometheus.Registerer, h *bt.Handler, trk *announce.Tra
 		counter("pbts_tracker_rate_limited_total", "Announces and scrapes refused by the per-client rate limit.", func(s bt.Stats) uint64 { return s.RateLimited }),
 		counter("pbts_tracker_conns_refused_total", "Announce connections closed as over their client's --max-conns-per-client.", func(s bt.Stats) uint64 { return s.ConnsRefused }),
 		counter("pbts_tracker_hints_ignored_total", "BEP 7 ipv4=/ipv6= hints ignored as loopback or private (--allow-private-peer-hints keeps them).", func(s bt.Stats) uint64 { return s.HintsIgnored }),
+		prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name: "pbts_tracker_peers_replaced_total",
+			Help: "Peers removed from a swarm for a newer peer id of the same agent (--max-peers-per-agent).",
+		}, func() float64 { return float64(trk.Replaced()) }),
 		counter("pbts_tracker_internal_errors_total", "Announces answered with an internal error.", func(s bt.Stats) uint64 { return s.Internal }),
 		swarmGauge("pbts_tracker_torrents", "Torrents with live peers.", func(s swarm.Stats) int { return s.Torrents }),
 		swarmGauge("pbts_tracker_seeders", "Live seeders over all swarms.", func(s swarm.Stats) int { return s.Seeders }),

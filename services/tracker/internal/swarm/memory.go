@@ -45,6 +45,10 @@ type swarmState struct {
 	nSeeders  int
 	completed int
 	index     map[bt.PeerID]int32 // nil while the swarm is small
+	// agents lists each agent's peer ids, built and dropped with index: a
+	// small swarm is scanned instead.
+	agents map[Agent][]bt.PeerID
+	joins  uint32 // peers created so far (wrapping): peer.joined
 }
 
 const (
@@ -61,6 +65,7 @@ type peer struct {
 	v4       [6]byte // compact IPv4 address and port
 	flags    uint8
 	v6       [18]byte // compact IPv6 address and port
+	joined   uint32   // the swarm's joins when it was created (in v6's padding)
 	tag      uint64
 	up, down uint64
 	left     uint64
@@ -115,7 +120,11 @@ func (m *Memory) Announce(ctx context.Context, ih bt.InfoHash, u *Update, numWan
 			sh.swarms[ih] = sw
 		}
 		var res Result
-		p := peer{id: u.PeerID, agent: u.Agent, tag: u.Tag, verified: unix(u.Now)}
+		if u.MaxPerAgent > 0 {
+			res.Replaced = m.makeRoom(sw, ih, u.Agent, u.MaxPerAgent)
+		}
+		sw.joins++
+		p := peer{id: u.PeerID, agent: u.Agent, tag: u.Tag, verified: unix(u.Now), joined: sw.joins}
 		p.set(u)
 		m.leech.set(p.agent, ih, p.id, p.left)
 		if u.Event == bt.EventCompleted && u.Left == 0 {
@@ -174,6 +183,57 @@ func (m *Memory) Announce(ctx context.Context, ih bt.InfoHash, u *Update, numWan
 	sw.pick(i, numWant, sel)
 	res.Counts = sw.counts()
 	return res, nil
+}
+
+// makeRoom removes agent a's oldest peers from the swarm until it holds
+// fewer than limit there (one, unless the limit was lowered) and returns how
+// many it removed.
+func (m *Memory) makeRoom(sw *swarmState, ih bt.InfoHash, a Agent, limit int) int {
+	removed := 0
+	for {
+		i, held := sw.oldestOf(a)
+		if held < limit {
+			return removed
+		}
+		p := &sw.peers[i]
+		m.leech.set(p.agent, ih, p.id, 0)
+		sw.remove(i)
+		removed++
+	}
+}
+
+// oldestOf returns where agent a's oldest peer is (the one last seen
+// longest ago; of equals, the one that joined first) and how many peers a
+// holds in the swarm. A large swarm looks them up in agents, a small one
+// is scanned.
+func (s *swarmState) oldestOf(a Agent) (oldest, held int) {
+	oldest = -1
+	if s.agents != nil {
+		for _, id := range s.agents[a] {
+			if i := s.find(id); i >= 0 {
+				held++
+				if oldest < 0 || s.peers[i].before(&s.peers[oldest]) {
+					oldest = i
+				}
+			}
+		}
+		return oldest, held
+	}
+	for i := range s.peers {
+		if s.peers[i].agent == a {
+			held++
+			if oldest < 0 || s.peers[i].before(&s.peers[oldest]) {
+				oldest = i
+			}
+		}
+	}
+	return oldest, held
+}
+
+// before reports whether p is older than q: last seen earlier, or as
+// recently and joined first.
+func (p *peer) before(q *peer) bool {
+	return p.seen < q.seen || p.seen == q.seen && int32(p.joined-q.joined) < 0
 }
 
 // set copies the reported fields of u into p.
@@ -292,10 +352,16 @@ func (s *swarmState) insert(p peer) int {
 	s.peers = append(s.peers, p)
 	i := len(s.peers) - 1
 	s.place(i)
+	if s.agents != nil {
+		s.agents[p.agent] = append(s.agents[p.agent], p.id)
+	}
 	if s.index == nil && len(s.peers) > indexAbove {
 		s.index = make(map[bt.PeerID]int32, len(s.peers)*2)
+		s.agents = make(map[Agent][]bt.PeerID, len(s.peers))
 		for j := range s.peers {
-			s.index[s.peers[j].id] = int32(j)
+			q := &s.peers[j]
+			s.index[q.id] = int32(j)
+			s.agents[q.agent] = append(s.agents[q.agent], q.id)
 		}
 	}
 	if p.left == 0 {
@@ -311,6 +377,9 @@ func (s *swarmState) remove(i int) {
 	if s.index != nil {
 		delete(s.index, s.peers[i].id)
 	}
+	if s.agents != nil {
+		s.unlist(s.peers[i].agent, s.peers[i].id)
+	}
 	last := len(s.peers) - 1
 	if i < s.nSeeders {
 		s.nSeeders--
@@ -321,10 +390,26 @@ func (s *swarmState) remove(i int) {
 	s.peers[last] = peer{}
 	s.peers = s.peers[:last]
 	if s.index != nil && len(s.peers) < indexBelow {
-		s.index = nil
+		s.index, s.agents = nil, nil
 	}
 	if cap(s.peers) > 64 && len(s.peers) < cap(s.peers)/4 {
 		s.peers = append([]peer(nil), s.peers...)
+	}
+}
+
+// unlist removes id from a's entry in agents.
+func (s *swarmState) unlist(a Agent, id bt.PeerID) {
+	ids := s.agents[a]
+	for k := range ids {
+		if ids[k] == id {
+			ids = append(ids[:k], ids[k+1:]...)
+			break
+		}
+	}
+	if len(ids) == 0 {
+		delete(s.agents, a)
+	} else {
+		s.agents[a] = ids
 	}
 }
 
@@ -429,6 +514,9 @@ func (m *Memory) HasAgent(ctx context.Context, ih bt.InfoHash, agent Agent) (boo
 	sh.mu.RLock()
 	defer sh.mu.RUnlock()
 	if sw := sh.swarms[ih]; sw != nil {
+		if sw.agents != nil {
+			return len(sw.agents[agent]) > 0, nil
+		}
 		for i := range sw.peers {
 			if sw.peers[i].agent == agent {
 				return true, nil

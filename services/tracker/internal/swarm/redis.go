@@ -275,6 +275,7 @@ func (r *Redis) Announce(ctx context.Context, ih bt.InfoHash, u *Update, numWant
 		string(u.PeerID[:]), bit01(u.Verified), string(u.Agent[:]), string(tag[:]), string(stamp[:]),
 		encodeBody(&p), compact(addr), bit01(u.Left == 0), strconv.FormatUint(u.Left, 10),
 		int(u.Event), max(numWant, 0), string(ih[:]), r.agents, int64(p.seen), r.ttlSeconds(), agentKey,
+		max(u.MaxPerAgent, 0),
 	).Slice()
 	if err != nil {
 		return Result{}, r.wrap(err)
@@ -297,8 +298,11 @@ func (r *Redis) Announce(ctx context.Context, ih bt.InfoHash, u *Update, numWant
 		Created: ints[1] == 1, Completed: ints[2] == 1, Removed: ints[3] == 1,
 		Counts: Counts{Seeders: int(ints[4]), Leechers: int(ints[5]), Completed: int(ints[6])},
 	}
-	if len(v) > 7 {
-		packed, _ := v[7].(string)
+	if len(v) > 8 {
+		if res.Replaced, err = replyInt(v[7]); err != nil {
+			return Result{}, err
+		}
+		packed, _ := v[8].(string)
 		if err := eachPacked(packed, func(q *peer) { emitPeer(q, sel) }); err != nil {
 			return Result{}, err
 		}
@@ -309,6 +313,14 @@ func (r *Redis) Announce(ctx context.Context, ih bt.InfoHash, u *Update, numWant
 func (r *Redis) ttlSeconds() int64 { return int64(math.Ceil(r.ttl.Seconds())) }
 
 var errReply = errors.New("swarm store (redis): unexpected script reply")
+
+func replyInt(v any) (int, error) {
+	x, ok := v.(int64)
+	if !ok {
+		return 0, errReply
+	}
+	return int(x), nil
+}
 
 func replyInts(v []any, n int) ([]int64, error) {
 	if len(v) < n {

@@ -11,6 +11,9 @@ import "github.com/redis/go-redis/v9"
 //	P s:<ih>:h  HASH  "p"+peer id -> peer record (layout at recTag in redis.go)
 //	                  "a"+compact announcing endpoint -> peer id (PeerByAddr)
 //	                  "g"+agent -> peers the agent has in the swarm (HasAgent)
+//	                  "o"+agent -> the agent's peer ids there, 20 bytes each,
+//	                  in the order they joined (Update.MaxPerAgent; an id
+//	                  whose peer is gone is dropped when the list is read)
 //	                  "c" -> completed downloads
 //	                  "e" -> when the swarm's TTLs were last renewed
 //	P s:<ih>:S  SET   seeders' peer ids
@@ -39,11 +42,31 @@ local function hex(s)
   return (string.gsub(s, '.', function(c) return string.format('%02x', string.byte(c)) end))
 end
 
+-- unlist removes the peer id from the list "o"+agent of the agent's peers.
+local function unlist(H, agent, id)
+  local f = 'o' .. agent
+  local mine = redis.call('HGET', H, f)
+  if not mine then return end
+  for k = 1, #mine - 19, 20 do
+    if string.sub(mine, k, k + 19) == id then
+      mine = string.sub(mine, 1, k - 1) .. string.sub(mine, k + 20)
+      if mine == '' then
+        redis.call('HDEL', H, f)
+      else
+        redis.call('HSET', H, f, mine)
+      end
+      return
+    end
+  end
+end
+
 -- removePeer deletes the peer id (its record rec) from the swarm and from
--- the leeching index AK of its agent.
-local function removePeer(H, S, L, T, ih, AK, id, rec)
+-- the leeching index AK of its agent; listed false leaves the agent's list
+-- of peers to the caller.
+local function removePeer(H, S, L, T, ih, AK, id, rec, listed)
   local agent = string.sub(rec, 1, 20)
   local akey = string.sub(rec, 87)
+  if listed then unlist(H, agent, id) end
   redis.call('HDEL', H, 'p' .. id)
   if akey ~= '' and redis.call('HGET', H, 'a' .. akey) == id then
     redis.call('HDEL', H, 'a' .. akey)
@@ -115,17 +138,18 @@ end
 // endpoint (may be empty), 8 left is 0 "1"/"0", 9 left (decimal), 10 event
 // (bt.Event), 11 numwant, 12 info hash, 13 agent key prefix, 14 now (unix
 // seconds), 15 TTL seconds, 16 the agent's leeching index key when
-// verified ("": derived from the stored record).
+// verified ("": derived from the stored record), 17 the most peers one agent
+// may hold in the swarm (Update.MaxPerAgent; 0: no bound).
 //
 // Returns {status, created, completed, removed, seeders, leechers,
-// completed count, the picked peers packed (see pack)}; status 0 ok,
-// -1 stale, -2 peer id taken.
+// completed count, replaced, the picked peers packed (see pack)}; status 0
+// ok, -1 stale, -2 peer id taken.
 var luaAnnounce = redis.NewScript(luaCommon + `
 local H, S, L, T, IDX, DUE = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local id, verified, agent, tag, vstamp = ARGV[1], ARGV[2] == '1', ARGV[3], ARGV[4], ARGV[5]
 local body, akey, leftZero, left = ARGV[6], ARGV[7], ARGV[8] == '1', ARGV[9]
 local event, want, ih, apfx = tonumber(ARGV[10]), tonumber(ARGV[11]), ARGV[12], ARGV[13]
-local now, ttl, AK = tonumber(ARGV[14]), tonumber(ARGV[15]), ARGV[16]
+local now, ttl, AK, limit = tonumber(ARGV[14]), tonumber(ARGV[15]), ARGV[16], tonumber(ARGV[17])
 local STOPPED, COMPLETED = 2, 3
 local ZERO8 = '\0\0\0\0\0\0\0\0'
 local tail = string.sub(id, 13, 20)
@@ -135,7 +159,7 @@ local function agentKey(a)
 end
 
 local rec = redis.call('HGET', H, 'p' .. id)
-local created, completed, moved, owner = 0, 0, false, agent
+local created, completed, moved, owner, replaced = 0, 0, false, agent, 0
 local fresh = {} -- keys this announce may have created
 if not rec then
   if not verified then return {-1} end
@@ -143,6 +167,34 @@ if not rec then
     local c = tonumber(redis.call('HGET', H, 'c') or '0')
     return {0, 0, 0, 0, redis.call('SCARD', S), redis.call('SCARD', L), c}
   end
+  -- the agent's peers here, in the order they joined: at the bound, its
+  -- oldest ones (last seen longest ago; of equals, the first to join) make
+  -- room for this one
+  local mine = redis.call('HGET', H, 'o' .. agent) or ''
+  if limit > 0 and #mine >= 20 * limit then
+    local ids = {}
+    for k = 1, #mine - 19, 20 do ids[#ids + 1] = string.sub(mine, k, k + 19) end
+    local seen = redis.call('ZMSCORE', T, unpack(ids))
+    local live, dup = {}, {}
+    for k, m in ipairs(ids) do
+      if seen[k] and not dup[m] then live[#live + 1] = {m, tonumber(seen[k])} end
+      dup[m] = true
+    end
+    while #live >= limit do
+      local o = 1
+      for k = 2, #live do
+        if live[k][2] < live[o][2] then o = k end
+      end
+      local m = live[o][1]
+      local orec = redis.call('HGET', H, 'p' .. m)
+      if orec then removePeer(H, S, L, T, ih, agentKey(agent), m, orec, false) end
+      table.remove(live, o)
+      replaced = replaced + 1
+    end
+    mine = ''
+    for _, e in ipairs(live) do mine = mine .. e[1] end
+  end
+  redis.call('HSET', H, 'o' .. agent, mine .. id)
   local counted = '\0'
   if event == COMPLETED and leftZero then
     counted = '\1'
@@ -188,7 +240,7 @@ else
     counted = false -- downloading (again)
   end
   if event == STOPPED then
-    removePeer(H, S, L, T, ih, agentKey(ragent), id, rec)
+    removePeer(H, S, L, T, ih, agentKey(ragent), id, rec, true)
     local s, l = redis.call('SCARD', S), redis.call('SCARD', L)
     local c = tonumber(redis.call('HGET', H, 'c') or '0')
     syncIndex(H, S, L, T, IDX, DUE, ih, s, l, c)
@@ -233,7 +285,7 @@ if e < 0 or now < e or now - e >= math.max(1, math.floor(ttl / 4)) then
 else
   for _, k in ipairs(fresh) do redis.call('EXPIRE', k, ttl) end
 end
-local out = {0, created, completed, 0, s, l, c}
+local out = {0, created, completed, 0, s, l, c, replaced}
 
 -- up to n peers of set K other than the announcer
 local picked = {}
@@ -256,7 +308,7 @@ if want > 0 then
     take(L, want - take(S, want))
   end
 end
-out[8] = pack(H, picked)
+out[9] = pack(H, picked)
 return out
 `)
 
@@ -275,7 +327,7 @@ local n = 0
 for _, id in ipairs(ids) do
   local rec = redis.call('HGET', H, 'p' .. id)
   if rec then
-    removePeer(H, S, L, T, ih, apfx .. hex(string.sub(rec, 1, 20)), id, rec)
+    removePeer(H, S, L, T, ih, apfx .. hex(string.sub(rec, 1, 20)), id, rec, true)
     n = n + 1
   else
     redis.call('ZREM', T, id)

@@ -6,7 +6,7 @@
 //
 // The store keeps what a peer reported and the bookkeeping that must be
 // atomic with it (seeder/leecher class, the completed counter, the peer id
-// owner); the rules (who may announce, when to re-check) live in package
+// owner, each agent's peers in a swarm within Update.MaxPerAgent); the rules (who may announce, when to re-check) live in package
 // announce.
 package swarm
 
@@ -68,6 +68,14 @@ type Update struct {
 	// Tag is an opaque fingerprint of the credential the peer announced
 	// with, chosen by the caller.
 	Tag uint64
+	// MaxPerAgent, when positive, bounds the peers one agent holds in the
+	// swarm (issue 19: many peer ids of one agent must not fill a swarm).
+	// A verified update that creates a peer while Agent already holds
+	// MaxPerAgent peers there first removes Agent's oldest ones (last seen
+	// longest ago; of equals, the first to join) until the new one makes
+	// MaxPerAgent: the agent is never refused, so a restarted client (a
+	// new peer id) replaces its silent predecessor. Zero: no bound.
+	MaxPerAgent int
 }
 
 // Peer is a stored peer as lookups and listings return it.
@@ -94,6 +102,9 @@ type Result struct {
 	Completed bool
 	// Removed: the peer left (event stopped).
 	Removed bool
+	// Replaced is how many of the agent's other peers this announce removed
+	// to stay within Update.MaxPerAgent.
+	Replaced int
 }
 
 // Selection receives the peers an Announce hands out. Callers reuse it;

@@ -92,6 +92,12 @@ func Run(t *testing.T, newStore NewStore) {
 		{"Stats", testStats},
 		{"Concurrent", testConcurrent},
 		{"AgentLeftAcrossSwarms", testAgentLeft},
+		{"MaxPerAgentKeepsTheNewest", testMaxPerAgentNewest},
+		{"MaxPerAgentReplacesTheLeastRecentlySeen", testMaxPerAgentLeastRecent},
+		{"MaxPerAgentStoppedAndExpiredLeaveTheList", testMaxPerAgentLeaving},
+		{"MaxPerAgentLoweredOrOff", testMaxPerAgentLowered},
+		{"MaxPerAgentSybilShowsAtMostN", testMaxPerAgentSybil},
+		{"MaxPerAgentConcurrent", testMaxPerAgentConcurrent},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, newStore(t)) })
@@ -655,6 +661,289 @@ func testConcurrent(t *testing.T, s swarm.PeerStore) {
 	}
 	if total != workers*perWorker {
 		t.Errorf("%d peers stored, want %d", total, workers*perWorker)
+	}
+}
+
+// MaxPerAgent is the bound the MaxPerAgent cases announce with.
+const MaxPerAgent = 4
+
+// agentPeer is an update for peer id n of agent a, bounded by MaxPerAgent.
+func agentPeer(a, n int, left uint64, now time.Time) *swarm.Update {
+	u := Verified(n, left, now)
+	u.Agent, u.MaxPerAgent = AgentN(a), MaxPerAgent
+	return u
+}
+
+// peersOf lists the swarm and returns the peer ids agent a holds there
+// (and checks the listing agrees with Counts).
+func peersOf(t testing.TB, s swarm.PeerStore, ih bt.InfoHash, a int) map[bt.PeerID]bool {
+	t.Helper()
+	ps, err := s.Peers(context.Background(), ih, 10_000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := counts(t, s, ih); c.Seeders+c.Leechers != len(ps) {
+		t.Errorf("Peers lists %d, Counts says %+v", len(ps), c)
+	}
+	out := map[bt.PeerID]bool{}
+	for _, p := range ps {
+		if p.Agent == AgentN(a) {
+			out[p.ID] = true
+		}
+	}
+	return out
+}
+
+func wantPeersOf(t testing.TB, s swarm.PeerStore, ih bt.InfoHash, a int, ids ...int) {
+	t.Helper()
+	got := peersOf(t, s, ih, a)
+	ok := len(got) == len(ids)
+	for _, n := range ids {
+		ok = ok && got[PID(n)]
+	}
+	if !ok {
+		var have []uint64
+		for id := range got {
+			have = append(have, binary.BigEndian.Uint64(id[12:]))
+		}
+		t.Errorf("agent %d holds peers %v, want %v", a, have, ids)
+	}
+}
+
+// An agent announcing MaxPerAgent+3 peer ids ends with the newest
+// MaxPerAgent in the swarm: each new one past the bound replaces the
+// oldest (also within one second: the first to join goes first), never
+// refused; its re-announces replace nothing, and other agents' peers stay.
+// Small and large swarms (a store may index the latter).
+func testMaxPerAgentNewest(t *testing.T, s swarm.PeerStore) {
+	ctx := context.Background()
+	for k, others := range []int{2, 60} {
+		ih := IH(1 + k)
+		for n := range others { // agents 100.., one peer each, half seeding
+			u := Verified(100+n, uint64(n%2)*10, t0)
+			u.MaxPerAgent = MaxPerAgent
+			announce(t, s, ih, u, 0, nil)
+		}
+		const a = 7
+		for n := 1; n <= MaxPerAgent+3; n++ {
+			now := t0
+			if k == 0 {
+				now = t0.Add(time.Duration(n) * time.Second)
+			}
+			r := announce(t, s, ih, agentPeer(a, n, uint64(n%2)*10, now), 0, nil)
+			wantReplaced := 0
+			if n > MaxPerAgent {
+				wantReplaced = 1
+			}
+			if !r.Created || r.Replaced != wantReplaced {
+				t.Errorf("%d others, peer %d: %+v; want created, replacing %d", others, n, r, wantReplaced)
+			}
+			if c := r.Counts; c.Seeders+c.Leechers != others+min(n, MaxPerAgent) {
+				t.Errorf("%d others, peer %d: counts %+v", others, n, c)
+			}
+			// a re-announce of a held peer replaces nothing
+			if r := announce(t, s, ih, agentPeer(a, n, uint64(n%2)*10, now), 0, nil); r.Replaced != 0 || r.Created {
+				t.Errorf("re-announce of peer %d: %+v", n, r)
+			}
+		}
+		wantPeersOf(t, s, ih, a, 4, 5, 6, 7)
+		for n := 1; n <= 3; n++ {
+			if _, err := s.Peer(ctx, ih, PID(n)); !errors.Is(err, swarm.ErrNotFound) {
+				t.Errorf("replaced peer %d still found: %v", n, err)
+			}
+		}
+		for n := range others {
+			if p, err := s.Peer(ctx, ih, PID(100+n)); err != nil || p.Agent != AgentN(100+n) {
+				t.Errorf("%d others: another agent's peer %d: %+v, %v", others, 100+n, p, err)
+			}
+		}
+		wantCounts(t, counts(t, s, ih), swarm.Counts{Seeders: others/2 + 2, Leechers: others - others/2 + 2})
+		if ok, err := s.HasAgent(ctx, ih, AgentN(a)); !ok || err != nil {
+			t.Errorf("HasAgent = %v, %v", ok, err)
+		}
+		// replaced leechers count nothing left: peers 5 and 7 leech 10 each
+		if left, err := s.AgentLeft(ctx, AgentN(a), IH(99)); err != nil || left != 10*uint64(k+1) {
+			t.Errorf("AgentLeft = %d, %v; want %d", left, err, 10*(k+1))
+		}
+		// a replaced peer id coming back is a new peer and replaces the oldest (4)
+		if r := announce(t, s, ih, agentPeer(a, 1, 0, t0.Add(time.Minute)), 0, nil); !r.Created || r.Replaced != 1 {
+			t.Errorf("replaced peer back: %+v", r)
+		}
+		wantPeersOf(t, s, ih, a, 1, 5, 6, 7)
+	}
+}
+
+// "Oldest" is the peer last seen longest ago: a client that went on
+// announcing outlives a newer one that fell silent (the restarted client's
+// predecessor goes, not the agent's busy seeders).
+func testMaxPerAgentLeastRecent(t *testing.T, s swarm.PeerStore) {
+	ih := IH(1)
+	const a = 3
+	for n := 1; n <= MaxPerAgent; n++ {
+		announce(t, s, ih, agentPeer(a, n, 10, t0.Add(time.Duration(n)*time.Second)), 0, nil)
+	}
+	// peers 1 and 3 go on; 2 and 4 fall silent
+	u := agentPeer(a, 1, 5, t0.Add(time.Minute))
+	u.Verified = false // the fast path's update counts as seen as well
+	announce(t, s, ih, u, 0, nil)
+	announce(t, s, ih, agentPeer(a, 3, 5, t0.Add(time.Minute)), 0, nil)
+	announce(t, s, ih, agentPeer(a, 5, 10, t0.Add(2*time.Minute)), 0, nil)
+	wantPeersOf(t, s, ih, a, 1, 3, 4, 5)
+	announce(t, s, ih, agentPeer(a, 6, 10, t0.Add(2*time.Minute)), 0, nil)
+	wantPeersOf(t, s, ih, a, 1, 3, 5, 6)
+}
+
+// A peer that leaves (stopped, or expired by Collect) leaves the agent's
+// list too: the next new peer id takes its place without replacing one.
+func testMaxPerAgentLeaving(t *testing.T, s swarm.PeerStore) {
+	ctx := context.Background()
+	ih := IH(1)
+	const a = 5
+	for n := 1; n <= MaxPerAgent; n++ {
+		announce(t, s, ih, agentPeer(a, n, 10, t0.Add(time.Hour)), 0, nil)
+	}
+	u := agentPeer(a, 2, 10, t0.Add(time.Hour))
+	u.Event = bt.EventStopped
+	if r := announce(t, s, ih, u, 0, nil); !r.Removed {
+		t.Fatalf("stopped: %+v", r)
+	}
+	// stopping a peer id the swarm does not hold creates nothing, replaces nothing
+	u = agentPeer(a, 9, 10, t0.Add(time.Hour))
+	u.Event = bt.EventStopped
+	if r := announce(t, s, ih, u, 0, nil); r.Created || r.Replaced != 0 {
+		t.Errorf("unknown stopped: %+v", r)
+	}
+	if r := announce(t, s, ih, agentPeer(a, 5, 10, t0.Add(time.Hour)), 0, nil); r.Replaced != 0 {
+		t.Errorf("after a stopped peer: replaced %d, want 0", r.Replaced)
+	}
+	wantPeersOf(t, s, ih, a, 1, 3, 4, 5)
+	// stopping them all empties the list: MaxPerAgent new ones replace nothing
+	for _, n := range []int{1, 3, 4, 5} {
+		u := agentPeer(a, n, 10, t0.Add(time.Hour))
+		u.Event = bt.EventStopped
+		announce(t, s, ih, u, 0, nil)
+	}
+	wantCounts(t, counts(t, s, ih), swarm.Counts{})
+	for n := 11; n <= 10+MaxPerAgent; n++ {
+		now := t0.Add(time.Hour)
+		if n == 11 {
+			now = t0 // to expire
+		}
+		if r := announce(t, s, ih, agentPeer(a, n, 10, now), 0, nil); r.Replaced != 0 {
+			t.Errorf("peer %d after all stopped: replaced %d", n, r.Replaced)
+		}
+	}
+	if n, err := s.Collect(ctx, t0.Add(time.Minute)); err != nil || n != 1 {
+		t.Fatalf("Collect = %d, %v; want 1", n, err)
+	}
+	if r := announce(t, s, ih, agentPeer(a, 20, 10, t0.Add(time.Hour)), 0, nil); r.Replaced != 0 {
+		t.Errorf("after an expired peer: replaced %d, want 0", r.Replaced)
+	}
+	wantPeersOf(t, s, ih, a, 12, 13, 14, 20)
+}
+
+// A lowered bound (a tracker restarted with a smaller one) brings the
+// agent down to it on its next new peer; zero bounds nothing.
+func testMaxPerAgentLowered(t *testing.T, s swarm.PeerStore) {
+	ih := IH(1)
+	const a = 2
+	for n := 1; n <= MaxPerAgent; n++ {
+		announce(t, s, ih, agentPeer(a, n, 0, t0.Add(time.Duration(n)*time.Second)), 0, nil)
+	}
+	u := agentPeer(a, 9, 0, t0.Add(time.Minute))
+	u.MaxPerAgent = 2
+	if r := announce(t, s, ih, u, 0, nil); r.Replaced != MaxPerAgent-1 {
+		t.Errorf("bound lowered to 2: replaced %d, want %d", r.Replaced, MaxPerAgent-1)
+	}
+	wantPeersOf(t, s, ih, a, 4, 9)
+	for n := 100; n < 150; n++ {
+		u := agentPeer(a, n, 0, t0.Add(time.Minute))
+		u.MaxPerAgent = 0
+		if r := announce(t, s, ih, u, 0, nil); r.Replaced != 0 {
+			t.Fatalf("no bound: replaced %d", r.Replaced)
+		}
+	}
+	if got := len(peersOf(t, s, ih, a)); got != 52 {
+		t.Errorf("no bound: the agent holds %d peers, want 52", got)
+	}
+}
+
+// What a sybil client gains (issue 19): 50 peer ids of one agent, each
+// from its own endpoint, leave every other agent's leecher seeing at most
+// MaxPerAgent of its endpoints, while the honest peers are all handed out.
+// Without the bound each leecher would get 50 of the sybil's endpoints.
+func testMaxPerAgentSybil(t *testing.T, s swarm.PeerStore) {
+	ih := IH(1)
+	const sybil = 66
+	for n := 1; n <= 5; n++ { // honest seeders, agents 1..5
+		u := Verified(n, 0, t0)
+		u.MaxPerAgent = MaxPerAgent
+		announce(t, s, ih, u, 0, nil)
+	}
+	for n := 1000; n < 1050; n++ {
+		announce(t, s, ih, agentPeer(sybil, n, 0, t0), 0, nil)
+	}
+	for n := 10; n < 20; n++ { // honest leechers, agents 10..19
+		for _, compact := range []bool{true, false} {
+			u := Verified(n, 100, t0)
+			u.MaxPerAgent = MaxPerAgent
+			sel := &swarm.Selection{Compact: compact}
+			announce(t, s, ih, u, 200, sel)
+			got := endpoints4(sel.IPv4)
+			for _, p := range sel.Peers {
+				got[p.Addr] = true
+			}
+			mine := 0
+			for n := 1000; n < 1050; n++ {
+				if got[V4(n)] {
+					mine++
+				}
+			}
+			if mine > MaxPerAgent {
+				t.Fatalf("leecher %d (compact %v) was handed %d of the sybil's endpoints, want at most %d", n, compact, mine, MaxPerAgent)
+			}
+			for h := 1; h <= 5; h++ {
+				if !got[V4(h)] {
+					t.Fatalf("leecher %d lacks honest seeder %d", n, h)
+				}
+			}
+		}
+	}
+	if got := len(peersOf(t, s, ih, sybil)); got != MaxPerAgent {
+		t.Errorf("the sybil holds %d peers, want %d", got, MaxPerAgent)
+	}
+}
+
+// Concurrent new peer ids of one agent (and of others) never leave it
+// above the bound.
+func testMaxPerAgentConcurrent(t *testing.T, s swarm.PeerStore) {
+	ctx := context.Background()
+	ih := IH(1)
+	const workers, perWorker, sybil = 8, 40, 9
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range perWorker {
+				n := 1 + w*perWorker + i
+				if _, err := s.Announce(ctx, ih, agentPeer(sybil, n, uint64(i%2), t0), 10, &swarm.Selection{Compact: true}); err != nil {
+					t.Error(err)
+					return
+				}
+				u := Verified(10_000+n, 10, t0) // an honest agent of its own
+				u.MaxPerAgent = MaxPerAgent
+				if _, err := s.Announce(ctx, ih, u, 10, nil); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if got := len(peersOf(t, s, ih, sybil)); got != MaxPerAgent {
+		t.Errorf("the sybil holds %d peers, want %d", got, MaxPerAgent)
+	}
+	if c := counts(t, s, ih); c.Seeders+c.Leechers != workers*perWorker+MaxPerAgent {
+		t.Errorf("counts %+v, want %d peers", c, workers*perWorker+MaxPerAgent)
 	}
 }
 
