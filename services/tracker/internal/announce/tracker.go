@@ -200,6 +200,8 @@ func (t *Tracker) Announce(ctx context.Context, req *bt.AnnounceRequest, resp *b
 	}
 	if res.Replaced > 0 {
 		t.replaced.Add(uint64(res.Replaced))
+	}
+	if res.Replaced > 0 && t.log.Enabled(ctx, slog.LevelDebug) {
 		t.log.Debug("peer replaced: agent at --max-peers-per-agent in the swarm",
 			"agent", agent.String(), "info_hash", req.InfoHash.String(), "replaced", res.Replaced)
 	}

@@ -47,7 +47,7 @@ type swarmState struct {
 	index     map[bt.PeerID]int32 // nil while the swarm is small
 	// agents lists each agent's peer ids, built and dropped with index: a
 	// small swarm is scanned instead.
-	agents map[Agent][]bt.PeerID
+	agents map[Agent]agentIDs
 	joins  uint32 // peers created so far (wrapping): peer.joined
 }
 
@@ -189,17 +189,21 @@ func (m *Memory) Announce(ctx context.Context, ih bt.InfoHash, u *Update, numWan
 // fewer than limit there (one, unless the limit was lowered) and returns how
 // many it removed.
 func (m *Memory) makeRoom(sw *swarmState, ih bt.InfoHash, a Agent, limit int) int {
+	if e, ok := sw.agents[a]; sw.agents != nil && (!ok || e.len() < limit) {
+		return 0 // the common case, without looking its peers up
+	}
 	removed := 0
-	for {
-		i, held := sw.oldestOf(a)
-		if held < limit {
-			return removed
-		}
+	i, held := sw.oldestOf(a)
+	for held >= limit {
 		p := &sw.peers[i]
 		m.leech.set(p.agent, ih, p.id, 0)
 		sw.remove(i)
 		removed++
+		if held--; held >= limit {
+			i, held = sw.oldestOf(a)
+		}
 	}
+	return removed
 }
 
 // oldestOf returns where agent a's oldest peer is (the one last seen
@@ -209,8 +213,9 @@ func (m *Memory) makeRoom(sw *swarmState, ih bt.InfoHash, a Agent, limit int) in
 func (s *swarmState) oldestOf(a Agent) (oldest, held int) {
 	oldest = -1
 	if s.agents != nil {
-		for _, id := range s.agents[a] {
-			if i := s.find(id); i >= 0 {
+		e, ok := s.agents[a]
+		for k := 0; ok && k < e.len(); k++ {
+			if i := s.find(e.at(k)); i >= 0 {
 				held++
 				if oldest < 0 || s.peers[i].before(&s.peers[oldest]) {
 					oldest = i
@@ -228,6 +233,57 @@ func (s *swarmState) oldestOf(a Agent) (oldest, held int) {
 		}
 	}
 	return oldest, held
+}
+
+// agentIDs are one agent's peer ids in a swarm: the first inline (most
+// agents have one peer per swarm: no allocation), the others after it.
+type agentIDs struct {
+	first bt.PeerID
+	rest  []bt.PeerID
+}
+
+func (e *agentIDs) len() int { return 1 + len(e.rest) }
+
+func (e *agentIDs) at(k int) bt.PeerID {
+	if k == 0 {
+		return e.first
+	}
+	return e.rest[k-1]
+}
+
+// list adds id to a's entry in agents.
+func (s *swarmState) list(a Agent, id bt.PeerID) {
+	e, ok := s.agents[a]
+	if !ok {
+		s.agents[a] = agentIDs{first: id}
+		return
+	}
+	e.rest = append(e.rest, id)
+	s.agents[a] = e
+}
+
+// unlist removes id from a's entry in agents.
+func (s *swarmState) unlist(a Agent, id bt.PeerID) {
+	e, ok := s.agents[a]
+	if !ok {
+		return
+	}
+	k := 0
+	for k < e.len() && e.at(k) != id {
+		k++
+	}
+	switch {
+	case k == e.len():
+		return
+	case e.len() == 1:
+		delete(s.agents, a)
+		return
+	case k == 0:
+		e.first = e.rest[0]
+		k = 1
+	}
+	e.rest = append(e.rest[:k-1], e.rest[k:]...)
+	s.agents[a] = e
 }
 
 // before reports whether p is older than q: last seen earlier, or as
@@ -353,15 +409,15 @@ func (s *swarmState) insert(p peer) int {
 	i := len(s.peers) - 1
 	s.place(i)
 	if s.agents != nil {
-		s.agents[p.agent] = append(s.agents[p.agent], p.id)
+		s.list(p.agent, p.id)
 	}
 	if s.index == nil && len(s.peers) > indexAbove {
 		s.index = make(map[bt.PeerID]int32, len(s.peers)*2)
-		s.agents = make(map[Agent][]bt.PeerID, len(s.peers))
+		s.agents = make(map[Agent]agentIDs, len(s.peers))
 		for j := range s.peers {
 			q := &s.peers[j]
 			s.index[q.id] = int32(j)
-			s.agents[q.agent] = append(s.agents[q.agent], q.id)
+			s.list(q.agent, q.id)
 		}
 	}
 	if p.left == 0 {
@@ -394,22 +450,6 @@ func (s *swarmState) remove(i int) {
 	}
 	if cap(s.peers) > 64 && len(s.peers) < cap(s.peers)/4 {
 		s.peers = append([]peer(nil), s.peers...)
-	}
-}
-
-// unlist removes id from a's entry in agents.
-func (s *swarmState) unlist(a Agent, id bt.PeerID) {
-	ids := s.agents[a]
-	for k := range ids {
-		if ids[k] == id {
-			ids = append(ids[:k], ids[k+1:]...)
-			break
-		}
-	}
-	if len(ids) == 0 {
-		delete(s.agents, a)
-	} else {
-		s.agents[a] = ids
 	}
 }
 
@@ -515,7 +555,8 @@ func (m *Memory) HasAgent(ctx context.Context, ih bt.InfoHash, agent Agent) (boo
 	defer sh.mu.RUnlock()
 	if sw := sh.swarms[ih]; sw != nil {
 		if sw.agents != nil {
-			return len(sw.agents[agent]) > 0, nil
+			_, ok := sw.agents[agent]
+			return ok, nil
 		}
 		for i := range sw.peers {
 			if sw.peers[i].agent == agent {
