@@ -69,6 +69,10 @@ type Config struct {
 	// certificates are checked against (empty: the system's roots). It
 	// also verifies the tracker of an https:// announce URL.
 	TLSCA string
+	// TLSCert and TLSKey are PEM files of a client certificate and its key,
+	// offered to services that require one (mutual TLS: a service started
+	// with --tls-ca). Both or neither.
+	TLSCert, TLSKey string
 	// Listen is the BitTorrent client's listen address, host:port
 	// (DefaultListen if empty).
 	Listen string
@@ -86,6 +90,9 @@ type Config struct {
 	// Log, if set, receives the BitTorrent client's error log.
 	Log io.Writer
 }
+
+// tlsFiles is the configuration's TLS files.
+func (c *Config) tlsFiles() TLSFiles { return TLSFiles{CA: c.TLSCA, Cert: c.TLSCert, Key: c.TLSKey} }
 
 // AddressError is a service address Open cannot use.
 type AddressError struct {
@@ -136,16 +143,16 @@ func Open(ctx context.Context, cfg Config) (*Agent, error) {
 	if _, _, err := net.SplitHostPort(cfg.Listen); err != nil {
 		return nil, &AddressError{Service: "listen", Addr: cfg.Listen, Err: errors.New("want host:port (e.g. 0.0.0.0:0)")}
 	}
-	if cfg.TLSCA != "" {
-		if _, err := TLSConfig(cfg.TLSCA); err != nil {
-			return nil, fmt.Errorf("agent: Config.TLSCA: %w", err)
+	if cfg.TLSCA != "" || cfg.TLSCert != "" || cfg.TLSKey != "" {
+		if _, err := cfg.tlsFiles().Config(); err != nil {
+			return nil, fmt.Errorf("agent: Config.TLSCA/TLSCert/TLSKey: %w", err)
 		}
 	}
-	cc, err := dialService(cfg.Tracker, cfg.TLSCA)
+	cc, err := dialService(cfg.Tracker, cfg.tlsFiles())
 	if err != nil {
 		return nil, &AddressError{Service: "tracker", Addr: cfg.Tracker, Err: err}
 	}
-	rcc, err := dialService(cfg.Receipts, cfg.TLSCA)
+	rcc, err := dialService(cfg.Receipts, cfg.tlsFiles())
 	if err != nil {
 		cc.Close()
 		return nil, &AddressError{Service: "receipts", Addr: cfg.Receipts, Err: err}

@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"errors"
 	"fmt"
 	"io"
 	"math/big"
@@ -51,44 +52,69 @@ func splitScheme(addr string) (hostport string, useTLS bool) {
 	return rest, useTLS
 }
 
-// TLSConfig is the client TLS configuration that trusts the PEM
-// certificates in caFile, or the system's roots when caFile is empty.
-func TLSConfig(caFile string) (*tls.Config, error) {
+// TLSFiles names the PEM files of the agent's TLS: CA, the certificate
+// authority the services' certificates are checked against (empty: the
+// system's roots), and Cert and Key, a client certificate offered to
+// services that require one (mutual TLS; both or neither).
+type TLSFiles struct {
+	CA, Cert, Key string
+}
+
+// Config is the client TLS configuration of the files.
+func (f TLSFiles) Config() (*tls.Config, error) {
 	cfg := &tls.Config{MinVersion: tls.VersionTLS12}
-	if caFile == "" {
+	if (f.Cert == "") != (f.Key == "") {
+		return nil, errors.New("TLS client certificate: give both the certificate and its key, or neither")
+	}
+	if f.Cert != "" {
+		pair, err := tls.LoadX509KeyPair(f.Cert, f.Key)
+		if err != nil {
+			return nil, fmt.Errorf("TLS client certificate: %w", err)
+		}
+		cfg.Certificates = []tls.Certificate{pair}
+	}
+	if f.CA == "" {
 		return cfg, nil
 	}
-	b, err := os.ReadFile(caFile)
+	b, err := os.ReadFile(f.CA)
 	if err != nil {
 		return nil, fmt.Errorf("TLS CA: %w", err)
 	}
 	pool := x509.NewCertPool()
 	if !pool.AppendCertsFromPEM(b) {
-		return nil, fmt.Errorf("TLS CA %s: no PEM certificate in it", caFile)
+		return nil, fmt.Errorf("TLS CA %s: no PEM certificate in it", f.CA)
 	}
 	cfg.RootCAs = pool
 	return cfg, nil
 }
 
+// TLSConfig is the client TLS configuration that trusts the PEM
+// certificates in caFile, or the system's roots when caFile is empty.
+func TLSConfig(caFile string) (*tls.Config, error) { return TLSFiles{CA: caFile}.Config() }
+
 // DialOption is the gRPC target and transport credentials for the service
-// at addr: TLS verified against caFile (the system roots when empty) when
-// addr starts with grpcs://, https:// or tls://, plaintext for a bare
-// host:port (or grpc://, http://).
-func DialOption(addr, caFile string) (string, grpc.DialOption, error) {
+// at addr: TLS (see Config) when addr starts with grpcs://, https:// or
+// tls://, plaintext for a bare host:port (or grpc://, http://).
+func (f TLSFiles) DialOption(addr string) (string, grpc.DialOption, error) {
 	target, useTLS := splitScheme(addr)
 	if !useTLS {
 		return target, grpc.WithTransportCredentials(insecure.NewCredentials()), nil
 	}
-	cfg, err := TLSConfig(caFile)
+	cfg, err := f.Config()
 	if err != nil {
 		return "", nil, err
 	}
 	return target, grpc.WithTransportCredentials(credentials.NewTLS(cfg)), nil
 }
 
+// DialOption is TLSFiles{CA: caFile}.DialOption(addr).
+func DialOption(addr, caFile string) (string, grpc.DialOption, error) {
+	return TLSFiles{CA: caFile}.DialOption(addr)
+}
+
 // dialService opens a lazy gRPC connection to addr (see DialOption).
-func dialService(addr, caFile string) (*grpc.ClientConn, error) {
-	target, creds, err := DialOption(addr, caFile)
+func dialService(addr string, files TLSFiles) (*grpc.ClientConn, error) {
+	target, creds, err := files.DialOption(addr)
 	if err != nil {
 		return nil, err
 	}
@@ -96,7 +122,8 @@ func dialService(addr, caFile string) (*grpc.ClientConn, error) {
 }
 
 // trackerTLS makes the BitTorrent client's HTTPS announces verify the
-// tracker's certificate (against Config.TLSCA, or the system roots).
+// tracker's certificate (against Config.TLSCA, or the system roots) and
+// offer Config.TLSCert to a tracker that asks for a client certificate.
 //
 // anacrolix/torrent's HTTP tracker client does TLS itself with
 // InsecureSkipVerify and lets only the dialer be replaced. So the dialer
@@ -107,7 +134,7 @@ func dialService(addr, caFile string) (*grpc.ClientConn, error) {
 // an announce (with its passkey) reaches only a tracker whose certificate
 // the agent trusts, never a man in the middle.
 func (a *Agent) trackerTLS() (func(*torrent.ClientConfig), error) {
-	verify, err := TLSConfig(a.cfg.TLSCA)
+	verify, err := a.cfg.tlsFiles().Config()
 	if err != nil {
 		return nil, err
 	}

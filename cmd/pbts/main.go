@@ -70,6 +70,8 @@ Common flags (every command):
                          grpcs://HOST:PORT (or https://, tls://) calls it over TLS
   --tls-ca FILE          PEM CA for TLS services and https trackers (env PBTS_TLS_CA,
                          default the system roots)
+  --tls-cert FILE        PEM client certificate for services that require one
+  --tls-key FILE         (mutual TLS; env PBTS_TLS_CERT, PBTS_TLS_KEY)
   --tracker-contract A   ReputationTracker address (env PBTS_TRACKER_CONTRACT)
   --chain-id N           chain id (env PBTS_CHAIN_ID, default 31337)
   --timeout D            per-request timeout (default 30s)

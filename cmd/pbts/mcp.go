@@ -95,9 +95,9 @@ func (a *app) mcp(ctx context.Context, args []string) error {
 		return err
 	}
 	defer s.ag.Close()
-	target, creds, err := agent.DialOption(o.tracker, o.tlsCA)
+	target, creds, err := o.tlsFiles().DialOption(o.tracker)
 	if err != nil {
-		return usageErrorf("--tls-ca %q: %v", o.tlsCA, err)
+		return usageErrorf("--tls-ca/--tls-cert/--tls-key: %v", err)
 	}
 	if s.cc, err = grpc.NewClient(target, creds); err != nil {
 		return usageErrorf("--tracker %q: %v", o.tracker, err)

@@ -13,6 +13,7 @@ import (
 
 	"github.com/ethereum/go-ethereum/common"
 
+	"github.com/pbts/pbts/agent"
 	"github.com/pbts/pbts/agent/keystore"
 	"github.com/pbts/pbts/receipt"
 )
@@ -36,6 +37,8 @@ type opts struct {
 	chainID         uint64
 	timeout         time.Duration
 	tlsCA           string
+	tlsCert         string
+	tlsKey          string
 }
 
 // passwordFlagNames are refused outright: a password given as a flag value
@@ -55,6 +58,8 @@ func (a *app) newFlagSet(name string, o *opts) *flag.FlagSet {
 	fs.Uint64Var(&o.chainID, "chain-id", 0, "chain id (env PBTS_CHAIN_ID, default 31337)")
 	fs.DurationVar(&o.timeout, "timeout", defaultTimeout, "per-request timeout")
 	fs.StringVar(&o.tlsCA, "tls-ca", "", "PEM CA that the services' and an https tracker's TLS certificates are checked against (env PBTS_TLS_CA; default the system roots); TLS is used for grpcs://, https:// or tls:// addresses")
+	fs.StringVar(&o.tlsCert, "tls-cert", "", "PEM client certificate offered to services that require one (mutual TLS; env PBTS_TLS_CERT; with --tls-key)")
+	fs.StringVar(&o.tlsKey, "tls-key", "", "PEM key of --tls-cert (env PBTS_TLS_KEY)")
 	return fs
 }
 
@@ -139,6 +144,12 @@ func (o *opts) resolve(getenv func(string) string) error {
 	if o.tlsCA == "" {
 		o.tlsCA = getenv("PBTS_TLS_CA")
 	}
+	if o.tlsCert == "" {
+		o.tlsCert = getenv("PBTS_TLS_CERT")
+	}
+	if o.tlsKey == "" {
+		o.tlsKey = getenv("PBTS_TLS_KEY")
+	}
 	if o.chainID == 0 {
 		if s := getenv("PBTS_CHAIN_ID"); s != "" {
 			id, err := strconv.ParseUint(s, 10, 64)
@@ -193,4 +204,9 @@ func noPositional(cmd string, pos []string) error {
 func writeJSON(w io.Writer, v any) error {
 	enc := newJSONEncoder(w)
 	return enc.Encode(v)
+}
+
+// tlsFiles are the TLS files the options name.
+func (o *opts) tlsFiles() agent.TLSFiles {
+	return agent.TLSFiles{CA: o.tlsCA, Cert: o.tlsCert, Key: o.tlsKey}
 }

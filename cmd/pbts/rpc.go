@@ -54,7 +54,7 @@ func rpcError(o *opts, err error) error {
 // zero for what signs nothing, sf nil for what neither seeds nor downloads.
 // Its warnings go to stderr.
 func (a *app) openAgent(ctx context.Context, o *opts, key *ecdsa.PrivateKey, d receipt.Domain, sf *seedFlags) (*agent.Agent, error) {
-	cfg := agent.Config{Home: o.home, Key: key, Tracker: o.tracker, Domain: d, Timeout: o.timeout, TLSCA: o.tlsCA,
+	cfg := agent.Config{Home: o.home, Key: key, Tracker: o.tracker, Domain: d, Timeout: o.timeout, TLSCA: o.tlsCA, TLSCert: o.tlsCert, TLSKey: o.tlsKey,
 		Warn: func(s string) { fmt.Fprintln(a.stderr, "pbts: "+s) }, Log: a.stderr}
 	if sf != nil {
 		cfg.Receipts, cfg.Listen, cfg.Window, cfg.UploadRate = a.receiptsAddr(*sf.receipts), *sf.listen, *sf.window, *sf.upload
