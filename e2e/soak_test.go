@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -167,6 +168,9 @@ func TestSoak(t *testing.T) {
 	// The faults: a SIGKILL of a random service every few seconds, Postgres
 	// stopped hard once at a third of the run, the RPC gone at two thirds.
 	var kills, survived int
+	var pgOut, rpcOut outageSeen
+	var rpcAccepted int64 // receipts Postgres gained while the RPC was away
+	pgDown := min(15*time.Second, soak/8)
 	faultsDone := make(chan struct{})
 	go func() {
 		defer close(faultsDone)
@@ -177,16 +181,17 @@ func TestSoak(t *testing.T) {
 			switch {
 			case !pgDone && el > soak/3:
 				pgDone = true
-				t.Logf("soak: stopping Postgres hard (crash recovery on restart)")
-				pg.restart(t, 5*time.Second)
-				awaitReady(t, stack.Gateway, 2*time.Minute, "after the Postgres restart")
+				pgOut = outage(t, dir, stack, "Postgres away", pgDown,
+					func() { pg.stop(t) }, func() { pg.start(t) }, nil,
+					[]string{receiptsService, agentService, datasetService}, chainwriterService)
 			case !rpcDone && el > 2*soak/3:
 				rpcDone = true
 				anvil := pidOf(dir, "anvil")
-				t.Logf("soak: chain RPC away for %v (anvil stopped)", rpcDown)
-				syscall.Kill(anvil, syscall.SIGSTOP)
-				time.Sleep(rpcDown) // the fault's own length, not a wait for a condition
-				syscall.Kill(anvil, syscall.SIGCONT)
+				before := pg.countReceipts(t, db)
+				rpcOut = outage(t, dir, stack, "chain RPC away (anvil stopped)", rpcDown,
+					func() { syscall.Kill(anvil, syscall.SIGSTOP) }, func() { syscall.Kill(anvil, syscall.SIGCONT) },
+					func() { rpcAccepted = pg.countReceipts(t, db) - before },
+					[]string{chainwriterService})
 			default:
 				name := services[mrand.IntN(len(services))]
 				pid := pidOf(dir, name)
@@ -296,10 +301,147 @@ func TestSoak(t *testing.T) {
 	for _, s := range services {
 		fmt.Printf("figure soak_peak_rss_%s %.1f MiB\n", s, float64(peak[s])/(1<<20))
 	}
+	pgOut.report(t, "pg")
+	rpcOut.report(t, "rpc")
+	fmt.Printf("figure soak_rpc_down_receipts_accepted %d receipts\n", rpcAccepted)
+	if rpcOut.down > 0 && rpcAccepted == 0 {
+		t.Errorf("chain RPC away for %v: no receipt accepted meanwhile (the tracker and receipts service need no chain)", rpcOut.down)
+	}
 	if accepted == 0 || kills == 0 || survived != kills || lost != 0 || double != 0 || auditOK != 1 {
 		t.Fatalf("soak: %d receipts accepted, %d of %d kills survived, %d bytes lost, %d double counted, audit: %v\n%s",
 			accepted, survived, kills, lost, double, auditErr, tailString(string(auditOut), 4000))
 	}
+}
+
+// outageSeen is what the soak saw while a dependency was away.
+type outageSeen struct {
+	what       string
+	down       time.Duration            // how long it was away
+	detected   map[string]time.Duration // service -> until it first reported not serving
+	missed     []string                 // services that had to report not serving and never did
+	othersDown []string                 // probes where a service that must keep serving did not
+	crashed    []string                 // services whose process changed meanwhile
+	recovered  time.Duration            // from the return until every service served (-1: not in 2 minutes)
+}
+
+// Health names the soak probes through the gateway's /readyz.
+const (
+	chainwriterService = "pbts.v1.ChainwriterService"
+	receiptsService    = "pbts.v1.ReceiptService"
+	agentService       = "pbts.v1.AgentService"
+	datasetService     = "pbts.v1.DatasetService"
+)
+
+// outage takes a dependency away (stop) for down, probing the gateway's
+// /readyz, which asks every service's health, twice a second: each of
+// mustFail (the services that cannot work without it) must report not
+// serving, each service neither there nor in mayFail must keep serving, and
+// no process may exit. atEnd runs just before resume; then every service
+// must serve again within 2 minutes.
+func outage(t *testing.T, dir string, stack soakStack, what string, down time.Duration, stop, resume, atEnd func(), mustFail []string, mayFail ...string) outageSeen {
+	seen := outageSeen{what: what, down: down, detected: map[string]time.Duration{}, recovered: -1}
+	names := []string{"tracker", "receipts", "chainwriter", "gateway"}
+	pids := map[string]int{}
+	for _, n := range names {
+		pids[n] = pidOf(dir, n)
+	}
+	t.Logf("soak: %s for %v", what, down)
+	start := time.Now()
+	stop()
+	for time.Since(start) < down { // the fault's own length
+		at := time.Since(start)
+		st, err := readyzServices(stack.Gateway)
+		if err != nil {
+			seen.othersDown = append(seen.othersDown, fmt.Sprintf("gateway at %.0fs: %v", at.Seconds(), err))
+		}
+		for svc, v := range st {
+			switch {
+			case v == "serving":
+			case slices.Contains(mustFail, svc):
+				if _, ok := seen.detected[svc]; !ok {
+					seen.detected[svc] = at
+					t.Logf("soak: %s: %s %s after %.1fs", what, svc, v, at.Seconds())
+				}
+			case !slices.Contains(mayFail, svc):
+				seen.othersDown = append(seen.othersDown, fmt.Sprintf("%s %s at %.0fs", svc, v, at.Seconds()))
+			}
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	if atEnd != nil {
+		atEnd()
+	}
+	for _, n := range names {
+		if p := pidOf(dir, n); p != pids[n] || syscall.Kill(p, 0) != nil {
+			seen.crashed = append(seen.crashed, n)
+		}
+	}
+	resume()
+	back := time.Now()
+	for time.Since(back) < 2*time.Minute {
+		if gatewayReady(stack.Gateway) {
+			seen.recovered = time.Since(back)
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	for _, svc := range mustFail {
+		if _, ok := seen.detected[svc]; !ok {
+			seen.missed = append(seen.missed, svc)
+		}
+	}
+	t.Logf("soak: %s over; every service serving %.1fs after its return", what, seen.recovered.Seconds())
+	return seen
+}
+
+// report prints the outage's figures (soak_NAME_down_*) and fails the test
+// where the services did not behave.
+func (o outageSeen) report(t *testing.T, name string) {
+	t.Helper()
+	if o.down == 0 {
+		t.Errorf("soak: the fault %q never ran (the load ended first)", name)
+		return
+	}
+	var detected time.Duration
+	for _, d := range o.detected {
+		detected = max(detected, d)
+	}
+	fmt.Printf("figure soak_%s_down_seconds %.0f s\n", name, o.down.Seconds())
+	fmt.Printf("figure soak_%s_down_detected_s %.1f s\n", name, detected.Seconds())
+	fmt.Printf("figure soak_%s_down_others_not_serving %d probes\n", name, len(o.othersDown))
+	fmt.Printf("figure soak_%s_recovered_s %.1f s\n", name, o.recovered.Seconds())
+	if len(o.missed) > 0 {
+		t.Errorf("%s for %v: never reported NOT_SERVING: %v", o.what, o.down, o.missed)
+	}
+	if len(o.othersDown) > 0 {
+		t.Errorf("%s: services that do not need it reported not serving: %v", o.what, o.othersDown)
+	}
+	if len(o.crashed) > 0 {
+		t.Errorf("%s: processes exited: %v", o.what, o.crashed)
+	}
+	if o.recovered < 0 {
+		t.Errorf("%s: not every service served again within 2 minutes of its return", o.what)
+	}
+}
+
+// readyzServices is the per-service health the gateway's /readyz reports.
+func readyzServices(gateway string) (map[string]string, error) {
+	c := http.Client{Timeout: 5 * time.Second}
+	resp, err := c.Get(gateway + "/readyz")
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	var r struct {
+		Services map[string]string `json:"services"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&r); err != nil {
+		return nil, err
+	}
+	if _, ok := r.Services[chainwriterService]; !ok {
+		return nil, fmt.Errorf("/readyz names no %s: %v", chainwriterService, r.Services)
+	}
+	return r.Services, nil
 }
 
 type soakDataset struct {
@@ -564,13 +706,30 @@ func (p *privatePostgres) start(t *testing.T) {
 
 // restart stops the cluster as a crash would (no checkpoint), leaves it
 // down for down, and starts it again (it recovers from its WAL).
-func (p *privatePostgres) restart(t *testing.T, down time.Duration) {
+// stop stops the server hard (-m immediate: crash recovery on the next start).
+func (p *privatePostgres) stop(t *testing.T) {
 	t.Helper()
 	if out, err := p.run("pg_ctl", "-D", p.data, "-m", "immediate", "-w", "stop").CombinedOutput(); err != nil {
 		t.Errorf("pg_ctl stop: %v\n%s", err, out)
 	}
-	time.Sleep(down) // the fault's own length
-	p.start(t)
+}
+
+// countReceipts is how many receipts database db holds (callable from
+// any goroutine: it fails the test with Errorf).
+func (p *privatePostgres) countReceipts(t *testing.T, db string) int64 {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var n int64
+	conn, err := pgx.Connect(ctx, p.url(db))
+	if err == nil {
+		defer conn.Close(context.Background())
+		err = conn.QueryRow(ctx, `SELECT count(*) FROM receipts`).Scan(&n)
+	}
+	if err != nil {
+		t.Errorf("counting receipts: %v", err)
+	}
+	return n
 }
 
 // url is the connection URL of database db (the socket directory as the

@@ -349,7 +349,7 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 	srv.AddListener("http", ln.Addr())
 	registerMetrics(srv.Registry(), handler, trk)
 	// The registry needs the database: report it not serving until migrated.
-	for _, name := range []string{"pbts.v1.AgentService", "pbts.v1.DatasetService"} {
+	for _, name := range registryHealthNames {
 		srv.Health().SetServingStatus(name, healthpb.HealthCheckResponse_NOT_SERVING)
 	}
 	log.Info("announce endpoint", "addr", ln.Addr().String(), "base", base)
@@ -361,16 +361,18 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 		g, ctx := errgroup.WithContext(ctx)
 		g.Go(func() error { return btServer.Serve(ctx, ln) })
 		if rds != nil {
-			g.Go(func() error { watchRedis(ctx, rds, srv, log); return nil })
+			g.Go(func() error {
+				watchHealth(ctx, rds.Ping, srv, log, "swarm store (announces fail meanwhile)", SwarmHealthName)
+				return nil
+			})
 		}
 		g.Go(func() error { return trk.Run(ctx) })
 		g.Go(func() error { return rep.Run(ctx) })
 		g.Go(func() error {
 			database.MigrateUntilDone(ctx, c.DatabaseURL, log)
 			if ctx.Err() == nil {
-				for _, name := range []string{"pbts.v1.AgentService", "pbts.v1.DatasetService"} {
-					srv.Health().SetServingStatus(name, healthpb.HealthCheckResponse_SERVING)
-				}
+				// Migrated: the registry serves while the database answers.
+				watchHealth(ctx, pool.Ping, srv, log, "database (registration and publishing fail meanwhile)", registryHealthNames...)
 			}
 			return nil
 		})
@@ -378,17 +380,23 @@ func (c *Config) Setup(ctx context.Context, srv *server.Server, log *slog.Logger
 	}, nil
 }
 
-// redisHealthEvery is how often the tracker checks that Redis answers.
-const redisHealthEvery = 2 * time.Second
+// healthEvery is how often the tracker checks that Redis and Postgres answer.
+const healthEvery = 2 * time.Second
 
-// watchRedis pings Redis every redisHealthEvery until ctx ends and reports
-// the answer as the health of SwarmHealthName.
-func watchRedis(ctx context.Context, r *swarm.Redis, srv *server.Server, log *slog.Logger) {
-	tick := time.NewTicker(redisHealthEvery)
+// registryHealthNames are the gRPC services that need the database.
+var registryHealthNames = []string{"pbts.v1.AgentService", "pbts.v1.DatasetService"}
+
+// watchHealth calls ping every healthEvery until ctx ends and reports the
+// answer as the health of names, logging each change (what names the
+// dependency and the consequence).
+func watchHealth(ctx context.Context, ping func(context.Context) error, srv *server.Server, log *slog.Logger, what string, names ...string) {
+	tick := time.NewTicker(healthEvery)
 	defer tick.Stop()
 	up := true // as the server starts: the first failure is logged
 	for {
-		err := r.Ping(ctx)
+		pctx, cancel := context.WithTimeout(ctx, healthEvery)
+		err := ping(pctx)
+		cancel()
 		if ctx.Err() != nil {
 			return
 		}
@@ -396,12 +404,14 @@ func watchRedis(ctx context.Context, r *swarm.Redis, srv *server.Server, log *sl
 		if err != nil {
 			st = healthpb.HealthCheckResponse_NOT_SERVING
 		}
-		srv.Health().SetServingStatus(SwarmHealthName, st)
+		for _, n := range names {
+			srv.Health().SetServingStatus(n, st)
+		}
 		switch {
 		case err != nil && up:
-			log.Error("swarm store unreachable: announces fail and health is NOT_SERVING until it answers", "err", err)
+			log.Error(what+" unreachable: health is NOT_SERVING until it answers", "err", err, "services", names)
 		case err == nil && !up:
-			log.Info("swarm store answers again")
+			log.Info(what + " answers again")
 		}
 		up = err == nil
 		select {
