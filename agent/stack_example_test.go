@@ -19,6 +19,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
+	"github.com/pbts/pbts/agent"
 	"github.com/pbts/pbts/chain"
 	"github.com/pbts/pbts/chain/anviltest"
 	"github.com/pbts/pbts/database/dbtest"
@@ -38,18 +39,27 @@ type exampleStack struct {
 	dir, db           string
 	procs             []proc
 	anvil             *anviltest.Node
+	tls               *agent.TLSFiles // the services' TLS, nil for plaintext
+	agentTLS          agent.TLSFiles  // what stackAgent's agents use
 }
 
 func fatalf(format string, args ...any) { log.Fatalf("example stack: "+format, args...) }
 
-func startExampleStack() *exampleStack {
+func startExampleStack() *exampleStack { return startExampleStackWith(nil) }
+
+// startExampleStackWith is startExampleStack with the services serving
+// TLS when tlsFiles is set: Cert and Key are each service's certificate,
+// CA makes their gRPC ports require client certificates it signed (mutual
+// TLS). Tracker and Receipts are then grpcs:// addresses, and the tracker
+// hands out https announce URLs.
+func startExampleStackWith(tlsFiles *agent.TLSFiles) *exampleStack {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 	dir, err := os.MkdirTemp("", "pbts-example-")
 	if err != nil {
 		fatalf("%v", err)
 	}
-	st := &exampleStack{dir: dir}
+	st := &exampleStack{dir: dir, tls: tlsFiles}
 
 	// The service binaries, from the repository root (go.work).
 	root, _ := filepath.Abs("..")
@@ -93,6 +103,9 @@ func startExampleStack() *exampleStack {
 	st.Domain = receipt.Domain{ChainID: d.ChainID, Tracker: d.Tracker}
 	common := []string{"PBTS_DATABASE_URL=" + dbURL, "PBTS_RPC_URL=" + st.anvil.URL, fmt.Sprintf("PBTS_CHAIN_ID=%d", d.ChainID),
 		"PBTS_TRACKER_CONTRACT=" + d.Tracker.Hex(), "PBTS_GRPC_ADDR=127.0.0.1:0", "PBTS_METRICS_ADDR=127.0.0.1:0", "PBTS_LOG_LEVEL=warn"}
+	if tlsFiles != nil {
+		common = append(common, "PBTS_TLS_CERT="+tlsFiles.Cert, "PBTS_TLS_KEY="+tlsFiles.Key, "PBTS_TLS_CA="+tlsFiles.CA)
+	}
 	st.Receipts = st.start(ctx, "receipts", "pbts.v1.ReceiptService", common)
 	st.Tracker = st.start(ctx, "tracker", "pbts.v1.AgentService", append(common, "PBTS_HTTP_ADDR=127.0.0.1:0",
 		"PBTS_ANNOUNCE_INTERVAL=5s", "PBTS_ANNOUNCE_MIN_INTERVAL=1s"))
@@ -124,7 +137,16 @@ func (st *exampleStack) start(ctx context.Context, name, health string, env []st
 		st.Stop()
 		fatalf("%s: %v\n%s", name, err, testkit.Tail(out.String(), 3000))
 	}
-	cc, err := grpc.NewClient(addrs["grpc"], grpc.WithTransportCredentials(insecure.NewCredentials()))
+	addr := addrs["grpc"]
+	target, creds := addr, grpc.WithTransportCredentials(insecure.NewCredentials())
+	if st.tls != nil {
+		addr = "grpcs://" + addr
+		target, creds, err = st.tls.DialOption(addr)
+	}
+	var cc *grpc.ClientConn
+	if err == nil {
+		cc, err = grpc.NewClient(target, creds)
+	}
 	if err != nil {
 		st.Stop()
 		fatalf("%v", err)
@@ -133,7 +155,7 @@ func (st *exampleStack) start(ctx context.Context, name, health string, env []st
 	for {
 		r, err := healthpb.NewHealthClient(cc).Check(ctx, &healthpb.HealthCheckRequest{Service: health})
 		if err == nil && r.Status == healthpb.HealthCheckResponse_SERVING {
-			return addrs["grpc"]
+			return addr
 		}
 		if ctx.Err() != nil {
 			st.Stop()

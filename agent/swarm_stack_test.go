@@ -24,6 +24,7 @@ func stackAgent(t *testing.T, ctx context.Context, st *exampleStack, name string
 	}
 	a, err := agent.Open(ctx, agent.Config{Home: filepath.Join(st.dir, name), Key: key, Tracker: st.Tracker,
 		Receipts: st.Receipts, Domain: st.Domain, Listen: "127.0.0.1:0", UploadRate: uploadRate,
+		TLSCA: st.agentTLS.CA, TLSCert: st.agentTLS.Cert, TLSKey: st.agentTLS.Key,
 		Warn: func(s string) { t.Logf("%s: %s", name, s) }})
 	if err != nil {
 		t.Fatal(err)
