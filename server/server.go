@@ -20,10 +20,12 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
+	"google.golang.org/grpc/status"
 )
 
 // Config is the part of every service's configuration that concerns its
@@ -226,6 +228,30 @@ func (s *Server) MetricsAddr() net.Addr {
 	return s.metLis.Addr()
 }
 
+// healthz answers on the metrics port what the gRPC health service says of
+// ?service= (the whole server when absent): 200 SERVING, 503 otherwise, 404
+// for a service it does not know. It is for probes that cannot speak TLS to
+// the gRPC port (a kubelet's gRPC probe has no TLS); the metrics port stays
+// plain HTTP.
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	name := r.URL.Query().Get("service")
+	code := http.StatusOK
+	resp, err := s.health.Check(r.Context(), &healthpb.HealthCheckRequest{Service: name})
+	st := resp.GetStatus().String()
+	switch {
+	case status.Code(err) == codes.NotFound:
+		code, st = http.StatusNotFound, "SERVICE_UNKNOWN"
+	case err != nil:
+		code, st = http.StatusServiceUnavailable, "UNKNOWN"
+	case resp.GetStatus() != healthpb.HealthCheckResponse_SERVING:
+		code = http.StatusServiceUnavailable
+	}
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(map[string]string{"service": name, "status": st})
+}
+
 // Run serves until ctx ends, then reports NOT_SERVING, stops gracefully
 // within the shutdown deadline (forcing after it) and closes the listeners.
 func (s *Server) Run(ctx context.Context) error {
@@ -242,6 +268,7 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.metLis != nil {
 		mux := http.NewServeMux()
 		mux.Handle("/metrics", promhttp.HandlerFor(s.registry, promhttp.HandlerOpts{}))
+		mux.HandleFunc("GET /healthz", s.healthz)
 		msrv = &http.Server{Handler: mux, ReadHeaderTimeout: 5 * time.Second}
 		g.Go(func() error {
 			if err := msrv.Serve(s.metLis); err != nil && !errors.Is(err, http.ErrServerClosed) {

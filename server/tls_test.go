@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"flag"
 	"io"
 	"log/slog"
@@ -225,5 +226,64 @@ func TestSplitScheme(t *testing.T) {
 		if host != tc.host || tls != tc.tls || explicit != tc.explicit {
 			t.Errorf("SplitScheme(%q) = %q, %v, %v; want %q, %v, %v", tc.in, host, tls, explicit, tc.host, tc.tls, tc.explicit)
 		}
+	}
+}
+
+// A server whose gRPC port requires client certificates still answers a
+// probe that speaks no TLS (a kubelet's): /healthz on the plain metrics
+// port says what the health service says, per ?service=.
+func TestHealthzOnTheMetricsPortBesideMutualTLS(t *testing.T) {
+	ca := tlstest.NewCA(t, "pbts-test")
+	pair := ca.Issue("server")
+	log := slog.New(slog.NewTextHandler(io.Discard, nil))
+	s, err := New("test", Config{GRPCAddr: "127.0.0.1:0", MetricsAddr: "127.0.0.1:0", ShutdownTimeout: 2 * time.Second,
+		TLS: TLSFiles{Cert: pair.CertFile, Key: pair.KeyFile, CA: ca.CertFile}}, log)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Health().SetServingStatus("pbts.v1.Up", healthpb.HealthCheckResponse_SERVING)
+	s.Health().SetServingStatus("pbts.v1.Down", healthpb.HealthCheckResponse_NOT_SERVING)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- s.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+
+	get := func(query string) (int, string) {
+		t.Helper()
+		c := http.Client{Timeout: 5 * time.Second}
+		var lastErr error
+		for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+			resp, err := c.Get("http://" + s.MetricsAddr().String() + "/healthz" + query)
+			if lastErr = err; err != nil {
+				continue
+			}
+			var body struct{ Status string }
+			err = json.NewDecoder(resp.Body).Decode(&body)
+			resp.Body.Close()
+			if err != nil {
+				t.Fatalf("/healthz%s: %v", query, err)
+			}
+			return resp.StatusCode, body.Status
+		}
+		t.Fatalf("/healthz%s: %v", query, lastErr)
+		return 0, ""
+	}
+	for _, c := range []struct {
+		query  string
+		code   int
+		status string
+	}{
+		{"", 200, "SERVING"},
+		{"?service=pbts.v1.Up", 200, "SERVING"},
+		{"?service=pbts.v1.Down", 503, "NOT_SERVING"},
+		{"?service=pbts.v1.Nobody", 404, "SERVICE_UNKNOWN"},
+	} {
+		if code, st := get(c.query); code != c.code || st != c.status {
+			t.Errorf("/healthz%s = %d %s, want %d %s", c.query, code, st, c.code, c.status)
+		}
+	}
+	s.Health().SetServingStatus("pbts.v1.Up", healthpb.HealthCheckResponse_NOT_SERVING)
+	if code, st := get("?service=pbts.v1.Up"); code != 503 || st != "NOT_SERVING" {
+		t.Errorf("after the service went down: %d %s, want 503 NOT_SERVING", code, st)
 	}
 }
