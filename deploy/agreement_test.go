@@ -72,7 +72,7 @@ func TestEnvVarsAreFlags(t *testing.T) {
 	bin := dockerBinaries(t)
 	flags := map[string]map[string]bool{}
 	for _, ov := range overlays {
-		o := render(t, k8sDir(t, "overlays", ov))
+		o := render(t, overlayPath(t, ov))
 		for _, w := range o.workloads() {
 			for _, c := range w.Pod.Spec.Containers {
 				target := pbtsImage(c.Image)
@@ -156,7 +156,7 @@ func probePort(c corev1.Container, p *corev1.Probe) (int32, bool) {
 // selected pod declares.
 func TestPortsAgree(t *testing.T) {
 	for _, ov := range overlays {
-		o := render(t, k8sDir(t, "overlays", ov))
+		o := render(t, overlayPath(t, ov))
 		podsOf := map[string][]corev1.Container{} // by app label
 		for _, w := range o.workloads() {
 			app := w.Pod.Labels["app.kubernetes.io/name"]

@@ -138,7 +138,7 @@ func anyPeer(ps []networkingv1.NetworkPolicyPeer, ns string, e endpoint) bool {
 func TestNetworkPoliciesAllowExactlyTheConnections(t *testing.T) {
 	for _, ov := range overlays {
 		t.Run(ov, func(t *testing.T) {
-			o := render(t, k8sDir(t, "overlays", ov))
+			o := render(t, overlayPath(t, ov))
 			ns := o.Namespaces[0].Name
 			eps := map[string]endpoint{
 				"outside":    {Name: "outside", IP: netip.MustParseAddr("203.0.113.7"), Ports: []int32{80, 443, 8545}},

@@ -20,8 +20,20 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/filesys"
 )
 
-// overlays are the kustomizations an operator applies.
-var overlays = []string{"local", "sepolia"}
+// overlays are the kustomizations an operator applies: the two overlays,
+// and sepolia with the internal-tls component (testdata/internal-tls).
+var overlays = []string{"local", "sepolia", tlsOverlay}
+
+// tlsOverlay is the sepolia overlay with components/internal-tls.
+const tlsOverlay = "sepolia+internal-tls"
+
+// overlayPath is the kustomization directory of an entry of overlays.
+func overlayPath(t testing.TB, ov string) string {
+	if ov == tlsOverlay {
+		return filepath.Join("testdata", "internal-tls")
+	}
+	return k8sDir(t, "overlays", ov)
+}
 
 // objects is one rendered kustomization, decoded into Kubernetes types.
 type objects struct {
@@ -147,7 +159,7 @@ func putIn[T any](m map[string]T, name func(T) string) func(func(any)) {
 func TestOverlaysRender(t *testing.T) {
 	for _, ov := range overlays {
 		t.Run(ov, func(t *testing.T) {
-			o := render(t, k8sDir(t, "overlays", ov))
+			o := render(t, overlayPath(t, ov))
 			if len(o.Namespaces) != 1 {
 				t.Fatalf("%d namespaces; want the overlay's one", len(o.Namespaces))
 			}
@@ -317,7 +329,7 @@ func secretLayout(t testing.TB) map[string]map[string]string {
 func TestSecretKeysDocumented(t *testing.T) {
 	layout := secretLayout(t)
 	for _, ov := range overlays {
-		o := render(t, k8sDir(t, "overlays", ov))
+		o := render(t, overlayPath(t, ov))
 		check := func(where, secret, key string) {
 			if _, ok := layout[secret][key]; !ok {
 				t.Errorf("%s: %s reads Secret %s key %q, which secret-layout.yaml does not list", ov, where, secret, key)
@@ -397,7 +409,7 @@ func TestImagesAreDockerfileTargets(t *testing.T) {
 func overlayDirs(t testing.TB) []string {
 	var d []string
 	for _, ov := range overlays {
-		d = append(d, k8sDir(t, "overlays", ov))
+		d = append(d, overlayPath(t, ov))
 	}
 	return d
 }
