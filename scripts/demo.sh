@@ -105,6 +105,12 @@ load_stack() {
   RECEIPTS_GRPC=$(stack .receipts_grpc)
   CHAINWRITER_GRPC=$(stack .chainwriter_grpc)
   GATEWAY=$(stack .gateway)
+  # A stack over TLS (PBTS_UP_TLS=1) names its CA and the agents' client
+  # certificate: pbts, pbts-up and curl use them.
+  if [[ -n $(stack '.tls // empty') ]]; then
+    export PBTS_TLS_CA=$(stack .tls.ca) PBTS_TLS_CERT=$(stack .tls.cert) PBTS_TLS_KEY=$(stack .tls.key)
+    export CURL_CA_BUNDLE=$PBTS_TLS_CA
+  fi
 }
 BIN=$(stack .bin)
 load_stack

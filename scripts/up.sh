@@ -24,6 +24,10 @@
 #                           chosen for `make demo`; DESIGN's production default is 1 GiB)
 #   PBTS_UP_PG_ADMIN_URL    Postgres admin connection (default postgres://postgres@127.0.0.1:5432/postgres;
 #                           its query, e.g. ?host=/run/dir for a Unix socket, is kept for the services)
+#   PBTS_UP_TLS             1: every service over TLS, gRPC with mutual TLS, from a local CA kept in
+#                           $PBTS_UP_DIR/tls (devcert: certificates for 127.0.0.1; the agents' own
+#                           certificate is there too); env and stack.json then say grpcs:// and https://
+#                           and name the files (PBTS_TLS_*, CURL_CA_BUNDLE). Default 0: plaintext
 #
 # The deployer and chainwriter key is anvil's first development key: publicly known,
 # funded on every local anvil, for this local chain only. Never use it elsewhere.
@@ -45,6 +49,11 @@ PG_SERVER=${PG_SERVER%/*}
 # to the services' URLs too.
 PG_QUERY=sslmode=disable
 [[ $PG_ADMIN != *\?* ]] || PG_QUERY=${PG_ADMIN#*\?}
+
+# TLS (PBTS_UP_TLS=1, setup_tls): the schemes the addresses are given with.
+TLS=${PBTS_UP_TLS:-0}
+WEB=http GRPCS=""
+TLS_DIR=$UP_DIR/tls
 
 # port P: BASE + P, or 0 when every listener picks its port (BASE=0).
 port() { if ((BASE == 0)); then echo 0; else echo $((BASE + $1)); fi; }
@@ -236,6 +245,22 @@ start_anvil() {
   start anvil "$ANVIL" --host 127.0.0.1 --port "$port" --state "$UP_DIR/anvil-state.json" --state-interval 5
 }
 
+# setup_tls: with PBTS_UP_TLS=1, the local CA and certificates in $TLS_DIR
+# (kept while valid) and the services' PBTS_TLS_* settings, which they and
+# pbts-up read from the environment; otherwise plaintext, whatever PBTS_TLS_*
+# a shell that sourced a TLS stack's env file still holds.
+setup_tls() {
+  if [[ $TLS != 1 ]]; then
+    unset PBTS_TLS_CA PBTS_TLS_CERT PBTS_TLS_KEY
+    return 0
+  fi
+  "$BIN/pbts-up" dev-tls "$TLS_DIR" service agent >/dev/null || die "could not make the local TLS certificates in $(rel "$TLS_DIR")"
+  export PBTS_TLS_CA=$TLS_DIR/ca.crt PBTS_TLS_CERT=$TLS_DIR/service.crt PBTS_TLS_KEY=$TLS_DIR/service.key
+  export CURL_CA_BUNDLE=$TLS_DIR/ca.crt
+  WEB=https GRPCS=grpcs://
+  say "TLS on: gRPC with mutual TLS, https for announces and the gateway; CA $(rel "$TLS_DIR")/ca.crt"
+}
+
 start_services() {
   start_receipts
   start_chainwriter
@@ -250,7 +275,7 @@ start_services() {
   start_gateway
   wait_addrs gateway || return 1
   GATEWAY_HTTP=$(bound gateway http) GATEWAY_GRPC=$(bound gateway grpc) GATEWAY_METRICS=$(bound gateway metrics)
-  wait_ready gateway "http://$GATEWAY_HTTP/readyz"
+  wait_ready gateway "$WEB://$GATEWAY_HTTP/readyz"
 }
 
 # wait_ready NAME URL: until URL answers 200 (two minutes at most), the
@@ -332,26 +357,37 @@ write_env_file() {
   cat >"$ENV_FILE.tmp" <<EOF
 # PBTS local stack: the environment an agent (the pbts command) needs.
 export PATH="$BIN:\$PATH"
-export PBTS_TRACKER=$TRACKER_GRPC
-export PBTS_RECEIPTS=$RECEIPTS_GRPC
+export PBTS_TRACKER=$GRPCS$TRACKER_GRPC
+export PBTS_RECEIPTS=$GRPCS$RECEIPTS_GRPC
 export PBTS_TRACKER_CONTRACT=$tracker
 export PBTS_CHAIN_ID=$chain_id
 # The REST gateway (curl, browsers, agents without gRPC).
-export PBTS_GATEWAY=http://$GATEWAY_HTTP
+export PBTS_GATEWAY=$WEB://$GATEWAY_HTTP
 EOF
+  if [[ $TLS == 1 ]]; then
+    cat >>"$ENV_FILE.tmp" <<EOF
+# TLS (PBTS_UP_TLS=1): the local CA, and the agents' client certificate.
+export PBTS_TLS_CA=$TLS_DIR/ca.crt
+export PBTS_TLS_CERT=$TLS_DIR/agent.crt
+export PBTS_TLS_KEY=$TLS_DIR/agent.key
+export CURL_CA_BUNDLE=$TLS_DIR/ca.crt
+EOF
+  fi
   mv "$ENV_FILE.tmp" "$ENV_FILE"
 }
 
 # write_stack_json: the stack's description for scripts (demo.sh); its
 # presence means the stack is up.
 write_stack_json() {
-  jq -n --arg dir "$UP_DIR" --arg bin "$BIN" --arg rpc "$RPC_URL" --arg tracker_grpc "$TRACKER_GRPC" \
-    --arg receipts_grpc "$RECEIPTS_GRPC" --arg chainwriter_grpc "$CHAINWRITER_GRPC" --arg gateway "http://$GATEWAY_HTTP" \
-    --arg announce "http://$ANNOUNCE_HTTP" --arg pg "$PG_SERVER" --argjson pid $$ \
+  local tls=null
+  [[ $TLS != 1 ]] || tls=$(jq -n --arg d "$TLS_DIR" '{ca: "\($d)/ca.crt", cert: "\($d)/agent.crt", key: "\($d)/agent.key"}')
+  jq -n --arg dir "$UP_DIR" --arg bin "$BIN" --arg rpc "$RPC_URL" --arg tracker_grpc "$GRPCS$TRACKER_GRPC" \
+    --arg receipts_grpc "$GRPCS$RECEIPTS_GRPC" --arg chainwriter_grpc "$GRPCS$CHAINWRITER_GRPC" --arg gateway "$WEB://$GATEWAY_HTTP" \
+    --arg announce "$WEB://$ANNOUNCE_HTTP" --arg pg "$PG_SERVER" --argjson pid $$ --argjson tls "$tls" \
     --slurpfile d "$CONTRACTS" \
     '{dir: $dir, bin: $bin, rpc_url: $rpc, tracker_grpc: $tracker_grpc, receipts_grpc: $receipts_grpc,
       chainwriter_grpc: $chainwriter_grpc, gateway: $gateway, announce: $announce, postgres: $pg, supervisor_pid: $pid,
-      deployment: $d[0]}' >"$STACK_JSON.tmp"
+      tls: $tls, deployment: $d[0]}' >"$STACK_JSON.tmp"
   mv "$STACK_JSON.tmp" "$STACK_JSON"
 }
 
@@ -374,11 +410,11 @@ EOF
     echo "  referrer     $referrer  (reputation of agents unknown here reads through from it)"
   fi
   cat <<EOF
-  tracker      gRPC $TRACKER_GRPC   announce http://$ANNOUNCE_HTTP/announce/<passkey>   metrics http://$TRACKER_METRICS/metrics
-  receipts     gRPC $RECEIPTS_GRPC   metrics http://$RECEIPTS_METRICS/metrics
-  chainwriter  gRPC $CHAINWRITER_GRPC   metrics http://$CHAINWRITER_METRICS/metrics   signer = anvil dev key 0 (public, local only)
-  gateway      REST http://$GATEWAY_HTTP   (API /v1/..., live events /v1/events, OpenAPI /openapi.json)   metrics http://$GATEWAY_METRICS/metrics
-  dashboard    $(if [[ -f $ROOT/web/dist/index.html ]]; then echo "http://$GATEWAY_HTTP/"; else echo "not built (make web; PBTS_UP_WEB=0 skipped it)"; fi)
+  tracker      gRPC $GRPCS$TRACKER_GRPC   announce $WEB://$ANNOUNCE_HTTP/announce/<passkey>   metrics http://$TRACKER_METRICS/metrics
+  receipts     gRPC $GRPCS$RECEIPTS_GRPC   metrics http://$RECEIPTS_METRICS/metrics
+  chainwriter  gRPC $GRPCS$CHAINWRITER_GRPC   metrics http://$CHAINWRITER_METRICS/metrics   signer = anvil dev key 0 (public, local only)
+  gateway      REST $WEB://$GATEWAY_HTTP   (API /v1/..., live events /v1/events, OpenAPI /openapi.json)   metrics http://$GATEWAY_METRICS/metrics
+  dashboard    $(if [[ -f $ROOT/web/dist/index.html ]]; then echo "$WEB://$GATEWAY_HTTP/"; else echo "not built (make web; PBTS_UP_WEB=0 skipped it)"; fi)
   database     $PG_SERVER/$db
   logs         $(rel "$LOGS")/{anvil,receipts,chainwriter,tracker,gateway}.log
 
@@ -606,6 +642,7 @@ cmd_up() {
   (cd "$ROOT" && go build -o "$BIN/" ./services/tracker/cmd/tracker ./services/receipts/cmd/receipts \
     ./services/chainwriter/cmd/chainwriter ./services/gateway/cmd/gateway ./cmd/pbts ./cmd/deploy ./cmd/pbts-up)
   (umask 077 && echo "$DEV_KEY" >"$KEY_FILE")
+  setup_tls
 
   trap 'REQ=stop' INT TERM HUP
   trap 'REQ=switch' USR1

@@ -3,8 +3,11 @@
 // gRPC health, reads the chainwriter's status, creates and renames the
 // stack's Postgres databases, and reads the contracts (code present,
 // parameters, reputation, events with their transaction hashes) as JSON.
+// Its gRPC calls use TLS as the services' do: PBTS_TLS_CA (TLS for a bare
+// address, mutual with PBTS_TLS_CERT and PBTS_TLS_KEY) or a grpcs:// address.
 //
 //	pbts-up health ADDR SERVICE...         wait until each health service answers SERVING
+//	pbts-up dev-tls DIR NAME...            keep a local CA and a certificate per NAME in DIR (see devcert.EnsureDir)
 //	pbts-up chain-status ADDR              the chainwriter's GetChainStatus as JSON
 //	pbts-up db-ensure ADMIN_URL NAME       create database NAME unless it exists (prints created|exists)
 //	pbts-up db-rename ADMIN_URL OLD NEW    rename database OLD to NEW if OLD exists (prints renamed|absent)
@@ -34,17 +37,19 @@ import (
 	"github.com/ethereum/go-ethereum/ethclient"
 	"github.com/jackc/pgx/v5"
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/protobuf/encoding/protojson"
 
 	"github.com/pbts/pbts/chain"
 	"github.com/pbts/pbts/contracts/bindings"
 	pbtsv1 "github.com/pbts/pbts/gen/pbts/v1"
+	"github.com/pbts/pbts/server"
+	"github.com/pbts/pbts/server/devcert"
 )
 
 const usage = `usage:
   pbts-up health [-timeout 90s] ADDR SERVICE...
+  pbts-up dev-tls DIR NAME...
   pbts-up chain-status ADDR
   pbts-up db-ensure ADMIN_URL NAME
   pbts-up db-rename ADMIN_URL OLD NEW
@@ -98,6 +103,15 @@ func run(ctx context.Context, args []string) error {
 			return err
 		}
 		return health(ctx, args[0], args[1:], *timeout)
+	case "dev-tls":
+		if err := need(2); err != nil {
+			return err
+		}
+		f, err := devcert.EnsureDir(args[0], args[1:]...)
+		if err != nil {
+			return err
+		}
+		return printJSON(f)
 	case "chain-status":
 		if err := need(1); err != nil {
 			return err
@@ -164,8 +178,19 @@ func printJSON(v any) error {
 
 // ---- gRPC ----
 
+// dial opens a gRPC connection to addr with the services' TLS settings
+// from the environment (server.TLSFiles.DialOption).
+func dial(addr string) (*grpc.ClientConn, error) {
+	files := server.TLSFiles{CA: os.Getenv("PBTS_TLS_CA"), Cert: os.Getenv("PBTS_TLS_CERT"), Key: os.Getenv("PBTS_TLS_KEY")}
+	target, creds, err := files.DialOption(addr)
+	if err != nil {
+		return nil, err
+	}
+	return grpc.NewClient(target, creds)
+}
+
 func health(ctx context.Context, addr string, services []string, timeout time.Duration) error {
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cc, err := dial(addr)
 	if err != nil {
 		return err
 	}
@@ -196,7 +221,7 @@ func health(ctx context.Context, addr string, services []string, timeout time.Du
 }
 
 func chainStatus(ctx context.Context, addr string) error {
-	cc, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	cc, err := dial(addr)
 	if err != nil {
 		return err
 	}

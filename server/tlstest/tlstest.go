@@ -1,31 +1,25 @@
 // Package tlstest makes throwaway certificate authorities and certificates
-// for tests of TLS listeners and clients: a CA, a certificate for
-// 127.0.0.1, ::1 and localhost signed by it (usable by a server and as a
-// client certificate), written as PEM files in a test's temporary directory.
+// for tests of TLS listeners and clients (devcert's, written as PEM files in
+// a test's temporary directory): a CA, a certificate for 127.0.0.1, ::1 and
+// localhost signed by it (usable by a server and as a client certificate).
 package tlstest
 
 import (
-	"crypto/ecdsa"
-	"crypto/elliptic"
-	"crypto/rand"
 	"crypto/tls"
 	"crypto/x509"
-	"crypto/x509/pkix"
-	"encoding/pem"
-	"math/big"
-	"net"
 	"os"
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/pbts/pbts/server/devcert"
 )
 
 // CA is a certificate authority of a test.
 type CA struct {
 	// CertFile is the CA certificate as a PEM file (what --tls-ca names).
 	CertFile string
-	cert     *x509.Certificate
-	key      *ecdsa.PrivateKey
+	ca       *devcert.CA
 	dir      string
 	t        testing.TB
 }
@@ -35,34 +29,22 @@ type Pair struct {
 	CertFile, KeyFile string
 }
 
+// lifetime of what a test makes.
+const lifetime = 24 * time.Hour
+
 // NewCA makes a CA whose certificate is written to the test's temporary directory.
 func NewCA(t testing.TB, name string) *CA {
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber:          serial(t),
-		Subject:               pkix.Name{CommonName: name},
-		NotBefore:             time.Now().Add(-time.Hour),
-		NotAfter:              time.Now().Add(24 * time.Hour),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageDigitalSignature,
-		BasicConstraintsValid: true,
-		IsCA:                  true,
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cert, err := x509.ParseCertificate(der)
+	ca, err := devcert.NewCA(name, lifetime)
 	if err != nil {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	ca := &CA{CertFile: filepath.Join(dir, name+"-ca.pem"), cert: cert, key: key, dir: dir, t: t}
-	writePEM(t, ca.CertFile, "CERTIFICATE", der)
-	return ca
+	c := &CA{CertFile: filepath.Join(dir, name+"-ca.pem"), ca: ca, dir: dir, t: t}
+	if err := os.WriteFile(c.CertFile, ca.CertPEM(), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
 
 // Issue signs a certificate for 127.0.0.1, ::1 and localhost, good for
@@ -70,40 +52,19 @@ func NewCA(t testing.TB, name string) *CA {
 func (ca *CA) Issue(name string) Pair {
 	t := ca.t
 	t.Helper()
-	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tmpl := &x509.Certificate{
-		SerialNumber: serial(t),
-		Subject:      pkix.Name{CommonName: name},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
-		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
-		IPAddresses:  []net.IP{net.IPv4(127, 0, 0, 1), net.IPv6loopback},
-		DNSNames:     []string{"localhost"},
-	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.cert, &key.PublicKey, ca.key)
-	if err != nil {
-		t.Fatal(err)
-	}
-	kb, err := x509.MarshalPKCS8PrivateKey(key)
+	pair, err := ca.ca.Issue(name, lifetime)
 	if err != nil {
 		t.Fatal(err)
 	}
 	p := Pair{CertFile: filepath.Join(ca.dir, name+".pem"), KeyFile: filepath.Join(ca.dir, name+"-key.pem")}
-	writePEM(t, p.CertFile, "CERTIFICATE", der)
-	writePEM(t, p.KeyFile, "PRIVATE KEY", kb)
+	if err := pair.Write(p.CertFile, p.KeyFile); err != nil {
+		t.Fatal(err)
+	}
 	return p
 }
 
 // Pool is a pool holding the CA's certificate.
-func (ca *CA) Pool() *x509.CertPool {
-	p := x509.NewCertPool()
-	p.AddCert(ca.cert)
-	return p
-}
+func (ca *CA) Pool() *x509.CertPool { return ca.ca.Pool() }
 
 // ClientConfig is a TLS client configuration trusting only this CA.
 func (ca *CA) ClientConfig() *tls.Config {
@@ -118,18 +79,4 @@ func (p Pair) Certificate(t testing.TB) tls.Certificate {
 		t.Fatal(err)
 	}
 	return c
-}
-
-func serial(t testing.TB) *big.Int {
-	n, err := rand.Int(rand.Reader, new(big.Int).Lsh(big.NewInt(1), 62))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return n
-}
-
-func writePEM(t testing.TB, path, typ string, der []byte) {
-	if err := os.WriteFile(path, pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
