@@ -322,19 +322,8 @@ func TestDemo(t *testing.T) {
 		}
 		t.Fatalf("the demo left %d of its pbts processes running: %v", len(left), left)
 	}
-	runs, _ := filepath.Glob(filepath.Join(dir, "demo", "run-*", "results.json"))
-	if len(runs) != 1 {
-		t.Fatalf("results: %v", runs)
-	}
-	b, err := os.ReadFile(runs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r demoResults
-	if err := json.Unmarshal(b, &r); err != nil {
-		t.Fatalf("results.json: %v\n%s", err, b)
-	}
-	checkDemoResults(t, &r, string(out))
+	r := readDemoResults(t, dir)
+	checkDemoResults(t, r, string(out))
 
 	// The chain, read independently of the demo's tooling.
 	client, err := ethclient.Dial(stackRPC(t, dir))
@@ -389,6 +378,24 @@ func TestDemo(t *testing.T) {
 			t.Fatalf("%s after the restart: %+v %v; want at least %d up, %d down", who, rep, err, st.SettledUploadBytes, st.SettledDownloadBytes)
 		}
 	}
+}
+
+// readDemoResults reads the one demo run's results.json in the stack's dir.
+func readDemoResults(t *testing.T, dir string) *demoResults {
+	t.Helper()
+	runs, _ := filepath.Glob(filepath.Join(dir, "demo", "run-*", "results.json"))
+	if len(runs) != 1 {
+		t.Fatalf("results: %v", runs)
+	}
+	b, err := os.ReadFile(runs[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	var r demoResults
+	if err := json.Unmarshal(b, &r); err != nil {
+		t.Fatalf("results.json: %v\n%s", err, b)
+	}
+	return &r
 }
 
 // processesOf lists the running processes whose executable is pbts in binDir

@@ -132,19 +132,7 @@ func TestDemoOverTLS(t *testing.T) {
 	if err != nil || !strings.Contains(string(out), "DEMO OK") {
 		t.Fatalf("scripts/demo.sh over TLS: %v\n%s", err, tailString(string(out), 12000))
 	}
-	runs, _ := filepath.Glob(filepath.Join(dir, "demo", "run-*", "results.json"))
-	if len(runs) != 1 {
-		t.Fatalf("results: %v", runs)
-	}
-	rb, err := os.ReadFile(runs[0])
-	if err != nil {
-		t.Fatal(err)
-	}
-	var r demoResults
-	if err := json.Unmarshal(rb, &r); err != nil {
-		t.Fatalf("results.json: %v\n%s", err, rb)
-	}
-	checkDemoResults(t, &r, string(out))
+	checkDemoResults(t, readDemoResults(t, dir), string(out))
 	// The agents' announces went to the https URL the tracker handed out.
 	agents, _ := filepath.Glob(filepath.Join(dir, "demo", "run-*", "agents", "*", "agent.json"))
 	if len(agents) == 0 {
