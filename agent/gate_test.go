@@ -256,7 +256,7 @@ func TestWithholdingDownloaderStallsHonestOneCompletes(t *testing.T) {
 	// connection that closes meanwhile is lost to the seeder, not to the
 	// receipts service: allow the window).
 	var sent, owed int64
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		f.gate.mu.Lock()
 		acct := f.gate.agents[me]
 		sent, owed = acct.sent, acct.owed
@@ -296,7 +296,7 @@ func TestWithholdingDownloaderStallsHonestOneCompletes(t *testing.T) {
 	late.waitStalled(t)
 	stalledAt := usefulBytes(late.t)
 	late.pay(t, f)
-	for deadline := time.Now().Add(10 * time.Second); usefulBytes(late.t) <= stalledAt && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(60 * time.Second); usefulBytes(late.t) <= stalledAt && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if n := usefulBytes(late.t); n <= stalledAt {
@@ -362,12 +362,35 @@ func (l *lateClient) receipts(f *gateFixture) []wire.SignedReceipt {
 	return recs
 }
 
-// pay hands l's receipts to the seeder over l's connection.
+// hashed waits until no piece of l's is waiting for or under its hash
+// check: on a loaded machine the pieces whose bytes have all been read are
+// checked seconds later, and only checked pieces are signed for.
+func (l *lateClient) hashed(t *testing.T) {
+	t.Helper()
+	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		busy := 0
+		for i := 0; i < l.t.NumPieces(); i++ {
+			if s := l.t.PieceState(i); s.Checking || s.Hashing || s.QueuedForHash || s.Marking {
+				busy++
+			}
+		}
+		if busy == 0 || time.Now().After(deadline) {
+			return
+		}
+	}
+}
+
+// pay hands l's receipts to the seeder over l's connection, once the
+// pieces it has read are checked.
 func (l *lateClient) pay(t *testing.T, f *gateFixture) {
 	t.Helper()
+	l.hashed(t)
 	recs := l.receipts(f)
 	if len(recs) == 0 {
 		t.Fatal("the late payer completed no piece")
+	}
+	if len(l.t.PeerConns()) == 0 {
+		t.Fatal("the late payer has no connection to pay over")
 	}
 	for _, pc := range l.t.PeerConns() {
 		for lo := 0; lo < len(recs); lo += wire.MaxReceipts {
@@ -438,7 +461,7 @@ func TestReplayedAndForgedReceiptsOfOthersCountForNothing(t *testing.T) {
 	}
 	// Its own receipts are credited.
 	rider.pay(t, f)
-	for deadline := time.Now().Add(10 * time.Second); usefulBytes(rider.t) <= stalledAt && time.Now().Before(deadline); {
+	for deadline := time.Now().Add(60 * time.Second); usefulBytes(rider.t) <= stalledAt && time.Now().Before(deadline); {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if usefulBytes(rider.t) <= stalledAt {
