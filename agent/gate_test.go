@@ -296,10 +296,7 @@ func TestWithholdingDownloaderStallsHonestOneCompletes(t *testing.T) {
 	late.waitStalled(t)
 	stalledAt := usefulBytes(late.t)
 	late.pay(t, f)
-	for deadline := time.Now().Add(60 * time.Second); usefulBytes(late.t) <= stalledAt && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if n := usefulBytes(late.t); n <= stalledAt {
+	if n := late.bytesBeyond(stalledAt); n <= stalledAt {
 		f.dump(t, map[string]*torrent.Client{"late": late.cl})
 		t.Fatalf("after its receipts arrived the late payer still has %d bytes", n)
 	}
@@ -368,16 +365,24 @@ func (l *lateClient) receipts(f *gateFixture) []wire.SignedReceipt {
 func (l *lateClient) hashed(t *testing.T) {
 	t.Helper()
 	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		busy := 0
-		for i := 0; i < l.t.NumPieces(); i++ {
-			if s := l.t.PieceState(i); s.Checking || s.Hashing || s.QueuedForHash || s.Marking {
-				busy++
-			}
+		busy := false
+		for i := 0; i < l.t.NumPieces() && !busy; i++ {
+			s := l.t.PieceState(i)
+			busy = s.Checking || s.Hashing || s.QueuedForHash || s.Marking
 		}
-		if busy == 0 || time.Now().After(deadline) {
+		if !busy || time.Now().After(deadline) {
 			return
 		}
 	}
+}
+
+// bytesBeyond waits (at most 60 s) until l has more useful bytes than
+// stalledAt, and returns what it has then.
+func (l *lateClient) bytesBeyond(stalledAt int64) int64 {
+	for deadline := time.Now().Add(60 * time.Second); usefulBytes(l.t) <= stalledAt && time.Now().Before(deadline); {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return usefulBytes(l.t)
 }
 
 // pay hands l's receipts to the seeder over l's connection, once the
@@ -461,10 +466,7 @@ func TestReplayedAndForgedReceiptsOfOthersCountForNothing(t *testing.T) {
 	}
 	// Its own receipts are credited.
 	rider.pay(t, f)
-	for deadline := time.Now().Add(60 * time.Second); usefulBytes(rider.t) <= stalledAt && time.Now().Before(deadline); {
-		time.Sleep(50 * time.Millisecond)
-	}
-	if usefulBytes(rider.t) <= stalledAt {
+	if rider.bytesBeyond(stalledAt) <= stalledAt {
 		t.Fatal("its own receipts did not reopen the connection")
 	}
 }
